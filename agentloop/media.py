@@ -1,0 +1,406 @@
+"""Images and files: loading from a path, URL, bytes or ``data:`` URL, and MIME sniffing.
+
+A media part holds either the bytes themselves or a URL. Paths are read when
+the part is made, so a missing file fails at once, naming the path. URLs are
+kept as URLs (most providers fetch them themselves) and only downloaded when a
+converter has to inline them; the download is cached on the part.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import httpx
+
+from agentloop.errors import MediaError, MediaNotFoundError
+
+#: Schemes that name a remote resource rather than a local path.
+URL_SCHEMES = ("http://", "https://", "gs://")
+
+#: Largest download accepted when a URL has to be inlined (50 MiB, the
+#: largest inline payload any supported provider accepts).
+MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+
+_SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
+    # (magic bytes, offset, MIME type)
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
+    (b"\xff\xd8\xff", 0, "image/jpeg"),
+    (b"GIF87a", 0, "image/gif"),
+    (b"GIF89a", 0, "image/gif"),
+    (b"%PDF-", 0, "application/pdf"),
+    (b"ID3", 0, "audio/mpeg"),
+    (b"\xff\xfb", 0, "audio/mpeg"),
+    (b"\xff\xf3", 0, "audio/mpeg"),
+    (b"OggS", 0, "audio/ogg"),
+    (b"fLaC", 0, "audio/flac"),
+    (b"\x1aE\xdf\xa3", 0, "video/webm"),
+    (b"BM", 0, "image/bmp"),
+    (b"II*\x00", 0, "image/tiff"),
+    (b"MM\x00*", 0, "image/tiff"),
+    (b"PK\x03\x04", 0, "application/zip"),
+)
+
+
+def sniff_media_type(data: bytes) -> str | None:
+    """The MIME type announced by ``data``'s magic bytes, or None."""
+    head = data[:32]
+    if head[:4] == b"RIFF" and len(head) >= 12:
+        kind = head[8:12]
+        return {b"WEBP": "image/webp", b"WAVE": "audio/wav", b"AVI ": "video/x-msvideo"}.get(kind)
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"heic", b"heix", b"mif1"):
+            return "image/heic"
+        if brand.startswith(b"M4A"):
+            return "audio/mp4"
+        if brand.startswith(b"qt"):
+            return "video/quicktime"
+        return "video/mp4"
+    for magic, offset, media_type in _SIGNATURES:
+        if head[offset : offset + len(magic)] == magic:
+            return media_type
+    return None
+
+
+def guess_media_type(name: str) -> str | None:
+    """The MIME type suggested by a file name or URL path's extension."""
+    path = urlparse(name).path if name.startswith(URL_SCHEMES) else name
+    guessed, _ = mimetypes.guess_type(PurePosixPath(unquote(path)).name, strict=False)
+    if guessed is None and path.lower().endswith(".webp"):
+        return "image/webp"
+    return guessed
+
+
+def parse_data_url(url: str) -> tuple[bytes, str | None]:
+    """Split a ``data:`` URL into its bytes and declared MIME type."""
+    try:
+        header, payload = url[5:].split(",", 1)
+    except ValueError:
+        raise MediaError(f"Malformed data URL (no comma): {url[:40]}...") from None
+    params = header.split(";")
+    media_type = params[0] or None
+    if "base64" in params[1:]:
+        return decode_base64(payload, what="data URL"), media_type
+    return unquote(payload).encode("utf-8"), media_type
+
+
+def decode_base64(text: str, *, what: str = "base64 data") -> bytes:
+    """Decode standard or URL-safe base64, with or without padding."""
+    cleaned = "".join(text.split())
+    cleaned += "=" * (-len(cleaned) % 4)
+    try:
+        if "-" in cleaned or "_" in cleaned:
+            return base64.urlsafe_b64decode(cleaned)
+        return base64.b64decode(cleaned, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise MediaError(f"Invalid {what}: {exc}") from None
+
+
+def encode_base64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+Source = str | bytes | os.PathLike[str]
+
+
+class Media:
+    """Shared behaviour of :class:`Image` and :class:`File`.
+
+    Exactly one of ``data`` (the bytes) and ``url`` is set, except after a URL
+    has been downloaded, when both are.
+    """
+
+    __slots__ = ("data", "url", "media_type", "filename", "extra")
+
+    kind = "media"
+    default_media_type = "application/octet-stream"
+
+    def __init__(
+        self,
+        source: Source | None = None,
+        *,
+        media_type: str | None = None,
+        filename: str | None = None,
+        data: bytes | None = None,
+        url: str | None = None,
+        extra: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        self.data: bytes | None = data
+        self.url: str | None = url
+        self.media_type: str | None = media_type
+        self.filename: str | None = filename
+        #: Provider-specific fields, keyed by wire format, kept so that a
+        #: conversation imported from one provider exports back unchanged.
+        self.extra: dict[str, dict[str, Any]] = extra if extra is not None else {}
+        if source is not None:
+            self._load(source)
+        if self.data is None and self.url is None:
+            raise MediaError(f"{type(self).__name__} needs a path, URL, bytes or data URL")
+        if self.media_type is None and self.data is not None:
+            self.media_type = sniff_media_type(self.data)
+        if self.media_type is None and self.filename:
+            self.media_type = guess_media_type(self.filename)
+
+    def _load(self, source: Source) -> None:
+        if isinstance(source, bytes | bytearray | memoryview):
+            self.data = bytes(source)
+            return
+        if isinstance(source, str) and source.startswith("data:"):
+            self.data, declared = parse_data_url(source)
+            self.media_type = self.media_type or declared
+            return
+        if isinstance(source, str) and source.startswith(URL_SCHEMES):
+            self.url = source
+            if self.media_type is None:
+                self.media_type = guess_media_type(source)
+            return
+        if isinstance(source, str | os.PathLike):
+            path = Path(source).expanduser()
+            if not path.is_file():
+                what = "is not a file" if path.exists() else "does not exist"
+                raise MediaNotFoundError(f"{type(self).__name__} path {str(path)!r} {what}")
+            self.data = path.read_bytes()
+            self.filename = self.filename or path.name
+            self.media_type = (
+                self.media_type or sniff_media_type(self.data) or guess_media_type(path.name)
+            )
+            return
+        raise MediaError(
+            f"{type(self).__name__} source must be a path, URL, bytes or data URL, "
+            f"not {type(source).__name__}"
+        )
+
+    # -- reading -------------------------------------------------------------
+
+    @property
+    def mime_type(self) -> str:
+        """The MIME type, falling back to a generic one when it is unknown."""
+        return self.media_type or self.default_media_type
+
+    def read(self, *, client: httpx.Client | None = None) -> bytes:
+        """The bytes, downloading (once) when the part only holds a URL."""
+        if self.data is None:
+            assert self.url is not None
+            self._store_download(_download(self.url, client))
+        assert self.data is not None
+        return self.data
+
+    async def aread(self, *, client: httpx.AsyncClient | None = None) -> bytes:
+        """Async twin of :meth:`read`."""
+        if self.data is None:
+            assert self.url is not None
+            self._store_download(await _adownload(self.url, client))
+        assert self.data is not None
+        return self.data
+
+    def _store_download(self, payload: tuple[bytes, str | None]) -> None:
+        self.data, declared = payload
+        self.media_type = self.media_type or sniff_media_type(self.data) or declared
+
+    def base64(self) -> str:
+        return encode_base64(self.read())
+
+    def data_url(self) -> str:
+        return f"data:{self.mime_type};base64,{self.base64()}"
+
+    # -- comparison and serialization ----------------------------------------
+
+    def _key(self) -> tuple[Any, ...]:
+        return (type(self), self.data, self.url, self.media_type, self.filename, self.extra)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Media):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.data, self.url, self.media_type, self.filename))
+
+    def __repr__(self) -> str:
+        where = f"url={self.url!r}" if self.data is None else f"{len(self.data)} bytes"
+        return f"{type(self).__name__}({where}, media_type={self.media_type!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.kind}
+        if self.data is not None:
+            out["data"] = encode_base64(self.data)
+        if self.url is not None:
+            out["url"] = self.url
+        if self.media_type is not None:
+            out["media_type"] = self.media_type
+        if self.filename is not None:
+            out["filename"] = self.filename
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+    @classmethod
+    def _fields_from_dict(cls, d: dict[str, Any]) -> dict[str, Any]:
+        data = d.get("data")
+        return {
+            "data": decode_base64(data) if isinstance(data, str) else None,
+            "url": d.get("url"),
+            "media_type": d.get("media_type"),
+            "filename": d.get("filename"),
+            "extra": dict(d.get("extra") or {}),
+        }
+
+
+class Image(Media):
+    """An image: ``Image("cat.png")``, ``Image("https://...")``, ``Image(raw_bytes)``.
+
+    ``detail`` is OpenAI's resolution hint (``"low"``, ``"high"``, ``"auto"``);
+    other providers ignore it.
+    """
+
+    __slots__ = ("detail",)
+
+    kind = "image"
+    default_media_type = "image/jpeg"
+
+    def __init__(
+        self,
+        source: Source | None = None,
+        *,
+        media_type: str | None = None,
+        detail: str | None = None,
+        filename: str | None = None,
+        data: bytes | None = None,
+        url: str | None = None,
+        extra: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(
+            source, media_type=media_type, filename=filename, data=data, url=url, extra=extra
+        )
+        self.detail = detail
+
+    def _key(self) -> tuple[Any, ...]:
+        return (*super()._key(), self.detail)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if self.detail is not None:
+            out["detail"] = self.detail
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Image:
+        return cls(detail=d.get("detail"), **cls._fields_from_dict(d))
+
+
+class File(Media):
+    """A document or other file: ``File("report.pdf", filename="Q4_Report.pdf")``.
+
+    ``filename`` is what the provider is told the file is called; it defaults
+    to the name of the path it was read from.
+    """
+
+    __slots__ = ()
+
+    kind = "file"
+
+    def __init__(
+        self,
+        source: Source | None = None,
+        filename: str | None = None,
+        *,
+        media_type: str | None = None,
+        data: bytes | None = None,
+        url: str | None = None,
+        extra: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(
+            source, media_type=media_type, filename=filename, data=data, url=url, extra=extra
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> File:
+        return cls(**cls._fields_from_dict(d))
+
+
+def media_from(source: Media | Source, kind: type[Media]) -> Media:
+    """Accept an existing part or anything its constructor takes."""
+    if isinstance(source, Media):
+        return source
+    return kind(source)
+
+
+class Attachment:
+    """An attachment in the style of ``llm``: ``Attachment(path=...)``, ``url=`` or ``content=``.
+
+    ``type`` is the MIME type; when omitted it is sniffed. Images become
+    :class:`Image` parts and everything else :class:`File` parts.
+    """
+
+    __slots__ = ("path", "url", "content", "type")
+
+    def __init__(
+        self,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        url: str | None = None,
+        content: bytes | None = None,
+        type: str | None = None,
+    ) -> None:
+        given = [x for x in (path, url, content) if x is not None]
+        if len(given) != 1:
+            raise MediaError("Attachment takes exactly one of path=, url= or content=")
+        self.path = path
+        self.url = url
+        self.content = content
+        self.type = type
+
+    def to_part(self) -> Image | File:
+        source: Source
+        source = self.path if self.path is not None else (self.url or self.content or b"")
+        probe = File(source, media_type=self.type)
+        if probe.mime_type.startswith("image/"):
+            return Image(
+                data=probe.data, url=probe.url, media_type=probe.media_type, filename=probe.filename
+            )
+        return probe
+
+    def __repr__(self) -> str:
+        what = (
+            f"path={self.path!r}"
+            if self.path is not None
+            else f"url={self.url!r}"
+            if self.url
+            else "content=..."
+        )
+        return f"Attachment({what})"
+
+
+def _check_download(response: httpx.Response, url: str) -> tuple[bytes, str | None]:
+    if response.status_code >= 400:
+        raise MediaError(f"Downloading {url} failed with HTTP {response.status_code}")
+    if len(response.content) > MAX_DOWNLOAD_BYTES:
+        raise MediaError(f"{url} is larger than {MAX_DOWNLOAD_BYTES} bytes")
+    declared = response.headers.get("content-type", "").split(";")[0].strip() or None
+    return response.content, declared
+
+
+def _download(url: str, client: httpx.Client | None) -> tuple[bytes, str | None]:
+    try:
+        if client is not None:
+            return _check_download(client.get(url, follow_redirects=True), url)
+        with httpx.Client(timeout=30.0, follow_redirects=True) as own:
+            return _check_download(own.get(url), url)
+    except httpx.HTTPError as exc:
+        raise MediaError(f"Downloading {url} failed: {exc}") from exc
+
+
+async def _adownload(url: str, client: httpx.AsyncClient | None) -> tuple[bytes, str | None]:
+    try:
+        if client is not None:
+            return _check_download(await client.get(url, follow_redirects=True), url)
+        async with httpx.AsyncClient(timeout=30.0, follow_redirects=True) as own:
+            return _check_download(await own.get(url), url)
+    except httpx.HTTPError as exc:
+        raise MediaError(f"Downloading {url} failed: {exc}") from exc

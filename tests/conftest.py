@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import report  # noqa: E402
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if report.COUNTS:
+        terminalreporter.section("recorded traffic checked")
+        for label, n in sorted(report.COUNTS.items()):
+            terminalreporter.write_line(f"{label}: {n}")
