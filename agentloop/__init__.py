@@ -3,35 +3,91 @@
 Only public names live here; each is defined in the module named after it.
 """
 
-from agentloop.conversation import Conversation
+from agentloop.conversation import AsyncConversation, Conversation
 from agentloop.errors import (
     AgentloopError,
+    CancelToolCall,
+    ChainLimitExceeded,
     ConversionError,
+    DuplicateToolError,
     MediaError,
     MediaNotFoundError,
+    PauseChain,
+    ResumeError,
     SerializationError,
+    StreamIncomplete,
+    ToolArgumentsError,
+    ToolDefinitionError,
+    ToolError,
+    ToolRetriesExceeded,
 )
 from agentloop.media import Attachment, File, Image
 from agentloop.messages import Message, Part, Role, Text, Thinking, ToolCall, ToolResult
+from agentloop.model import AsyncModel, Model
+from agentloop.providers.base import Delta, Reply, Request
+from agentloop.providers.offline import FunctionModel, TestModel
+from agentloop.registry import (
+    UnknownModelError,
+    get_async_model,
+    get_model,
+    register_alias,
+    register_model,
+)
+from agentloop.response import ChainResponse, ChainState, Prompt, Response
+from agentloop.toolbox import Toolbox
+from agentloop.tools import Tool, ToolReturn, tool
+from agentloop.usage import Usage
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AgentloopError",
+    "AsyncConversation",
+    "AsyncModel",
     "Attachment",
+    "CancelToolCall",
+    "ChainLimitExceeded",
+    "ChainResponse",
+    "ChainState",
     "Conversation",
     "ConversionError",
+    "Delta",
+    "DuplicateToolError",
     "File",
+    "FunctionModel",
     "Image",
     "MediaError",
     "MediaNotFoundError",
     "Message",
+    "Model",
     "Part",
+    "PauseChain",
+    "Prompt",
+    "Reply",
+    "Request",
+    "Response",
+    "ResumeError",
     "Role",
     "SerializationError",
+    "StreamIncomplete",
+    "TestModel",
     "Text",
     "Thinking",
+    "Tool",
+    "ToolArgumentsError",
     "ToolCall",
+    "ToolDefinitionError",
+    "ToolError",
     "ToolResult",
+    "ToolRetriesExceeded",
+    "ToolReturn",
+    "Toolbox",
+    "UnknownModelError",
+    "Usage",
     "__version__",
+    "get_async_model",
+    "get_model",
+    "register_alias",
+    "register_model",
+    "tool",
 ]

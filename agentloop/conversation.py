@@ -1,26 +1,78 @@
-"""Conversation: an ordered list of messages, with builders and wire-format converters.
+"""Conversation: an ordered list of messages, optionally bound to a model and tools.
 
-``Conversation.system("...").add(Message.user("..."))`` builds one;
-``to_openai()``, ``to_openai_responses()``, ``to_anthropic()`` and
-``to_gemini()`` convert it, and the ``from_*`` class methods read a
-provider's payload back into the neutral model.
+As a message builder, ``Conversation.system("...").add(Message.user("..."))``
+makes one, ``to_openai()``, ``to_openai_responses()``, ``to_anthropic()`` and
+``to_gemini()`` convert it, and the ``from_*`` class methods read a provider's
+payload back into the neutral model.
+
+Bound to a model (``model.conversation(...)``), it also keeps the responses,
+the tools, the hooks and the limits, and ``prompt()``, ``chain()`` and
+``resume()`` talk to the model. Those three only assemble a
+:class:`~agentloop.loop.ChainSpec` and start a :class:`~agentloop.run.Run`:
+the chain itself lives in :mod:`agentloop.loop`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-from agentloop.errors import SerializationError
-from agentloop.media import File, Image, Source
+from agentloop.errors import AgentloopError, ResumeError, SerializationError
+from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks
+from agentloop.media import Attachment, File, Image, Source
 from agentloop.messages import Message
+from agentloop.response import ChainResponse, ChainState, Prompt, Response
+from agentloop.toolbox import prepare_toolboxes, toolboxes_in
+from agentloop.tools import RetryBudget, Tool, ToolSource, collect_tools
+
+if TYPE_CHECKING:
+    from agentloop.loop import AfterCall, Approve, BeforeCall
+    from agentloop.model import AsyncModel, Model
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: Marks a per-call hook argument that was not given (None means "no hook").
+UNSET: Any = _Unset()
+
+AttachmentLike = Attachment | Image | File | Source
 
 
 class Conversation:
-    """An ordered list of :class:`Message` objects."""
+    """An ordered list of :class:`Message` objects, optionally bound to a model."""
 
-    def __init__(self, messages: Sequence[Message] | None = None) -> None:
+    #: Whether prompt() and chain() return awaitable responses.
+    is_async = False
+
+    def __init__(
+        self,
+        messages: Sequence[Message] | None = None,
+        *,
+        model: Model | AsyncModel | None = None,
+        tools: Sequence[ToolSource] = (),
+        before_call: BeforeCall | None = None,
+        after_call: AfterCall | None = None,
+        approve: Approve | None = None,
+        chain_limit: int = 25,
+        tool_errors: ErrorMode = "report",
+        options: dict[str, Any] | None = None,
+    ) -> None:
         self.messages: list[Message] = list(messages or [])
+        self._model: Model | None = None
+        self.model = model  # type: ignore[assignment]
+        #: What was passed as ``tools=``: functions, Tools and Toolbox instances.
+        self.tool_sources: list[ToolSource] = list(tools)
+        self.tools: dict[str, Tool] = collect_tools(self.tool_sources)
+        self.hooks = Hooks(before_call, after_call, approve)
+        self.chain_limit = chain_limit
+        self.tool_errors: ErrorMode = tool_errors
+        self.options: dict[str, Any] = dict(options or {})
+        #: Every response so far, in order.
+        self.responses: list[Response] = []
+        self.budget = RetryBudget()
 
     # -- builders --------------------------------------------------------------
 
@@ -69,6 +121,187 @@ class Conversation:
 
     def __repr__(self) -> str:
         return f"Conversation({len(self.messages)} messages)"
+
+    # -- the model -------------------------------------------------------------
+
+    @property
+    def model(self) -> Model | None:
+        """The model answering this conversation; assign another to switch provider."""
+        return self._model
+
+    @model.setter
+    def model(self, value: Model | AsyncModel | None) -> None:
+        # An AsyncModel is a view of a Model: the conversation keeps the Model.
+        self._model = getattr(value, "sync_model", value)
+
+    def require_model(self) -> Model:
+        if self._model is None:
+            raise AgentloopError(
+                "This conversation has no model: use model.conversation(...) or set .model"
+            )
+        return self._model
+
+    # -- talking to the model --------------------------------------------------
+
+    def prompt(
+        self,
+        prompt: str | None = None,
+        *,
+        system: str | None = None,
+        attachments: Sequence[AttachmentLike] = (),
+        stream: bool = False,
+        schema: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Response:
+        """One model call. Tool calls in the reply are left for ``chain()``, ``reply()`` or
+        the next prompt, which run them (through the hooks) before asking the model again."""
+        request_prompt, new = self._new_turn(prompt, system, attachments, options)
+        spec = self._spec(stream, schema, options, execute_tools=False)
+        response = Response(request_prompt, self, self.require_model().model_id)
+        return self._start(spec, new, request_prompt, response)  # type: ignore[no-any-return]
+
+    def chain(
+        self,
+        prompt: str | None = None,
+        *,
+        system: str | None = None,
+        attachments: Sequence[AttachmentLike] = (),
+        stream: bool = False,
+        schema: dict[str, Any] | None = None,
+        before_call: BeforeCall | None = UNSET,
+        after_call: AfterCall | None = UNSET,
+        approve: Approve | None = UNSET,
+        chain_limit: int | None = None,
+        **options: Any,
+    ) -> ChainResponse:
+        """Prompt, then run the tools the model asks for and feed back the results,
+        until the model answers without tool calls (or ``chain_limit`` model calls)."""
+        request_prompt, new = self._new_turn(prompt, system, attachments, options)
+        spec = self._spec(stream, schema, options, execute_tools=True)
+        spec.hooks = self._hooks(before_call, after_call, approve)
+        spec.chain_limit = chain_limit if chain_limit is not None else self.chain_limit
+        return self._start(spec, new, request_prompt, ChainResponse(request_prompt, self))  # type: ignore[no-any-return]
+
+    def resume(
+        self,
+        state: ChainState | dict[str, Any],
+        decisions: dict[str, Decision],
+        *,
+        stream: bool = False,
+        before_call: BeforeCall | None = UNSET,
+        after_call: AfterCall | None = UNSET,
+        approve: Approve | None = UNSET,
+        chain_limit: int | None = None,
+        **options: Any,
+    ) -> ChainResponse:
+        """Carry on a paused chain. ``decisions`` maps each pending call id to True
+        (approve), False (deny) or a reason string (deny, telling the model why)."""
+        if isinstance(state, dict):
+            state = ChainState.from_dict(state)
+        missing = [c.tool_call_id for c in state.pending if c.tool_call_id not in decisions]
+        if missing:
+            raise ResumeError(f"No decision given for the pending calls: {', '.join(missing)}")
+        if not any(m.tool_calls for m in self.messages if m.role == "assistant"):
+            self.messages = Conversation.from_dict(state.conversation).messages
+        spec = self._spec(stream, None, options, execute_tools=True)
+        spec.hooks = self._hooks(before_call, after_call, approve)
+        spec.chain_limit = chain_limit if chain_limit is not None else self.chain_limit
+        target = ChainResponse(Prompt(None), self)
+        return self._start(spec, [], target.prompt, target, (state.pause, dict(decisions)))  # type: ignore[no-any-return]
+
+    def continue_from(self, response: Response, prompt: str | None, **kwargs: Any) -> Any:
+        """``response.reply()``: continue from ``response``, forking if the conversation
+        has moved on since."""
+        conversation = self
+        if self.responses and self.responses[-1] is not response:
+            conversation = self.fork(self.history_until(response, include_results=True))
+        return conversation.prompt(prompt, **kwargs)
+
+    def fork(self, messages: Sequence[Message]) -> Self:
+        """A conversation with the same model, tools and settings and the given history."""
+        other = type(self)(
+            list(messages),
+            model=self._model,
+            chain_limit=self.chain_limit,
+            tool_errors=self.tool_errors,
+            options=self.options,
+        )
+        other.tool_sources = self.tool_sources
+        other.tools = self.tools
+        other.hooks = self.hooks
+        return other
+
+    def history_until(self, response: Response, include_results: bool = False) -> list[Message]:
+        """The messages sent to the model for ``response`` (its request history)."""
+        if response.request is None:
+            return list(self.messages)
+        history = list(response.request.messages)
+        if include_results:
+            history.append(response.message)
+            if response.tool_results:
+                history.append(Message("tool", list(response.tool_results)))
+        return history
+
+    def _new_turn(
+        self,
+        prompt: str | None,
+        system: str | None,
+        attachments: Sequence[AttachmentLike],
+        options: dict[str, Any],
+    ) -> tuple[Prompt, list[Message]]:
+        parts = [_attachment_part(a) for a in attachments]
+        if system is not None:
+            if self.messages and self.messages[0].role == "system":
+                self.messages[0] = Message.system(system)
+            else:
+                self.messages.insert(0, Message.system(system))
+        new: list[Message] = []
+        if prompt is not None or parts:
+            message = Message.user(prompt)
+            message.parts.extend(parts)
+            new.append(message)
+        return Prompt(prompt, system, parts, dict(options)), new
+
+    def _spec(
+        self, stream: bool, schema: dict[str, Any] | None, options: dict[str, Any], *,
+        execute_tools: bool,
+    ) -> ChainSpec:
+        unprepared = any(not box.prepared for box in toolboxes_in(self.tool_sources))
+        return ChainSpec(
+            tools=self.tools,
+            hooks=self.hooks,
+            options={**self.options, **options},
+            schema=schema,
+            execute_tools=execute_tools,
+            chain_limit=self.chain_limit,
+            stream=stream,
+            error_mode=self.tool_errors,
+            prepare_tools=self._prepare_tools if unprepared else None,
+        )
+
+    async def _prepare_tools(self) -> dict[str, Tool]:
+        await prepare_toolboxes(self.tool_sources)
+        self.tools = collect_tools(self.tool_sources)
+        return self.tools
+
+    def _hooks(self, before_call: Any, after_call: Any, approve: Any) -> Hooks:
+        return Hooks(
+            self.hooks.before_call if before_call is UNSET else before_call,
+            self.hooks.after_call if after_call is UNSET else after_call,
+            self.hooks.approve if approve is UNSET else approve,
+        )
+
+    def _start(
+        self,
+        spec: ChainSpec,
+        new: list[Message],
+        prompt: Prompt,
+        target: Response | ChainResponse,
+        resume: Any = None,
+    ) -> Response | ChainResponse:
+        from agentloop.run import start
+
+        return start(self, spec, new, prompt, target, is_async=self.is_async, resume=resume)  # type: ignore[no-any-return]
 
     # -- converters ------------------------------------------------------------
 
@@ -131,11 +364,71 @@ class Conversation:
     # -- serialization ---------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe and lossless: bytes are base64, provider extras are kept."""
-        return {"messages": [m.to_dict() for m in self.messages]}
+        """JSON-safe and lossless: bytes are base64, provider extras are kept.
+
+        Holds the history, the model's name and the options; never an API key.
+        """
+        return {"messages": [m.to_dict() for m in self.messages], **self.settings_dict()}
+
+    def settings_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self._model is not None:
+            out["model"] = self._model.model_id
+        if self.options:
+            out["options"] = self.options
+        if self.chain_limit != 25:
+            out["chain_limit"] = self.chain_limit
+        return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Conversation:
+    def from_dict(
+        cls,
+        data: dict[str, Any],
+        *,
+        tools: Sequence[ToolSource] = (),
+        model: Model | AsyncModel | None = None,
+    ) -> Self:
+        """Rebuild a conversation. The model is looked up by name unless given."""
         if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
             raise SerializationError("A conversation dict needs a 'messages' list")
-        return cls([Message.from_dict(m) for m in data["messages"]])
+        messages = [Message.from_dict(m) for m in data["messages"]]
+        if model is None and data.get("model"):
+            from agentloop.registry import get_model
+
+            model = get_model(data["model"])
+        return cls(
+            messages,
+            model=model,
+            tools=tools,
+            chain_limit=int(data.get("chain_limit", 25)),
+            options=dict(data.get("options") or {}),
+        )
+
+    async def aclose(self) -> None:
+        """Close the toolboxes this conversation prepared."""
+        from agentloop.toolbox import close_toolboxes
+
+        await close_toolboxes(self.tool_sources)
+
+    def close(self) -> None:
+        """Blocking :meth:`aclose`, for sync code."""
+        from agentloop.shells import portal
+
+        portal.run(self.aclose())
+
+
+class AsyncConversation(Conversation):
+    """The same conversation for an async model: ``await conversation.chain(...)``,
+    ``async for chunk in conversation.chain(..., stream=True)``."""
+
+    is_async = True
+
+
+def _attachment_part(item: AttachmentLike) -> Image | File:
+    if isinstance(item, Attachment):
+        return item.to_part()
+    if isinstance(item, Image | File):
+        return item
+    return Attachment(path=item).to_part() if not isinstance(item, bytes) else Attachment(
+        content=item
+    ).to_part()

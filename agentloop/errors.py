@@ -36,3 +36,118 @@ class ConversionError(AgentloopError, ValueError):
 
 class SerializationError(AgentloopError, ValueError):
     """A ``from_dict`` payload is not something ``to_dict`` produced."""
+
+
+# -- the chain ----------------------------------------------------------------
+
+
+class CancelToolCall(AgentloopError):
+    """Raised by a ``before_call`` hook: the tool does not run and the model is told ``reason``."""
+
+    def __init__(self, reason: str = "The tool call was cancelled.") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PauseChain(AgentloopError):
+    """Raised by a hook or an ``approve`` callback to stop the chain and wait for a decision.
+
+    The chain returns a response whose ``state`` holds the pending calls; resume
+    it later with ``conversation.resume(state, decisions)``.
+    """
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(reason or "The chain was paused.")
+        self.reason = reason
+
+
+class ChainLimitExceeded(AgentloopError):
+    """The model kept asking for tools past ``chain_limit`` model calls.
+
+    ``responses`` holds every response of the chain so far: nothing is lost,
+    and the conversation keeps the pending tool calls so a later ``chain()``
+    can carry on.
+    """
+
+    def __init__(self, limit: int, responses: list[object]) -> None:
+        super().__init__(
+            f"The chain made {limit} model calls (chain_limit={limit}) and the model still "
+            "asked for tools. Raise chain_limit or check the tools' results."
+        )
+        self.limit = limit
+        self.responses = responses
+
+
+class ResumeError(AgentloopError, ValueError):
+    """A paused chain cannot be resumed as asked (a decision is missing or unknown)."""
+
+
+class StreamIncomplete(AgentloopError):
+    """A streamed reply ended before the model finished.
+
+    ``partial_text`` keeps whatever text arrived before the break.
+    """
+
+    def __init__(self, message: str, partial_text: str = "") -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+
+
+class ToolDefinitionError(AgentloopError, TypeError):
+    """A function, method or toolbox cannot become a tool.
+
+    Raised when the tool is defined (not when the model calls it): a
+    ``*args``/``**kwargs`` parameter, a type hint that cannot be resolved or
+    described as JSON schema, a name providers would refuse. The message names
+    the function and what to change.
+    """
+
+
+class DuplicateToolError(AgentloopError, ValueError):
+    """Two tools offered to one conversation share a name.
+
+    Never resolved by letting one silently replace the other: the message names
+    both tools and how to rename one.
+    """
+
+
+class ToolError(AgentloopError):
+    """Raise inside a tool to tell the model something went wrong.
+
+    The model sees exactly the message (no exception type name), so write it
+    for the model: what failed and what it could do instead.
+    """
+
+
+class ToolArgumentsError(AgentloopError, ValueError):
+    """The model called a tool with arguments that do not fit its parameters.
+
+    The tool did not run. The message is written for the model: it names each
+    wrong argument, what was expected and what was sent, so the model can fix
+    its call. ``problems`` holds one line per wrong argument.
+    """
+
+    def __init__(self, message: str, *, tool_name: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.tool_name = tool_name
+        self.problems = problems
+
+
+class ToolRetriesExceeded(AgentloopError):
+    """A tool kept failing: more consecutive failures than its ``max_retries``.
+
+    Stops a model that keeps sending the same bad call. ``last_error`` is the
+    exception of the final failure (also the ``__cause__``).
+    """
+
+    def __init__(
+        self, tool_name: str, last_error: BaseException, *, failures: int, max_retries: int
+    ) -> None:
+        super().__init__(
+            f"Tool {tool_name!r} failed {failures} times in a row (max_retries={max_retries}); "
+            f"last error: {type(last_error).__name__}: {last_error}"
+        )
+        self.tool_name = tool_name
+        self.last_error = last_error
+        self.failures = failures
+        self.max_retries = max_retries

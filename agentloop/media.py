@@ -113,10 +113,11 @@ class Media:
     """Shared behaviour of :class:`Image` and :class:`File`.
 
     Exactly one of ``data`` (the bytes) and ``url`` is set, except after a URL
-    has been downloaded, when both are.
+    has been downloaded, when both are, and for a reference to a file stored by a
+    provider (an OpenAI ``file_id``), when neither is and ``extra`` holds the reference.
     """
 
-    __slots__ = ("data", "url", "media_type", "filename", "extra")
+    __slots__ = ("data", "extra", "filename", "media_type", "url")
 
     kind = "media"
     default_media_type = "application/octet-stream"
@@ -140,7 +141,7 @@ class Media:
         self.extra: dict[str, dict[str, Any]] = extra if extra is not None else {}
         if source is not None:
             self._load(source)
-        if self.data is None and self.url is None:
+        if self.data is None and self.url is None and not self.extra:
             raise MediaError(f"{type(self).__name__} needs a path, URL, bytes or data URL")
         if self.media_type is None and self.data is not None:
             self.media_type = sniff_media_type(self.data)
@@ -186,18 +187,24 @@ class Media:
     def read(self, *, client: httpx.Client | None = None) -> bytes:
         """The bytes, downloading (once) when the part only holds a URL."""
         if self.data is None:
-            assert self.url is not None
-            self._store_download(_download(self.url, client))
+            self._store_download(_download(self._url_to_fetch(), client))
         assert self.data is not None
         return self.data
 
     async def aread(self, *, client: httpx.AsyncClient | None = None) -> bytes:
         """Async twin of :meth:`read`."""
         if self.data is None:
-            assert self.url is not None
-            self._store_download(await _adownload(self.url, client))
+            self._store_download(await _adownload(self._url_to_fetch(), client))
         assert self.data is not None
         return self.data
+
+    def _url_to_fetch(self) -> str:
+        if self.url is None:
+            raise MediaError(
+                f"{type(self).__name__} is a reference to a file stored by a provider "
+                f"({self.extra}); it has no bytes or URL to send anywhere else"
+            )
+        return self.url
 
     def _store_download(self, payload: tuple[bytes, str | None]) -> None:
         self.data, declared = payload
@@ -338,7 +345,7 @@ class Attachment:
     :class:`Image` parts and everything else :class:`File` parts.
     """
 
-    __slots__ = ("path", "url", "content", "type")
+    __slots__ = ("content", "path", "type", "url")
 
     def __init__(
         self,

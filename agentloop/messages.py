@@ -271,7 +271,11 @@ def part_from_dict(d: dict[str, Any]) -> Part:
             return File.from_dict(d)
         if kind == "tool_call":
             return ToolCall(
-                d["name"], dict(d["arguments"]), d["tool_call_id"], d.get("raw_arguments"), _extra(d)
+                d["name"],
+                dict(d["arguments"]),
+                d["tool_call_id"],
+                d.get("raw_arguments"),
+                _extra(d),
             )
         if kind == "tool_result":
             attachments = [part_from_dict(a) for a in d.get("attachments", [])]

@@ -79,8 +79,7 @@ def assistant_turns(draw: st.DrawFn, fmt: str) -> list[Message]:
     if draw(st.booleans()):
         parts.append(draw(thinking(fmt)))
     calls = [
-        ToolCall(draw(names), draw(arguments), draw(ids))
-        for _ in range(draw(st.integers(0, 3)))
+        ToolCall(draw(names), draw(arguments), draw(ids)) for _ in range(draw(st.integers(0, 3)))
     ]
     if not calls or draw(st.booleans()):
         parts.append(Text(draw(text)))

@@ -1,0 +1,317 @@
+"""The chain, written once, as a generator of effects (the sans-I/O core).
+
+Nothing here performs I/O or calls user code directly. :func:`run_chain`
+yields an *effect* whenever something must happen in the outside world (call
+the model, call a hook or a tool, run several tool calls at once) and is sent
+the outcome back. :mod:`agentloop.shells` holds the two thin interpreters that
+perform effects: one blocking, one ``async``. So every decision (what request
+next, what a reply means, which calls run, hooks and approval, retry budgets,
+the chain limit, pausing) exists exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar
+
+from agentloop.errors import CancelToolCall, ChainLimitExceeded, PauseChain
+from agentloop.messages import Message, ToolCall, ToolResult
+from agentloop.providers.base import Reply, Request
+from agentloop.tools import RetryBudget, Tool, ToolArgumentsError
+
+T = TypeVar("T")
+ErrorMode = Literal["report", "redact", "raise"]
+
+# -- effects ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CallModel:
+    """Send ``request`` to the model; the outcome is a :class:`Reply`."""
+
+    request: Request
+
+
+@dataclass(slots=True)
+class CallUser:
+    """Call user code (a hook, an approval callback or a tool); it may return an awaitable.
+
+    ``blocking`` marks a sync tool function: the async shell runs it in a
+    worker thread so it cannot stall the event loop. Hooks are called inline.
+    """
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    blocking: bool = False
+
+
+@dataclass(slots=True)
+class RunConcurrently:
+    """Drive these sub-steps at the same time; the outcome is their results, in order."""
+
+    steps: list[Step[Any]]
+
+
+Effect: TypeAlias = CallModel | CallUser | RunConcurrently
+Step: TypeAlias = Generator[Effect, Any, T]
+
+# -- what a chain is asked to do ----------------------------------------------
+
+BeforeCall = Callable[[Tool | None, ToolCall], Any]
+AfterCall = Callable[[Tool | None, ToolCall, ToolResult], Any]
+Approve = Callable[[Tool, ToolCall], Any]
+#: A decision given when resuming: True approves, False or a reason string denies.
+Decision = bool | str
+
+
+@dataclass(slots=True)
+class Hooks:
+    before_call: BeforeCall | None = None
+    after_call: AfterCall | None = None
+    approve: Approve | None = None
+
+
+@dataclass(slots=True)
+class ChainSpec:
+    """Everything one ``prompt()`` or ``chain()`` call asks for."""
+
+    tools: Mapping[str, Tool]
+    hooks: Hooks = field(default_factory=Hooks)
+    options: dict[str, Any] = field(default_factory=dict)
+    schema: dict[str, Any] | None = None
+    #: False for ``prompt()``: one model call, tool calls are left for the caller.
+    execute_tools: bool = True
+    chain_limit: int = 25
+    stream: bool = False
+    error_mode: ErrorMode = "report"
+    #: Prepares the toolboxes (user code, maybe async) and returns the tools then on
+    #: offer; set only while some toolbox has not been prepared yet.
+    prepare_tools: Callable[[], Any] | None = None
+
+
+class Listener(Protocol):
+    """Bookkeeping the chain reports to as it goes (our own code, never user code)."""
+
+    def replied(self, request: Request, reply: Reply) -> None: ...
+
+    def tools_ran(self, results: list[ToolResult]) -> None: ...
+
+
+@dataclass(slots=True)
+class PausedCall:
+    """A call whose hook or approver raised :class:`PauseChain`."""
+
+    call: ToolCall
+    #: Where it stopped: "before_call" (the hook already ran) or "approve".
+    stage: Literal["before_call", "approve"]
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class Pause:
+    """The state a paused chain returns: the calls waiting for a decision."""
+
+    paused: list[PausedCall]
+    #: Results of sibling calls that completed before the pause.
+    done: list[ToolResult]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How a chain run ended: with an answer, or paused."""
+
+    model_calls: int
+    pause: Pause | None = None
+
+
+# -- the chain ----------------------------------------------------------------
+
+
+def run_chain(
+    history: list[Message],
+    new_messages: Sequence[Message],
+    spec: ChainSpec,
+    budget: RetryBudget,
+    listener: Listener,
+    resume: tuple[Pause, Mapping[str, Decision]] | None = None,
+) -> Step[Outcome]:
+    """Run one prompt or chain over ``history``, appending every message it makes."""
+    if spec.prepare_tools is not None:
+        spec.tools = yield CallUser(spec.prepare_tools)
+    pending = pending_calls(history)
+    if pending:
+        # A conversation never sends a tool call without its result: calls the
+        # model made earlier (a prompt() reply, a paused or limited chain) run
+        # first, through the same hooks and approval as any other call.
+        pause = yield from _settle(pending, spec, budget, listener, history, resume)
+        if pause is not None:
+            return Outcome(0, pause)
+    history.extend(new_messages)
+    model_calls = 0
+    while True:
+        request = Request(list(history), tuple(spec.tools.values()), spec.options, spec.schema)
+        request.stream = spec.stream
+        reply: Reply = yield CallModel(request)
+        model_calls += 1
+        history.append(reply.message)
+        listener.replied(request, reply)
+        calls = reply.message.tool_calls
+        if not calls or not spec.execute_tools:
+            return Outcome(model_calls)
+        if model_calls >= spec.chain_limit:
+            raise ChainLimitExceeded(spec.chain_limit, [])
+        pause = yield from _settle(calls, spec, budget, listener, history, None)
+        if pause is not None:
+            return Outcome(model_calls, pause)
+
+
+def pending_calls(history: Sequence[Message]) -> list[ToolCall]:
+    """Tool calls of the last assistant message that have no result yet."""
+    answered: set[str] = set()
+    for message in reversed(history):
+        if message.role == "tool":
+            answered.update(r.tool_call_id for r in message.tool_results)
+        elif message.role == "assistant":
+            return [c for c in message.tool_calls if c.tool_call_id not in answered]
+        else:
+            return []
+    return []
+
+
+def _settle(
+    calls: list[ToolCall],
+    spec: ChainSpec,
+    budget: RetryBudget,
+    listener: Listener,
+    history: list[Message],
+    resume: tuple[Pause, Mapping[str, Decision]] | None,
+) -> Step[Pause | None]:
+    """Run ``calls`` and append their results; or return the pause if one paused."""
+    done: dict[str, ToolResult] = {}
+    plans: dict[str, tuple[Literal["before_call", "approve"] | None, Decision | None]] = {}
+    if resume is not None:
+        pause, decisions = resume
+        done = {r.tool_call_id: r for r in pause.done}
+        plans = {p.call.tool_call_id: (p.stage, decisions[p.call.tool_call_id]) for p in pause.paused}
+    todo = [c for c in calls if c.tool_call_id not in done]
+    paused: list[PausedCall] = []
+    for group in _groups(todo, spec.tools):
+        steps = [_run_call(c, spec, *plans.get(c.tool_call_id, (None, None))) for c in group]
+        outcomes = (yield from steps[0]) if len(steps) == 1 else (yield RunConcurrently(steps))
+        for outcome in outcomes if len(steps) > 1 else [outcomes]:
+            if isinstance(outcome, PausedCall):
+                paused.append(outcome)
+                continue
+            result, failed = outcome
+            budget.record(spec.tools.get(result.name) or result.name, failed, result)
+            done[result.tool_call_id] = result
+    if paused:
+        return Pause(paused, [done[c.tool_call_id] for c in calls if c.tool_call_id in done])
+    results = [done[c.tool_call_id] for c in calls]
+    history.append(Message("tool", list(results)))
+    listener.tools_ran(results)
+    return None
+
+
+def _groups(calls: list[ToolCall], tools: Mapping[str, Tool]) -> list[list[ToolCall]]:
+    """Split calls into batches that may run together; a ``sequential`` tool runs alone."""
+    groups: list[list[ToolCall]] = []
+    current: list[ToolCall] = []
+    for call in calls:
+        tool = tools.get(call.name)
+        if tool is not None and tool.sequential:
+            if current:
+                groups.append(current)
+                current = []
+            groups.append([call])
+        else:
+            current.append(call)
+    if current:
+        groups.append(current)
+    return groups
+
+
+CallOutcome: TypeAlias = tuple[ToolResult, bool] | PausedCall
+
+
+def _run_call(
+    call: ToolCall,
+    spec: ChainSpec,
+    paused_at: Literal["before_call", "approve"] | None,
+    decision: Decision | None,
+) -> Step[CallOutcome]:
+    """One call, start to finish: hook, approval, validation, the run, the after hook.
+
+    Returns the result and whether it counts against the tool's retry budget.
+    """
+    tool = spec.tools.get(call.name)
+    hooks = spec.hooks
+    outcome = yield from _before(call, tool, spec, paused_at, decision)
+    if isinstance(outcome, PausedCall):
+        return outcome
+    result, failed = outcome if outcome is not None else (None, False)
+    if result is None:
+        assert tool is not None
+        result, failed = yield from _invoke(call, tool, spec.error_mode)
+    if hooks.after_call is not None:
+        yield CallUser(hooks.after_call, (tool, call, result))
+    return result, failed
+
+
+def _before(
+    call: ToolCall,
+    tool: Tool | None,
+    spec: ChainSpec,
+    paused_at: Literal["before_call", "approve"] | None,
+    decision: Decision | None,
+) -> Step[tuple[ToolResult, bool] | PausedCall | None]:
+    """Hook, existence and approval checks. None means: go ahead and run the tool."""
+    hooks = spec.hooks
+    if hooks.before_call is not None and paused_at is None:
+        try:
+            yield CallUser(hooks.before_call, (tool, call))
+        except CancelToolCall as cancel:
+            return _refusal(call, cancel.reason), False
+        except PauseChain as pause:
+            return PausedCall(call, "before_call", pause.reason)
+    if tool is None:
+        names = ", ".join(sorted(spec.tools)) or "none"
+        message = f"Unknown tool {call.name!r}. Available tools: {names}."
+        return _refusal(call, message), True
+    if decision is not None:
+        if decision is True:
+            return None
+        reason = decision if isinstance(decision, str) else "The user denied this tool call."
+        return _refusal(call, reason), False
+    if tool.requires_approval:
+        if hooks.approve is None:
+            reason = (
+                f"Tool {tool.name!r} requires approval and no approver is configured, "
+                "so the call was refused."
+            )
+            return _refusal(call, reason), False
+        try:
+            approved = yield CallUser(hooks.approve, (tool, call))
+        except PauseChain as pause:
+            return PausedCall(call, "approve", pause.reason)
+        if approved is not True:
+            return _refusal(call, f"The user did not approve this call to {tool.name!r}."), False
+    return None
+
+
+def _invoke(call: ToolCall, tool: Tool, error_mode: ErrorMode) -> Step[tuple[ToolResult, bool]]:
+    try:
+        kwargs = tool.validate(call)
+    except ToolArgumentsError as exc:
+        return tool.error_result(call, exc, "report"), True
+    try:
+        value = yield CallUser(tool.invoke, (kwargs,), blocking=not tool.is_async)
+    except Exception as exc:
+        return tool.error_result(call, exc, error_mode), True
+    return tool.result(call, value), False
+
+
+def _refusal(call: ToolCall, message: str) -> ToolResult:
+    return ToolResult(call.name, message, call.tool_call_id, is_error=True)

@@ -1,0 +1,173 @@
+"""Model: anything that turns a :class:`Request` into a :class:`Reply`, plus the user API.
+
+A subclass implements :meth:`Model.complete` (and, when it can stream,
+:meth:`Model.stream`; async twins default to running those in a thread). It
+then gets ``prompt()``, ``chain()`` and ``conversation()`` for free.
+:class:`AsyncModel` is the awaitable view of the same model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from agentloop.messages import Message
+from agentloop.providers.base import Delta, Reply, Request, StreamEvent
+
+if TYPE_CHECKING:
+    from agentloop.conversation import AsyncConversation, Conversation
+    from agentloop.loop import AfterCall, Approve, BeforeCall, ErrorMode
+    from agentloop.response import ChainResponse, Response
+    from agentloop.tools import ToolSource
+
+
+class Model(ABC):
+    """A model you can prompt. Subclasses implement :meth:`complete`."""
+
+    #: The name this model is known by (``get_model(model_id)`` finds it again).
+    model_id: str = "model"
+    #: Whether :meth:`stream` yields text as it is generated.
+    can_stream: bool = True
+
+    # -- what a subclass provides ------------------------------------------------
+
+    @abstractmethod
+    def complete(self, request: Request) -> Reply:
+        """Answer ``request`` in one go."""
+
+    def stream(self, request: Request) -> Iterator[StreamEvent]:
+        """Answer ``request`` as :class:`Delta` events ending with the :class:`Reply`."""
+        reply = self.complete(request)
+        text = reply.message.text
+        if text:
+            yield Delta(text)
+        yield reply
+
+    async def acomplete(self, request: Request) -> Reply:
+        return await asyncio.to_thread(self.complete, request)
+
+    async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        for event in await asyncio.to_thread(lambda: list(self.stream(request))):
+            yield event
+
+    # -- the user API ------------------------------------------------------------
+
+    def conversation(
+        self,
+        *,
+        system: str | None = None,
+        tools: Sequence[ToolSource] = (),
+        before_call: BeforeCall | None = None,
+        after_call: AfterCall | None = None,
+        approve: Approve | None = None,
+        chain_limit: int = 25,
+        tool_errors: ErrorMode = "report",
+        messages: Sequence[Message] = (),
+        options: dict[str, Any] | None = None,
+    ) -> Conversation:
+        """A conversation with this model: history, tools and hooks kept across prompts."""
+        from agentloop.conversation import Conversation
+
+        return Conversation(
+            _with_system(system, messages),
+            model=self,
+            tools=tools,
+            before_call=before_call,
+            after_call=after_call,
+            approve=approve,
+            chain_limit=chain_limit,
+            tool_errors=tool_errors,
+            options=options,
+        )
+
+    def prompt(
+        self,
+        prompt: str | None = None,
+        *,
+        system: str | None = None,
+        messages: Sequence[Message] = (),
+        tools: Sequence[ToolSource] = (),
+        **kwargs: Any,
+    ) -> Response:
+        """One model call. ``messages=`` sends a message list you keep yourself."""
+        conversation = self.conversation(system=system, tools=tools, messages=messages)
+        return conversation.prompt(prompt, **kwargs)
+
+    def chain(
+        self,
+        prompt: str | None = None,
+        *,
+        system: str | None = None,
+        messages: Sequence[Message] = (),
+        tools: Sequence[ToolSource] = (),
+        **kwargs: Any,
+    ) -> ChainResponse:
+        """A one-off tool loop without keeping a conversation yourself."""
+        conversation = self.conversation(system=system, tools=tools, messages=messages)
+        return conversation.chain(prompt, **kwargs)
+
+    def to_async(self) -> AsyncModel:
+        return AsyncModel(self)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.model_id!r}>"
+
+
+class AsyncModel:
+    """The awaitable view of a :class:`Model`: same methods, every call awaitable."""
+
+    def __init__(self, model: Model) -> None:
+        self.sync_model = model
+
+    @property
+    def model_id(self) -> str:
+        return self.sync_model.model_id
+
+    def conversation(self, **kwargs: Any) -> AsyncConversation:
+        from agentloop.conversation import AsyncConversation
+
+        system = kwargs.pop("system", None)
+        messages = kwargs.pop("messages", ())
+        return AsyncConversation(
+            _with_system(system, messages), model=self.sync_model, **kwargs
+        )
+
+    def prompt(
+        self,
+        prompt: str | None = None,
+        *,
+        system: str | None = None,
+        messages: Sequence[Message] = (),
+        tools: Sequence[ToolSource] = (),
+        **kwargs: Any,
+    ) -> Response:
+        """``await model.prompt(...)``, or ``async for chunk in model.prompt(..., stream=True)``."""
+        conversation = self.conversation(system=system, tools=tools, messages=messages)
+        return conversation.prompt(prompt, **kwargs)
+
+    def chain(
+        self,
+        prompt: str | None = None,
+        *,
+        system: str | None = None,
+        messages: Sequence[Message] = (),
+        tools: Sequence[ToolSource] = (),
+        **kwargs: Any,
+    ) -> ChainResponse:
+        conversation = self.conversation(system=system, tools=tools, messages=messages)
+        return conversation.chain(prompt, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<AsyncModel {self.model_id!r}>"
+
+
+def _with_system(system: str | None, messages: Sequence[Message]) -> list[Message]:
+    history = list(messages)
+    if system is not None:
+        if history and history[0].role == "system":
+            history[0] = Message.system(system)
+        else:
+            history.insert(0, Message.system(system))
+    return history

@@ -1,0 +1,403 @@
+"""Anthropic Messages: lossless conversion between neutral messages and ``(system, messages)``.
+
+The wire format differs from the neutral model in a few ways, handled here:
+
+- The system prompt is a top-level field, not a message. Every system message,
+  wherever it stands, is hoisted into it in order (Anthropic has no
+  mid-conversation system role). It is a plain string when it is one text part
+  with no extras, else a list of text blocks.
+- Roles alternate. Consecutive messages that map to the same wire role are
+  merged; a neutral ``tool`` message becomes ``tool_result`` blocks of a user
+  message, always placed before that message's other blocks, as the service
+  requires. On import, a user message's ``tool_result`` blocks become a tool
+  message, followed by a user message holding the other blocks, if any.
+- ``tool_result`` carries no tool name: it is recovered from the matching
+  ``tool_use`` id (empty when there is none).
+- Images go as base64 or URL (jpeg, png, gif, webp); files as documents: PDF
+  (base64 or URL) and text (``text/*`` is sent as ``text/plain`` source text; a
+  text URL is downloaded and inlined). An image-typed File goes as an image
+  block and so imports back as an Image. A Files API ``file_id`` source is kept
+  as is. Anything else (audio, video, other binaries, another provider's stored
+  file) raises ConversionError.
+- Block fields the neutral model has no field for (``cache_control``,
+  ``citations``, an explicit ``"is_error": false``, a document's ``context``)
+  are kept in ``extra["anthropic"]`` and written back. A document's ``title`` is
+  the file's ``filename``. Extras of the text block inside a list-form tool
+  result live under the extra key ``"text_block"``.
+- Thinking is sent back only when it came from Anthropic; a redacted block's
+  ``data`` is the Thinking's ``signature``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from agentloop.errors import ConversionError, MediaError
+from agentloop.media import File, Image, Media, decode_base64, encode_base64, guess_media_type
+from agentloop.messages import ANTHROPIC, Extra, Message, Part, Text, Thinking, ToolCall, ToolResult
+
+Block = dict[str, Any]
+System = str | list[Block] | None
+
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+PDF = "application/pdf"
+TEXT_BLOCK = "text_block"
+
+
+def _error(message: str) -> ConversionError:
+    return ConversionError(f"Anthropic: {message}", provider=ANTHROPIC)
+
+
+# -- encoding: neutral -> wire --------------------------------------------------
+
+
+def encode_messages(messages: Sequence[Message]) -> tuple[System, list[Block]]:
+    """The ``system`` value and the ``messages`` list of a Messages API request."""
+    system: list[Block] = []
+    wire: list[Block] = []
+    for index, message in enumerate(messages):
+        try:
+            if message.role == "system":
+                system.extend(_encode_system_part(part) for part in message.parts)
+            else:
+                _append(
+                    wire, message, [b for p in message.parts if (b := _encode_part(p, message))]
+                )
+        except ConversionError as exc:
+            detail = str(exc).removeprefix("Anthropic: ")
+            raise _error(f"message {index} ({message.role}): {detail}") from None
+    return _system_value(system), wire
+
+
+def _append(wire: list[Block], message: Message, blocks: list[Block]) -> None:
+    role = "assistant" if message.role == "assistant" else "user"
+    extra = message.extra.get(ANTHROPIC, {})
+    if not blocks and not extra:
+        return  # nothing Anthropic can carry; an empty content list would be rejected
+    if not wire or wire[-1]["role"] != role:
+        wire.append({**extra, "role": role, "content": []})
+    target = wire[-1]
+    target.update(extra)
+    content: list[Block] = target["content"]
+    for block in blocks:
+        if block["type"] == "tool_result":
+            leading = next((i for i, b in enumerate(content) if b["type"] != "tool_result"), None)
+            content.insert(len(content) if leading is None else leading, block)
+        else:
+            content.append(block)
+
+
+def _system_value(blocks: list[Block]) -> System:
+    if not blocks:
+        return None
+    if len(blocks) == 1 and blocks[0].keys() == {"type", "text"}:
+        return str(blocks[0]["text"])
+    return blocks
+
+
+def _encode_system_part(part: Part) -> Block:
+    if not isinstance(part, Text):
+        raise _error(f"the system prompt takes only text, not a {type(part).__name__} part")
+    return _text_block(part)
+
+
+def _encode_part(part: Part, message: Message) -> Block | None:
+    assistant = message.role == "assistant"
+    if isinstance(part, Text):
+        return _text_block(part)
+    if isinstance(part, Thinking):
+        if part.provider != ANTHROPIC:
+            return None  # no provider accepts another's reasoning
+        return _thinking_block(part) if assistant else _misplaced(part, message)
+    if isinstance(part, ToolCall):
+        return _tool_use_block(part) if assistant else _misplaced(part, message)
+    if assistant:
+        return _misplaced(part, message)
+    if isinstance(part, ToolResult):
+        return _tool_result_block(part)
+    return _media_block(part)
+
+
+def _misplaced(part: Part, message: Message) -> NoReturn:
+    raise _error(f"a {type(part).__name__} part cannot go in a {message.role} message")
+
+
+def _own(extra: Extra) -> Block:
+    return dict(extra.get(ANTHROPIC, {}))
+
+
+def _text_block(part: Text) -> Block:
+    return {**_own(part.extra), "type": "text", "text": part.text}
+
+
+def _thinking_block(part: Thinking) -> Block:
+    if part.redacted:
+        if part.signature is None:
+            raise _error("redacted thinking needs its data in Thinking.signature")
+        return {**_own(part.extra), "type": "redacted_thinking", "data": part.signature}
+    block = {**_own(part.extra), "type": "thinking", "thinking": part.text}
+    if part.signature is not None:
+        block["signature"] = part.signature
+    return block
+
+
+def _tool_use_block(call: ToolCall) -> Block:
+    # Anthropic's input is always an object: unparseable raw arguments from another
+    # provider go as {}, and the tool result already tells the model what was wrong.
+    block = {**_own(call.extra), "type": "tool_use", "id": call.tool_call_id, "name": call.name}
+    block["input"] = dict(call.arguments)
+    return block
+
+
+def _tool_result_block(result: ToolResult) -> Block:
+    block = _own(result.extra)
+    text_extra = block.pop(TEXT_BLOCK, None)
+    block.update(type="tool_result", tool_use_id=result.tool_call_id)
+    if result.attachments or text_extra is not None:
+        text = [{**(text_extra or {}), "type": "text", "text": result.output}]
+        block["content"] = text[: 1 if result.output or text_extra else 0]
+        block["content"] += [_media_block(media) for media in result.attachments]
+    elif result.output:
+        block["content"] = result.output
+    if result.is_error or "is_error" in block:
+        block["is_error"] = result.is_error
+    return block
+
+
+def _media_block(media: Media) -> Block:
+    extra = _own(media.extra)
+    source = extra.pop("source", {})
+    image = isinstance(media, Image) or (media.media_type or "").startswith("image/")
+    if media.data is not None or media.url is not None:
+        source = {**source, **(_image_source(media) if image else _document_source(media))}
+    elif source.get("type") != "file":  # an Anthropic Files API file_id keeps its source as is
+        stored = ", ".join(media.extra) or "nowhere"
+        raise _error(f"this {type(media).__name__} is a file stored by {stored}; send its bytes")
+    block = {**extra, "type": "image" if image else "document", "source": source}
+    if not image and media.filename is not None:
+        block["title"] = media.filename
+    return block
+
+
+def _image_source(image: Media) -> Block:
+    kind = image.media_type
+    if kind is not None and kind not in IMAGE_TYPES:
+        raise _unsupported(image, "images of type jpeg, png, gif and webp")
+    if image.url is not None:
+        return {"type": "url", "url": image.url}
+    if kind is None:
+        raise _error("cannot tell the image type of these bytes; pass media_type=")
+    return {"type": "base64", "media_type": kind, "data": encode_base64(image.read())}
+
+
+def _document_source(file: Media) -> Block:
+    kind = file.media_type
+    if kind == PDF or (kind is None and file.url is not None):
+        if file.url is not None:
+            return {"type": "url", "url": file.url}  # Anthropic fetches PDF URLs itself
+        return {"type": "base64", "media_type": PDF, "data": encode_base64(file.read())}
+    if kind is not None and kind.startswith("text/"):
+        try:
+            text = file.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise _error(f"the {kind} file {file.filename or ''} is not UTF-8 text") from None
+        return {"type": "text", "media_type": "text/plain", "data": text}
+    raise _unsupported(file, "PDF and plain-text documents")
+
+
+def _unsupported(media: Media, accepted: str) -> ConversionError:
+    what = media.media_type or "unknown type"
+    return _error(f"cannot take a {type(media).__name__} part of {what}; it accepts {accepted}")
+
+
+# -- decoding: wire -> neutral --------------------------------------------------
+
+
+def decode_messages(system: System | Sequence[Block], messages: Sequence[Block]) -> list[Message]:
+    """Neutral messages from a Messages API request's ``system`` and ``messages``."""
+    out = _decode_system(system)
+    if not isinstance(messages, list | tuple):
+        raise _error(f"messages must be a list, got {type(messages).__name__}")
+    tool_names: dict[str, str] = {}
+    for index, wire in enumerate(messages):
+        out.extend(_decode_message(wire, f"messages[{index}]", tool_names))
+    return out
+
+
+def _decode_system(system: object) -> list[Message]:
+    if system is None:
+        return []
+    if isinstance(system, str):
+        return [Message("system", [Text(system)])]
+    if not isinstance(system, list | tuple):
+        raise _error(f"system must be a string or a list of text blocks, not {system!r:.40}")
+    return [Message("system", [_decode_text(b, at) for b, at in _blocks(list(system), "system")])]
+
+
+def _decode_message(wire: object, where: str, tool_names: dict[str, str]) -> list[Message]:
+    if not isinstance(wire, dict):
+        raise _error(f"{where} must be an object, got {type(wire).__name__}")
+    role = wire.get("role")
+    if role not in ("user", "assistant"):
+        raise _error(f"{where}.role must be 'user' or 'assistant', got {role!r:.40}")
+    content = wire.get("content")
+    blocks = _blocks(
+        [{"type": "text", "text": content}] if isinstance(content, str) else content,
+        f"{where}.content",
+    )
+    extra = _wrap(_rest(wire, "role", "content"))
+    if role == "assistant":
+        parts = [_decode_assistant_block(b, at, tool_names) for b, at in blocks]
+        return [Message("assistant", parts, extra)]
+    results: list[Part] = [
+        _decode_tool_result(b, at, tool_names) for b, at in blocks if b["type"] == "tool_result"
+    ]
+    others: list[Part] = [
+        _decode_user_block(b, at) for b, at in blocks if b["type"] != "tool_result"
+    ]
+    out = [Message("tool", results)] if results else []
+    if others or not results:
+        out.append(Message("user", others))
+    out[0].extra = extra
+    return out
+
+
+def _decode_assistant_block(block: Block, where: str, tool_names: dict[str, str]) -> Part:
+    kind = block["type"]
+    if kind == "text":
+        return _decode_text(block, where)
+    if kind == "tool_use":
+        call_id, name = _field(block, "id", str, where), _field(block, "name", str, where)
+        tool_names[call_id] = name
+        arguments = _field(block, "input", dict, where)
+        return ToolCall(name, arguments, call_id, extra=_wrap(_rest(block, "id", "name", "input")))
+    if kind == "thinking":
+        signature = _field(block, "signature", str, where, optional=True)
+        text = _field(block, "thinking", str, where)
+        rest = _wrap(_rest(block, "thinking", "signature"))
+        return Thinking(text, signature, ANTHROPIC, extra=rest)
+    if kind == "redacted_thinking":
+        data = _field(block, "data", str, where)
+        return Thinking("", data, ANTHROPIC, redacted=True, extra=_wrap(_rest(block, "data")))
+    raise _error(f"{where}: unsupported block type {kind!r} in an assistant message")
+
+
+def _decode_tool_result(block: Block, where: str, tool_names: dict[str, str]) -> ToolResult:
+    call_id = _field(block, "tool_use_id", str, where)
+    rest = _rest(block, "tool_use_id", "content", "is_error")
+    is_error = block.get("is_error", False)
+    if not isinstance(is_error, bool):
+        raise _error(f"{where}.is_error must be true or false")
+    if "is_error" in block and not is_error:
+        rest["is_error"] = False  # keep an explicit false so the payload comes back unchanged
+    content = block.get("content", "")
+    attachments: list[Image | File] = []
+    if isinstance(content, str):
+        output = content
+    else:
+        output, attachments = _decode_result_content(content, f"{where}.content", rest)
+    name = tool_names.get(call_id, "")
+    return ToolResult(name, output, call_id, is_error, attachments, extra=_wrap(rest))
+
+
+def _decode_result_content(
+    content: object, where: str, rest: Block
+) -> tuple[str, list[Image | File]]:
+    texts: list[str] = []
+    attachments: list[Image | File] = []
+    for block, at in _blocks(content, where):
+        part = _decode_user_block(block, at)
+        if isinstance(part, Text):
+            texts.append(part.text)
+            if ANTHROPIC in part.extra:
+                rest.setdefault(TEXT_BLOCK, {}).update(part.extra[ANTHROPIC])
+        else:
+            attachments.append(part)
+    return "".join(texts), attachments
+
+
+def _decode_text(block: Block, where: str) -> Text:
+    if block["type"] != "text":
+        raise _error(f"{where}: expected a text block, got {block['type']!r}")
+    return Text(_field(block, "text", str, where), _wrap(_rest(block, "text")))
+
+
+def _decode_user_block(block: Block, where: str) -> Text | Image | File:
+    kind = block["type"]
+    if kind == "text":
+        return _decode_text(block, where)
+    if kind not in ("image", "document"):
+        raise _error(f"{where}: unsupported block type {kind!r} in a user message")
+    source = _field(block, "source", dict, where)
+    source_type = _field(source, "type", str, f"{where}.source")
+    decode = _SOURCES.get(source_type)
+    if decode is None:
+        raise _error(f"{where}.source.type {source_type!r} is not supported")
+    rest = _rest(block, "source", "title")
+    kept = dict(source) if source_type == "file" else _rest(source, "media_type", "data", "url")
+    if kept:
+        rest["source"] = kept
+    fields = decode(source, f"{where}.source")
+    if kind == "image":
+        return Image(**fields, extra=_wrap(rest))
+    title = _field(block, "title", str, where, optional=True)
+    return File(filename=title, **fields, extra=_wrap(rest))
+
+
+def _base64_source(source: Block, where: str) -> dict[str, Any]:
+    media_type = _field(source, "media_type", str, where)
+    try:
+        data = decode_base64(_field(source, "data", str, where), what=f"{where}.data")
+    except MediaError as exc:
+        raise _error(str(exc)) from None
+    return {"data": data, "media_type": media_type}
+
+
+def _url_source(source: Block, where: str) -> dict[str, Any]:
+    url = _field(source, "url", str, where)
+    return {"url": url, "media_type": guess_media_type(url)}
+
+
+def _text_source(source: Block, where: str) -> dict[str, Any]:
+    media_type = source.get("media_type", "text/plain")
+    return {"data": _field(source, "data", str, where).encode("utf-8"), "media_type": media_type}
+
+
+def _file_source(source: Block, where: str) -> dict[str, Any]:
+    _field(source, "file_id", str, where)  # the whole source is kept in extra
+    return {}
+
+
+_SOURCES: dict[str, Callable[[Block, str], dict[str, Any]]] = {
+    "file": _file_source,
+    "base64": _base64_source,
+    "url": _url_source,
+    "text": _text_source,
+}
+
+
+def _blocks(content: object, where: str) -> list[tuple[Block, str]]:
+    """The blocks of a content list, each with its location for error messages."""
+    if not isinstance(content, list):
+        raise _error(f"{where} must be a string or a list of blocks, got {content!r:.40}")
+    for index, block in enumerate(content):
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            raise _error(f"{where}[{index}] must be an object with a string 'type'")
+    return [(block, f"{where}[{index}]") for index, block in enumerate(content)]
+
+
+def _field(block: Block, key: str, kind: type, where: str, *, optional: bool = False) -> Any:
+    value = block.get(key)
+    if not isinstance(value, kind) and not (optional and value is None):
+        wanted = "a string" if kind is str else "an object"
+        raise _error(f"{where}.{key} must be {wanted}, got {value!r:.40}")
+    return value
+
+
+def _rest(block: Block, *known: str) -> Block:
+    return {k: v for k, v in block.items() if k not in known and k != "type"}
+
+
+def _wrap(rest: Block) -> Extra:
+    return {ANTHROPIC: rest} if rest else {}

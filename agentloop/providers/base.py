@@ -1,0 +1,60 @@
+"""What passes between the chain and a model: a :class:`Request` in, a :class:`Reply` out.
+
+A streamed call yields :class:`Delta` events and ends with the :class:`Reply`.
+These are plain data so that a model can be anything: an HTTP provider, a
+function, a test double.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from agentloop.messages import Message
+from agentloop.usage import Usage
+
+if TYPE_CHECKING:
+    from agentloop.tools import Tool
+
+
+@dataclass(slots=True)
+class Request:
+    """One model call: the full history, the tools on offer and the options."""
+
+    messages: Sequence[Message]
+    tools: Sequence[Tool] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    #: A JSON schema the final answer must follow (structured output), or None.
+    schema: dict[str, Any] | None = None
+    stream: bool = False
+
+    @property
+    def last_user_text(self) -> str:
+        """The text of the most recent user message (handy in test models)."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.text
+        return ""
+
+
+@dataclass(slots=True)
+class Reply:
+    """The model's answer: one assistant message, its usage and why it stopped."""
+
+    message: Message
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str | None = None
+    #: The model that actually served the call, when the provider says.
+    model: str | None = None
+
+
+@dataclass(slots=True)
+class Delta:
+    """A piece of a streamed reply: visible text or reasoning."""
+
+    text: str
+    kind: Literal["text", "thinking"] = "text"
+
+
+StreamEvent = Delta | Reply

@@ -1,0 +1,201 @@
+"""Models that run offline: :class:`TestModel` and :class:`FunctionModel`.
+
+They are real models as far as the chain is concerned (the same Request in,
+Reply out), so agent code tested with them behaves as with a provider.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from agentloop.messages import Message, Part, Text, ToolCall
+from agentloop.model import Model
+from agentloop.providers.base import Delta, Reply, Request, StreamEvent
+from agentloop.usage import Usage
+
+FunctionResult = str | Message | Reply | ToolCall | Sequence[Part]
+ModelFunction = Callable[[Request], Any]
+
+
+class FunctionModel(Model):
+    """A function plays the model: ``FunctionModel(lambda request: "hi")``.
+
+    The function gets the :class:`~agentloop.providers.base.Request` (messages,
+    tools, options) and returns text, a :class:`ToolCall`, a list of parts, a
+    :class:`Message` or a :class:`Reply`. A generator function streams: each
+    ``str`` it yields is a text chunk, each :class:`ToolCall` a call. Tool
+    calls without an id get one.
+    """
+
+    def __init__(self, fn: ModelFunction, *, model_id: str = "function") -> None:
+        self.fn = fn
+        self.model_id = model_id
+        self._ids = itertools.count(1)
+
+    def complete(self, request: Request) -> Reply:
+        if inspect.isgeneratorfunction(self.fn):
+            return _last_reply(self.stream(request))
+        return self._reply(request, self.fn(request))
+
+    def stream(self, request: Request) -> Iterator[StreamEvent]:
+        if not inspect.isgeneratorfunction(self.fn):
+            yield from super().stream(request)
+            return
+        parts: list[Part] = []
+        for item in self.fn(request):
+            if isinstance(item, str):
+                yield Delta(item)
+                if parts and isinstance(parts[-1], Text):
+                    parts[-1] = Text(parts[-1].text + item)
+                    continue
+                parts.append(Text(item))
+            else:
+                parts.append(item)
+        yield self._reply(request, parts)
+
+    def _reply(self, request: Request, result: FunctionResult) -> Reply:
+        if isinstance(result, Reply):
+            return result
+        if isinstance(result, Message):
+            message = result
+        elif isinstance(result, str):
+            message = Message("assistant", [Text(result)])
+        elif isinstance(result, ToolCall):
+            message = Message("assistant", [result])
+        else:
+            message = Message("assistant", list(result))
+        for part in message.parts:
+            if isinstance(part, ToolCall) and not part.tool_call_id:
+                part.tool_call_id = f"call_{next(self._ids)}"
+        return Reply(message, estimate_usage(request, message), _finish_reason(message))
+
+
+class TestModel(Model):
+    """Calls every offered tool once, with arguments made from its schema, then sums up.
+
+    The final answer is a JSON object mapping each tool name to its output, or
+    ``text`` when given, or a plain reply when no tool is offered. A quick,
+    deterministic stand-in for a real model in tests of agent code.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(
+        self,
+        *,
+        text: str | None = None,
+        call_tools: Sequence[str] | None = None,
+        model_id: str = "test",
+    ) -> None:
+        self.text = text
+        self.call_tools = call_tools
+        self.model_id = model_id
+
+    def complete(self, request: Request) -> Reply:
+        turn = _current_turn(request.messages)
+        results = [r for m in turn if m.role == "tool" for r in m.tool_results]
+        if not results and not any(m.tool_calls for m in turn):
+            wanted = [t for t in request.tools if self._wants(t.name)]
+            if wanted:
+                calls: list[Part] = [
+                    ToolCall(t.name, example_arguments(t.parameters), f"test_{i}")
+                    for i, t in enumerate(wanted, 1)
+                ]
+                message = Message("assistant", calls)
+                return Reply(message, estimate_usage(request, message), "tool_calls")
+        if self.text is not None:
+            answer = self.text
+        elif results:
+            answer = json.dumps({r.name: r.output for r in results}, ensure_ascii=False)
+        else:
+            answer = "success (no tool calls)"
+        message = Message("assistant", [Text(answer)])
+        return Reply(message, estimate_usage(request, message), "stop")
+
+    def stream(self, request: Request) -> Iterator[StreamEvent]:
+        reply = self.complete(request)
+        text = reply.message.text
+        for i, word in enumerate(text.split(" ") if text else []):
+            yield Delta(word if i == 0 else " " + word)
+        yield reply
+
+    def _wants(self, name: str) -> bool:
+        return self.call_tools is None or name in self.call_tools
+
+
+def _current_turn(messages: Sequence[Message]) -> list[Message]:
+    """The messages after the last user message."""
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role == "user":
+            return list(messages[index + 1 :])
+    return list(messages)
+
+
+def _finish_reason(message: Message) -> str:
+    return "tool_calls" if message.tool_calls else "stop"
+
+
+def _last_reply(events: Iterator[StreamEvent]) -> Reply:
+    reply = None
+    for event in events:
+        if isinstance(event, Reply):
+            reply = event
+    assert reply is not None
+    return reply
+
+
+def estimate_usage(request: Request, message: Message) -> Usage:
+    """A deterministic token estimate (about four characters a token) for offline models."""
+    sent = sum(len(m.text) for m in request.messages)
+    received = len(message.text) + sum(len(c.arguments_json()) for c in message.tool_calls)
+    return Usage(input_tokens=max(1, sent // 4), output_tokens=max(1, received // 4))
+
+
+def example_arguments(schema: dict[str, Any]) -> dict[str, Any]:
+    """Arguments that satisfy a tool's JSON schema (required properties only)."""
+    value = _example(schema, schema.get("$defs", {}))
+    return value if isinstance(value, dict) else {}
+
+
+def _example(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    if "$ref" in schema:
+        return _example(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "default" in schema:
+        return schema["default"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return _example(options[0], defs)
+    kind = schema.get("type", "object")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        properties = schema.get("properties", {})
+        required = schema.get("required", [])
+        return {name: _example(properties[name], defs) for name in required if name in properties}
+    if kind == "array":
+        minimum = schema.get("minItems", 0)
+        return [_example(schema.get("items", {}), defs) for _ in range(minimum)]
+    if "format" in schema and schema["format"] in _FORMATS:
+        return _FORMATS[schema["format"]]
+    return _SCALARS.get(kind)
+
+
+_SCALARS: dict[str, Any] = {"string": "a", "integer": 0, "number": 0.0, "boolean": False}
+_FORMATS: dict[str, Any] = {
+    "date-time": "2024-01-01T00:00:00Z",
+    "date": "2024-01-01",
+    "time": "00:00:00",
+    "uuid": "00000000-0000-0000-0000-000000000000",
+    "path": "a",
+    "email": "a@example.com",
+    "uri": "https://example.com",
+}

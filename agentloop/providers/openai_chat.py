@@ -1,0 +1,445 @@
+"""OpenAI Chat Completions: lossless conversion between neutral messages and ``messages``.
+
+How the neutral model maps onto the wire:
+
+- A neutral tool message becomes one ``role: tool`` message per :class:`ToolResult`;
+  consecutive tool messages decode back into one neutral tool message, each result
+  named after the call it answers. Chat has no error flag, so ``is_error`` is not
+  sent: the output text is what tells the model a tool failed.
+- Tool messages take only text, so the images and files a tool returned go in one
+  user message right after the tool messages. Its text parts are markers naming
+  the tool call (:func:`attachment_marker`), which is how decoding gives the media
+  back to their results.
+- Thinking with ``provider == "openai"`` is the ``reasoning`` (Ollama, OpenRouter,
+  Groq) or ``reasoning_content`` (vLLM, DeepSeek) field of an assistant message;
+  the field name is remembered in ``extra``. Thinking from other formats is left out.
+- Images pass by URL; everything else is inlined as base64. Chat cannot fetch
+  file URLs, so those are downloaded (:meth:`Media.read`). OpenAI requires a
+  ``filename`` with ``file_data``, so a file without one gets a made-up name.
+- Fields the neutral model has no place for (``name``, ``refusal``, Gemini's
+  ``extra_content``, a tool call's ``index``...) are kept in ``extra["openai"]``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import mimetypes
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agentloop.errors import ConversionError, MediaError
+from agentloop.media import File, Image, Media, decode_base64, encode_base64, guess_media_type
+from agentloop.messages import OPENAI, Message, Part, Text, Thinking, ToolCall, ToolResult
+
+API = "OpenAI Chat Completions"
+REASONING_FIELDS = ("reasoning", "reasoning_content")
+DEFAULT_REASONING_FIELD = "reasoning"
+_AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
+_AUDIO_TYPES = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+_MEDIA_FIELDS = {
+    "image_url": {"url", "detail"},
+    "input_audio": {"data", "format"},
+    "file": {"file_data", "filename"},
+}
+_MARKER = re.compile(r'\ATool call ("(?:[^"\\]|\\.)*") returned these attachments:\Z')
+
+
+def attachment_marker(tool_call_id: str) -> str:
+    """The text that introduces a tool result's attachments in the user message after it."""
+    return f"Tool call {json.dumps(tool_call_id, ensure_ascii=False)} returned these attachments:"
+
+
+# -- neutral -> wire ---------------------------------------------------------------------------
+
+
+def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
+    """Chat Completions ``messages`` for neutral messages."""
+    out: list[dict[str, Any]] = []
+    for index, message in enumerate(messages):
+        where = f"message {index} ({message.role})"
+        if message.role == "tool":
+            out.extend(_encode_tool_message(message, where))
+        elif message.role == "assistant":
+            out.append(_encode_assistant(message, where))
+        else:
+            out.append(_encode_user_or_system(message, where))
+    return out
+
+
+def _encode_user_or_system(message: Message, where: str) -> dict[str, Any]:
+    allowed: tuple[type, ...] = (Text,) if message.role == "system" else (Text, Image, File)
+    for part in message.parts:
+        if not isinstance(part, allowed):
+            raise _cannot_carry(part, where)
+    encoded = {"role": message.role, "content": _encode_content(message.parts, where)}
+    return _merge(encoded, message.extra.get(OPENAI))
+
+
+def _encode_content(parts: Sequence[Part], where: str) -> str | list[dict[str, Any]]:
+    """A lone plain text is sent as a string, anything else as a list of parts."""
+    if len(parts) == 1 and isinstance(parts[0], Text) and OPENAI not in parts[0].extra:
+        return parts[0].text
+    return _encode_parts(parts, where)
+
+
+def _encode_parts(parts: Sequence[Part], where: str) -> list[dict[str, Any]]:
+    encoded = []
+    for part in parts:
+        if isinstance(part, Text):
+            encoded.append(_merge({"type": "text", "text": part.text}, part.extra.get(OPENAI)))
+        elif isinstance(part, Media):
+            encoded.append(_merge(_encode_media(part, where), part.extra.get(OPENAI)))
+        else:
+            raise _cannot_carry(part, where)
+    return encoded
+
+
+def _encode_media(media: Media, where: str) -> dict[str, Any]:
+    if isinstance(media, Image):
+        passes = media.url is not None and media.url.startswith(("http://", "https://"))
+        image = {"url": media.url if passes else _data_url(media, where), "detail": media.detail}
+        return {"type": "image_url", "image_url": {k: v for k, v in image.items() if v is not None}}
+    if media.mime_type.startswith("audio/"):
+        audio_format = _AUDIO_FORMATS.get(media.mime_type, media.mime_type.split("/", 1)[1])
+        data = _data_url(media, where).split(",", 1)[1]
+        return {"type": "input_audio", "input_audio": {"data": data, "format": audio_format}}
+    file = {"file_data": _data_url(media, where), "filename": _filename(media)}
+    return {"type": "file", "file": file}
+
+
+def _data_url(media: Media, where: str) -> str:
+    if media.data is None and media.url and not media.url.startswith(("http://", "https://")):
+        raise _error(f"cannot fetch {media.url} ({where}); pass the bytes or an https URL")
+    return f"data:{media.mime_type};base64,{encode_base64(media.read())}"
+
+
+def _filename(media: Media) -> str:
+    """OpenAI refuses ``file_data`` without a filename, so a nameless file gets one."""
+    from_url = (media.url or "").split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return media.filename or from_url or "file" + (mimetypes.guess_extension(media.mime_type) or "")
+
+
+def _encode_assistant(message: Message, where: str) -> dict[str, Any]:
+    encoded: dict[str, Any] = {"role": "assistant"}
+    texts: list[Text] = []
+    calls: list[dict[str, Any]] = []
+    for part in message.parts:
+        if isinstance(part, Text):
+            texts.append(part)
+        elif isinstance(part, ToolCall):
+            calls.append(_encode_tool_call(part, where))
+        elif isinstance(part, Thinking):
+            _encode_thinking(part, encoded, where)
+        else:
+            raise _cannot_carry(part, where)
+    if texts:
+        encoded["content"] = _encode_content(texts, where)
+    elif not calls:
+        encoded["content"] = None
+    if calls:
+        encoded["tool_calls"] = calls
+    return _merge(encoded, message.extra.get(OPENAI))
+
+
+def _encode_thinking(thinking: Thinking, encoded: dict[str, Any], where: str) -> None:
+    if thinking.provider != OPENAI:
+        return  # no provider accepts another's reasoning
+    if thinking.signature is not None or thinking.redacted:
+        raise _error(f"reasoning is sent back as plain text only; {where} has a signed one")
+    field = thinking.extra.get(OPENAI, {}).get("field", DEFAULT_REASONING_FIELD)
+    if field in encoded:
+        raise _error(f"an assistant message carries one {field!r} text; {where} has several")
+    encoded[field] = thinking.text
+
+
+def _encode_tool_call(call: ToolCall, where: str) -> dict[str, Any]:
+    try:
+        arguments = call.arguments_json()
+    except (TypeError, ValueError) as exc:
+        raise _error(
+            f"the arguments of tool call {call.name!r} ({where}) are not JSON: {exc}"
+        ) from exc
+    encoded = {
+        "id": call.tool_call_id,
+        "type": "function",
+        "function": {"name": call.name, "arguments": arguments},
+    }
+    return _merge(encoded, call.extra.get(OPENAI))
+
+
+def _encode_tool_message(message: Message, where: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    attachments: list[dict[str, Any]] = []
+    for part in message.parts:
+        if not isinstance(part, ToolResult):
+            raise _cannot_carry(part, where)
+        encoded = {"role": "tool", "tool_call_id": part.tool_call_id, "content": part.output}
+        out.append(_merge(_merge(encoded, message.extra.get(OPENAI)), part.extra.get(OPENAI)))
+        if part.attachments:
+            attachments.append({"type": "text", "text": attachment_marker(part.tool_call_id)})
+            attachments.extend(_encode_parts(part.attachments, where))
+    if attachments:
+        out.append({"role": "user", "content": attachments})
+    return out
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``base`` with the kept provider fields put back (nested objects merged, not replaced)."""
+    for key, value in (extra or {}).items():
+        current = base.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            base[key] = _merge(dict(current), value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+# -- wire -> neutral ---------------------------------------------------------------------------
+
+
+def decode_messages(messages: Sequence[dict[str, Any]]) -> list[Message]:
+    """Neutral messages for Chat Completions ``messages``."""
+    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence):
+        raise _error(f"messages must be a list of message objects, not {type(messages).__name__}")
+    decoder = _Decoder()
+    for index, raw in enumerate(messages):
+        decoder.add(_as_dict(raw, f"messages[{index}]"), f"messages[{index}]")
+    return decoder.out
+
+
+class _Decoder:
+    """Walks the wire messages, pairing tool messages with the calls they answer."""
+
+    def __init__(self) -> None:
+        self.out: list[Message] = []
+        self.open_calls: list[ToolCall] = []  # calls of the last assistant message not yet answered
+        self.tool_run: Message | None = None  # the neutral tool message being filled
+
+    def add(self, raw: dict[str, Any], where: str) -> None:
+        role = _field(raw, "role", str, where)
+        if role == "tool":
+            self._add_tool_result(raw, where)
+            return
+        run, self.tool_run = self.tool_run, None
+        if role == "user" and run is not None and _take_attachments(raw, run, where):
+            return
+        if role == "assistant":
+            message = _decode_assistant(raw, where)
+            self.open_calls = list(message.tool_calls)
+        elif role in ("user", "system", "developer"):
+            message = _decode_user_or_system(raw, role, where)
+        else:
+            raise _error(f"{where}.role {role!r} is not supported")
+        self.out.append(message)
+
+    def _add_tool_result(self, raw: dict[str, Any], where: str) -> None:
+        call_id = _field(raw, "tool_call_id", str, where)
+        output = _tool_output(raw.get("content"), f"{where}.content")
+        call = next((c for c in self.open_calls if c.tool_call_id == call_id), None)
+        if call is not None:
+            self.open_calls.remove(call)
+            name = call.name
+        else:  # an answer to a call we never saw: a name the sender gave is the best we have
+            name = raw["name"] if isinstance(raw.get("name"), str) else ""
+        extra = _extra(raw, {"role", "tool_call_id", "content"})
+        if self.tool_run is None:
+            self.tool_run = Message("tool")
+            self.out.append(self.tool_run)
+        self.tool_run.parts.append(ToolResult(name, output, call_id, extra=extra))
+
+
+def _tool_output(content: Any, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [_as_dict(p, f"{where}[{i}]") for i, p in enumerate(content)]
+        if all(p.get("type") == "text" and isinstance(p.get("text"), str) for p in parts):
+            return "".join(p["text"] for p in parts)
+        raise _error(f"{where} of a tool message may hold only text parts")
+    raise _error(f"{where} must be a string or a list of text parts, not {type(content).__name__}")
+
+
+def _take_attachments(raw: dict[str, Any], run: Message, where: str) -> bool:
+    """Give a tool-attachments user message's media to the results of ``run``.
+
+    Only a message made entirely of markers, each naming (in order) a result of
+    the run and followed by media, qualifies: a real user message never does.
+    """
+    content = raw.get("content")
+    if set(raw) != {"role", "content"} or not isinstance(content, list) or not content:
+        return False
+    results = [p for p in run.parts if isinstance(p, ToolResult)]
+    assignment: list[tuple[ToolResult, list[Image | File]]] = []
+    for part in _decode_parts(content, f"{where}.content"):
+        if isinstance(part, Image | File) and assignment:
+            assignment[-1][1].append(part)
+            continue
+        match = _MARKER.match(part.text) if isinstance(part, Text) and not part.extra else None
+        call_id = _json_string(match.group(1)) if match else None
+        if call_id is None:
+            return False
+        start = results.index(assignment[-1][0]) + 1 if assignment else 0
+        result = next((r for r in results[start:] if r.tool_call_id == call_id), None)
+        if result is None:
+            return False
+        assignment.append((result, []))
+    if any(not media for _, media in assignment):
+        return False
+    for result, media in assignment:
+        result.attachments.extend(media)
+    return True
+
+
+def _json_string(text: str) -> str | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _decode_user_or_system(raw: dict[str, Any], role: str, where: str) -> Message:
+    content = raw.get("content")
+    if isinstance(content, str):
+        parts: list[Part] = [Text(content)]
+    elif isinstance(content, list):
+        parts = list(_decode_parts(content, f"{where}.content"))
+    else:
+        raise _error(f"{where}.content must be a string or a list of parts")
+    if role != "user" and not all(isinstance(p, Text) for p in parts):
+        raise _error(f"{where}.content of a {role} message may hold only text parts")
+    # "developer" (OpenAI's newer name for system) stays in extra so it is sent back as such
+    extra = _extra(raw, {"content"} | ({"role"} if role != "developer" else set()))
+    return Message("user" if role == "user" else "system", parts, extra)
+
+
+def _decode_assistant(raw: dict[str, Any], where: str) -> Message:
+    parts: list[Part] = []
+    known = {"role", "content", "tool_calls"}
+    for key, value in raw.items():
+        if key in REASONING_FIELDS and isinstance(value, str):
+            known.add(key)
+            field = {} if key == DEFAULT_REASONING_FIELD else {OPENAI: {"field": key}}
+            parts.append(Thinking(value, provider=OPENAI, extra=field))
+    content = raw.get("content")
+    if isinstance(content, str):
+        parts.append(Text(content))
+    elif isinstance(content, list):
+        for part in _decode_parts(content, f"{where}.content"):
+            if not isinstance(part, Text):
+                raise _error(f"{where}.content of an assistant message may hold only text parts")
+            parts.append(part)
+    elif content is not None:
+        raise _error(f"{where}.content must be a string, a list of parts or null")
+    calls = raw.get("tool_calls")
+    if calls is not None and not isinstance(calls, list):
+        raise _error(f"{where}.tool_calls must be a list, not {type(calls).__name__}")
+    for index, call in enumerate(calls or []):
+        parts.append(_decode_tool_call(_as_dict(call, f"{where}.tool_calls[{index}]"), where))
+    return Message("assistant", parts, _extra(raw, known))
+
+
+def _decode_tool_call(raw: dict[str, Any], where: str) -> ToolCall:
+    if raw.get("type", "function") != "function":
+        raise _error(f"{where}: tool calls of type {raw.get('type')!r} are not supported")
+    call_id = _field(raw, "id", str, where)
+    function = _field(raw, "function", dict, where)
+    name = _field(function, "name", str, f"{where}.function")
+    text = _field(function, "arguments", str | dict, f"{where}.function")
+    arguments, raw_arguments = _parse_arguments(text)
+    extra = _extra(raw, {"id", "type", "function"})
+    nested = _extra(function, {"name", "arguments"})
+    if nested:
+        extra.setdefault(OPENAI, {})["function"] = nested[OPENAI]
+    return ToolCall(name, arguments, call_id, raw_arguments, extra)
+
+
+def _parse_arguments(text: str | dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Arguments as a dict; text that is not a JSON object is kept verbatim instead."""
+    if isinstance(text, dict):
+        return copy.deepcopy(text), None
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}, text
+    return (parsed, None) if isinstance(parsed, dict) else ({}, text)
+
+
+def _decode_parts(content: list[Any], where: str) -> list[Text | Image | File]:
+    return [
+        _decode_part(_as_dict(p, f"{where}[{i}]"), f"{where}[{i}]") for i, p in enumerate(content)
+    ]
+
+
+def _decode_part(raw: dict[str, Any], where: str) -> Text | Image | File:
+    kind = _field(raw, "type", str, where)
+    if kind == "text":
+        return Text(_field(raw, "text", str, where), _extra(raw, {"type", "text"}))
+    if kind not in _MEDIA_FIELDS:
+        raise _error(f"{where}.type {kind!r} is not a content part this converter knows")
+    body = _field(raw, kind, dict, where)
+    try:
+        part = _decode_media(kind, body, f"{where}.{kind}")
+    except MediaError as exc:
+        raise _error(f"{where}: {exc}") from None
+    part.extra = _extra(raw, {"type", kind})
+    nested = _extra(body, _MEDIA_FIELDS[kind])
+    if nested:
+        part.extra.setdefault(OPENAI, {})[kind] = nested[OPENAI]
+    return part
+
+
+def _decode_media(kind: str, body: dict[str, Any], where: str) -> Image | File:
+    if kind == "image_url":
+        url = _field(body, "url", str, where)
+        detail = _optional(body, "detail", str, where)
+        if url.startswith("data:"):
+            return Image(url, detail=detail)
+        return Image(url=url, media_type=guess_media_type(url), detail=detail)
+    if kind == "input_audio":
+        data = decode_base64(_field(body, "data", str, where))
+        audio_format = _field(body, "format", str, where)
+        return File(data=data, media_type=_AUDIO_TYPES.get(audio_format, f"audio/{audio_format}"))
+    if "file_data" not in body and "file_id" in body:
+        raise _error(f"{where}.file_id: references to uploaded files are not supported")
+    file_data = _field(body, "file_data", str, where)
+    source = file_data if file_data.startswith("data:") else decode_base64(file_data)
+    return File(source, _optional(body, "filename", str, where))
+
+
+# -- validation helpers ------------------------------------------------------------------------
+
+
+def _extra(raw: Mapping[str, Any], known: set[str]) -> dict[str, dict[str, Any]]:
+    """The fields of ``raw`` the neutral model has no place for, as a part's ``extra``."""
+    unknown = {k: copy.deepcopy(v) for k, v in raw.items() if k not in known}
+    return {OPENAI: unknown} if unknown else {}
+
+
+def _as_dict(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _error(f"{where} must be an object, not {type(value).__name__}")
+    return value
+
+
+def _field(raw: Mapping[str, Any], key: str, kind: Any, where: str) -> Any:
+    if key not in raw:
+        raise _error(f"{where} is missing the field {key!r}")
+    value = raw[key]
+    if not isinstance(value, kind):
+        raise _error(f"{where}.{key} has the wrong type {type(value).__name__}")
+    return value
+
+
+def _optional(raw: Mapping[str, Any], key: str, kind: Any, where: str) -> Any:
+    return None if raw.get(key) is None else _field(raw, key, kind, where)
+
+
+def _cannot_carry(part: Part, where: str) -> ConversionError:
+    return _error(f"cannot carry a {type(part).__name__} part in {where}")
+
+
+def _error(message: str) -> ConversionError:
+    return ConversionError(f"{API}: {message}", provider=OPENAI)

@@ -1,0 +1,296 @@
+"""What a prompt or chain gives back: :class:`Response` (one model call) and :class:`ChainResponse`.
+
+Both are lazy only when streamed: iterating yields text chunks as they
+arrive, and ``text()`` waits for the end. From an async model they are also
+awaitable and async-iterable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentloop.errors import AgentloopError, SerializationError
+from agentloop.loop import Pause, PausedCall
+from agentloop.media import File, Image
+from agentloop.messages import Message, ToolCall, ToolResult, part_from_dict
+from agentloop.providers.base import Reply, Request
+from agentloop.usage import Usage
+
+if TYPE_CHECKING:
+    from agentloop.conversation import Conversation
+    from agentloop.run import Run
+    from agentloop.tools import ToolSource
+
+
+@dataclass(slots=True)
+class Prompt:
+    """What the caller asked: ``response.prompt.prompt`` is the prompt text."""
+
+    prompt: str | None
+    system: str | None = None
+    attachments: list[Image | File] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"prompt": self.prompt}
+        if self.system is not None:
+            out["system"] = self.system
+        if self.attachments:
+            out["attachments"] = [a.to_dict() for a in self.attachments]
+        if self.options:
+            out["options"] = self.options
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Prompt:
+        attachments = [part_from_dict(a) for a in data.get("attachments", [])]
+        return cls(
+            data.get("prompt"),
+            data.get("system"),
+            [a for a in attachments if isinstance(a, Image | File)],
+            dict(data.get("options") or {}),
+        )
+
+
+class _Lazy:
+    """Shared by both response kinds: finishing or streaming the run behind them."""
+
+    _run: Run | None
+
+    def _finish(self) -> None:
+        if self._run is not None:
+            self._run.finish()
+
+    def __iter__(self) -> Iterator[str]:
+        if self._run is None:
+            return iter(())
+        return self._run.chunks()
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        if self._run is None:
+            raise AgentloopError("This response is complete; iterate it with a plain for loop")
+        return self._run.achunks()
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        if self._run is not None:
+            yield from self._run.afinish().__await__()
+        return self
+
+    @property
+    def done(self) -> bool:
+        return self._run is None or self._run.done
+
+
+class Response(_Lazy):
+    """One model call and everything known about it."""
+
+    def __init__(self, prompt: Prompt, conversation: Conversation, model: str) -> None:
+        self.prompt = prompt
+        self.conversation = conversation
+        #: The name of the model that was asked.
+        self.model = model
+        self.request: Request | None = None
+        #: Results of the tool calls this response asked for, once they ran.
+        self.tool_results: list[ToolResult] = []
+        #: Set when a hook paused the tool calls this prompt had to settle first.
+        self.state: ChainState | None = None
+        self._reply: Reply | None = None
+        self._run: Run | None = None
+
+    # -- filled in by the run ------------------------------------------------
+
+    def _complete(self, request: Request, reply: Reply) -> None:
+        self.request = request
+        self._reply = reply
+
+    @property
+    def _done_reply(self) -> Reply:
+        self._finish()
+        if self._reply is None:
+            raise AgentloopError("This response has no reply (the run failed or paused first)")
+        return self._reply
+
+    # -- reading -------------------------------------------------------------
+
+    @property
+    def message(self) -> Message:
+        """The assistant message: text, thinking and tool calls."""
+        return self._done_reply.message
+
+    def text(self) -> str:
+        return self._done_reply.message.text
+
+    def usage(self) -> Usage:
+        return self._done_reply.usage
+
+    def tool_calls(self) -> list[ToolCall]:
+        return self._done_reply.message.tool_calls
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self._done_reply.finish_reason
+
+    @property
+    def resolved_model(self) -> str:
+        """The model that served the call, when the provider said; else the one asked."""
+        return self._done_reply.model or self.model
+
+    def to_message(self) -> Message:
+        """The complete assistant message, ready to append to a message list."""
+        return self.message
+
+    def reply(self, prompt: str | None = None, **kwargs: Any) -> Any:
+        """Continue the conversation from this response (running any pending tool calls)."""
+        return self.conversation.continue_from(self, prompt, **kwargs)
+
+    # -- persistence -----------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: the prompt, the history up to this response and the reply. No API keys."""
+        reply = self._done_reply
+        history = self.conversation.history_until(self)
+        return {
+            "model": self.model,
+            "prompt": self.prompt.to_dict(),
+            "history": [m.to_dict() for m in history],
+            "message": reply.message.to_dict(),
+            "usage": reply.usage.to_dict(),
+            "finish_reason": reply.finish_reason,
+            "resolved_model": reply.model,
+            "tool_results": [r.to_dict() for r in self.tool_results],
+            "conversation": self.conversation.settings_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, tools: Sequence[ToolSource] = ()) -> Response:
+        """Rebuild a response; ``tools`` are needed only if a reply will run tools."""
+        from agentloop.conversation import Conversation
+
+        try:
+            history = [Message.from_dict(m) for m in data["history"]]
+            message = Message.from_dict(data["message"])
+            settings = dict(data.get("conversation") or {})
+            settings["model"] = data["model"]
+            conversation = Conversation.from_dict({**settings, "messages": history}, tools=tools)
+            response = cls(Prompt.from_dict(data["prompt"]), conversation, data["model"])
+            response._reply = Reply(
+                message,
+                Usage.from_dict(data.get("usage") or {}),
+                data.get("finish_reason"),
+                data.get("resolved_model"),
+            )
+            response.tool_results = [
+                r for r in (part_from_dict(p) for p in data.get("tool_results", []))
+                if isinstance(r, ToolResult)
+            ]
+        except KeyError as exc:
+            raise SerializationError(f"A response dict is missing {exc.args[0]!r}") from None
+        conversation.messages.append(message)
+        if response.tool_results:
+            conversation.messages.append(Message("tool", list(response.tool_results)))
+        conversation.responses.append(response)
+        return response
+
+    def __repr__(self) -> str:
+        state = "streaming" if not self.done else f"{len(self.text())} chars"
+        return f"<Response model={self.model!r} {state}>"
+
+
+@dataclass(slots=True)
+class ChainState:
+    """A paused chain, serializable to JSON, to resume later (maybe in another process)."""
+
+    pause: Pause
+    conversation: dict[str, Any]
+
+    @property
+    def pending(self) -> list[ToolCall]:
+        """The calls waiting for a decision."""
+        return [p.call for p in self.pause.paused]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "paused": [
+                {"call": p.call.to_dict(), "stage": p.stage, "reason": p.reason}
+                for p in self.pause.paused
+            ],
+            "done": [r.to_dict() for r in self.pause.done],
+            "conversation": self.conversation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChainState:
+        try:
+            paused = []
+            for item in data["paused"]:
+                call = part_from_dict(item["call"])
+                if not isinstance(call, ToolCall):
+                    raise SerializationError("A paused entry must hold a tool_call")
+                paused.append(PausedCall(call, item["stage"], item.get("reason")))
+            done = [part_from_dict(r) for r in data.get("done", [])]
+            return cls(
+                Pause(paused, [r for r in done if isinstance(r, ToolResult)]),
+                dict(data["conversation"]),
+            )
+        except KeyError as exc:
+            raise SerializationError(f"A chain state is missing {exc.args[0]!r}") from None
+
+
+class ChainResponse(_Lazy):
+    """The result of ``chain()``: every model call it made, and the final answer."""
+
+    def __init__(self, prompt: Prompt, conversation: Conversation) -> None:
+        self.prompt = prompt
+        self.conversation = conversation
+        #: Every response of this chain, in order.
+        self.responses: list[Response] = []
+        #: Set when a hook paused the chain; pass it to ``conversation.resume``.
+        self.state: ChainState | None = None
+        self._run: Run | None = None
+
+    @property
+    def paused(self) -> bool:
+        self._finish()
+        return self.state is not None
+
+    def _last(self) -> Response:
+        self._finish()
+        if not self.responses:
+            raise AgentloopError("This chain made no model call")
+        return self.responses[-1]
+
+    def text(self) -> str:
+        """The final answer (the text of the last model call)."""
+        self._finish()
+        return self.responses[-1].text() if self.responses else ""
+
+    def usage(self) -> Usage:
+        """Usage summed over every model call of the chain."""
+        self._finish()
+        total = Usage()
+        for response in self.responses:
+            total = total + response.usage()
+        return total
+
+    def tool_calls(self) -> list[ToolCall]:
+        """Every tool call the model made during the chain."""
+        self._finish()
+        return [c for r in self.responses for c in r.tool_calls()]
+
+    def tool_results(self) -> list[ToolResult]:
+        self._finish()
+        return [t for r in self.responses for t in r.tool_results]
+
+    def to_message(self) -> Message:
+        return self._last().to_message()
+
+    def reply(self, prompt: str | None = None, **kwargs: Any) -> Any:
+        return self._last().reply(prompt, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._last().to_dict()
+
+    def __repr__(self) -> str:
+        return f"<ChainResponse {len(self.responses)} model calls>"

@@ -1,0 +1,155 @@
+"""A run: one prompt, chain or resume in progress, bridging the loop and the responses.
+
+The run owns the chain generator and the shell that drives it, and it is the
+loop's listener: each reply becomes a :class:`Response` in the conversation
+the moment it arrives, so a failure later in the chain loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from agentloop.errors import ChainLimitExceeded
+from agentloop.loop import ChainSpec, Decision, Outcome, Pause, run_chain
+from agentloop.messages import Message, ToolResult
+from agentloop.providers.base import Delta, Reply, Request
+from agentloop.response import ChainResponse, ChainState, Prompt, Response
+from agentloop.shells import adrive_iter, drive_iter
+
+if TYPE_CHECKING:
+    from agentloop.conversation import Conversation
+
+
+class Run:
+    """Drives one chain generator, sync or async, and records what it produces."""
+
+    def __init__(
+        self,
+        conversation: Conversation,
+        spec: ChainSpec,
+        new_messages: Sequence[Message],
+        prompt: Prompt,
+        target: Response | ChainResponse,
+        *,
+        is_async: bool,
+        resume: tuple[Pause, dict[str, Decision]] | None = None,
+    ) -> None:
+        self.conversation = conversation
+        self.prompt = prompt
+        self.target = target
+        self.done = False
+        self._error: BaseException | None = None
+        self._unclaimed: Response | None = target if isinstance(target, Response) else None
+        self.responses: list[Response] = []
+        model = conversation.require_model()
+        step = run_chain(
+            conversation.messages, new_messages, spec, conversation.budget, self, resume
+        )
+        self._is_async = is_async
+        self._out: list[Outcome] = []
+        if is_async:
+            self._adeltas: AsyncIterator[Delta] = adrive_iter(step, model, self._out)
+        else:
+            self._deltas: Generator[Delta, None, Outcome] = drive_iter(step, model)
+
+    # -- the loop's listener ---------------------------------------------------
+
+    def replied(self, request: Request, reply: Reply) -> None:
+        response = self._unclaimed or Response(
+            self.prompt, self.conversation, self.conversation.require_model().model_id
+        )
+        self._unclaimed = None
+        response._complete(request, reply)
+        self.responses.append(response)
+        self.conversation.responses.append(response)
+        if isinstance(self.target, ChainResponse):
+            self.target.responses.append(response)
+
+    def tools_ran(self, results: list[ToolResult]) -> None:
+        # The results answer the calls of the most recent response: either one
+        # this run just made, or (pending calls) the last one of an earlier run.
+        if self.conversation.responses:
+            self.conversation.responses[-1].tool_results.extend(results)
+
+    # -- driving ---------------------------------------------------------------
+
+    def chunks(self) -> Iterator[str]:
+        """Drive the run (sync), yielding streamed text as it arrives."""
+        if self._is_async:
+            raise TypeError("This response comes from an async model: use `async for`")
+        if self.done:
+            self._raise_stored()
+            return
+        try:
+            while True:
+                try:
+                    delta = next(self._deltas)
+                except StopIteration as stop:
+                    self._finished(stop.value)
+                    return
+                if delta.kind == "text":
+                    yield delta.text
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+
+    async def achunks(self) -> AsyncIterator[str]:
+        """Drive the run (async), yielding streamed text as it arrives."""
+        if not self._is_async:
+            raise TypeError("This response comes from a sync model: use a plain `for` loop")
+        if self.done:
+            self._raise_stored()
+            return
+        try:
+            async for delta in self._adeltas:
+                if delta.kind == "text":
+                    yield delta.text
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+        self._finished(self._out[0])
+
+    def finish(self) -> None:
+        if self._is_async and not self.done:
+            raise TypeError("This response comes from an async model: await it first")
+        for _ in self.chunks():
+            pass
+
+    async def afinish(self) -> None:
+        async for _ in self.achunks():
+            pass
+
+    def _finished(self, outcome: Outcome) -> None:
+        self.done = True
+        if outcome.pause is not None:
+            state = ChainState(outcome.pause, self.conversation.to_dict())
+            self.target.state = state
+
+    def _failed(self, exc: BaseException) -> None:
+        self.done = True
+        self._error = exc
+        if isinstance(exc, ChainLimitExceeded):
+            exc.responses = list(self.responses)
+
+    def _raise_stored(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+def start(
+    conversation: Conversation,
+    spec: ChainSpec,
+    new_messages: Sequence[Message],
+    prompt: Prompt,
+    target: Response | ChainResponse,
+    *,
+    is_async: bool,
+    resume: tuple[Pause, dict[str, Decision]] | None = None,
+) -> Any:
+    """Attach a run to ``target``; a sync, non-streamed run completes before returning."""
+    run = Run(conversation, spec, new_messages, prompt, target, is_async=is_async, resume=resume)
+    target._run = run
+    if not is_async and not spec.stream:
+        run.finish()
+    return target

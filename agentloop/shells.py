@@ -1,0 +1,168 @@
+"""The two thin interpreters of :mod:`agentloop.loop`: one blocking, one ``async``.
+
+Each drives a chain generator: it performs the effect the generator yields
+(call the model, call user code, run steps concurrently) and sends back the
+outcome, or throws the exception in. Streamed model calls hand their text
+chunks to a sink as they arrive. This is the only place where sync and async
+differ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from agentloop.errors import StreamIncomplete
+from agentloop.loop import CallModel, CallUser, Effect, RunConcurrently, Step
+from agentloop.providers.base import Delta, Reply
+
+if TYPE_CHECKING:
+    from agentloop.model import Model
+
+T = TypeVar("T")
+
+#: Upper bound on sync tools running at once in one chain step.
+MAX_TOOL_THREADS = 16
+
+
+class Portal:
+    """A private event loop on a daemon thread, for running coroutines from sync code.
+
+    A sync chain that meets an ``async def`` tool or hook runs it here. This
+    works even when the caller's thread already runs an event loop (a
+    notebook, a web handler), where ``asyncio.run`` would refuse. Async
+    toolboxes keep one loop for their whole life, so clients they open stay valid.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def run(self, awaitable: Awaitable[T]) -> T:
+        loop = self._ensure_loop()
+        return asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop).result()
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="agentloop-portal", daemon=True
+                )
+                thread.start()
+                self._loop = loop
+            return self._loop
+
+
+portal = Portal()
+
+
+async def _as_coroutine(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+# -- blocking -----------------------------------------------------------------
+
+
+def drive_iter(step: Step[T], model: Model) -> Generator[Delta, None, T]:
+    """Run a chain generator, yielding the deltas of streamed model calls as they come."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = step.throw(error) if error is not None else step.send(value)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        value, error = None, None
+        try:
+            if isinstance(effect, CallModel) and effect.request.stream:
+                value = yield from _stream(model.stream(effect.request))
+            else:
+                value = _perform(effect, model)
+        except Exception as exc:
+            error = exc
+
+
+def drive(step: Step[T], model: Model) -> T:
+    """Run a chain generator to the end, blocking."""
+    deltas = drive_iter(step, model)
+    while True:
+        try:
+            next(deltas)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+
+
+def _perform(effect: Effect, model: Model) -> Any:
+    if isinstance(effect, CallUser):
+        result = effect.fn(*effect.args, **effect.kwargs)
+        return portal.run(result) if inspect.isawaitable(result) else result
+    if isinstance(effect, CallModel):
+        return model.complete(effect.request)
+    workers = min(len(effect.steps), MAX_TOOL_THREADS)
+    with ThreadPoolExecutor(workers, thread_name_prefix="agentloop-tool") as pool:
+        futures = [pool.submit(drive, step, model) for step in effect.steps]
+        return [f.result() for f in futures]
+
+
+def _stream(events: Iterator[Delta | Reply]) -> Generator[Delta, None, Reply]:
+    for event in events:
+        if isinstance(event, Reply):
+            return event
+        yield event
+    raise StreamIncomplete("The model's stream ended without a final reply")
+
+
+# -- async --------------------------------------------------------------------
+
+
+async def adrive_iter(step: Step[T], model: Model, out: list[T]) -> AsyncIterator[Delta]:
+    """Async twin of :func:`drive_iter`; the chain's result is appended to ``out``."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = step.throw(error) if error is not None else step.send(value)
+        except StopIteration as stop:
+            out.append(stop.value)
+            return
+        value, error = None, None
+        try:
+            if isinstance(effect, CallModel) and effect.request.stream:
+                value = None
+                async for event in model.astream(effect.request):
+                    if isinstance(event, Reply):
+                        value = event
+                        break
+                    yield event
+                if value is None:
+                    raise StreamIncomplete("The model's stream ended without a final reply")
+            else:
+                value = await _aperform(effect, model)
+        except Exception as exc:
+            error = exc
+
+
+async def adrive(step: Step[T], model: Model) -> T:
+    """Run a chain generator to the end on the running event loop."""
+    out: list[T] = []
+    async for _ in adrive_iter(step, model, out):
+        pass
+    return out[0]
+
+
+async def _aperform(effect: Effect, model: Model) -> Any:
+    if isinstance(effect, CallUser):
+        if effect.blocking:
+            result = await asyncio.to_thread(effect.fn, *effect.args, **effect.kwargs)
+        else:
+            result = effect.fn(*effect.args, **effect.kwargs)
+        return await result if inspect.isawaitable(result) else result
+    if isinstance(effect, CallModel):
+        return await model.acomplete(effect.request)
+    tasks: list[Coroutine[Any, Any, Any]] = [adrive(s, model) for s in effect.steps]
+    return list(await asyncio.gather(*tasks))
