@@ -15,7 +15,7 @@ the chain itself lives in :mod:`agentloop.loop`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from agentloop.errors import AgentloopError, ResumeError, SerializationError
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks
@@ -39,6 +39,7 @@ class _Unset:
 UNSET: Any = _Unset()
 
 AttachmentLike = Attachment | Image | File | Source
+Target = TypeVar("Target", Response, ChainResponse)
 
 
 class Conversation:
@@ -62,7 +63,7 @@ class Conversation:
     ) -> None:
         self.messages: list[Message] = list(messages or [])
         self._model: Model | None = None
-        self.model = model  # type: ignore[assignment]
+        self.model = model
         #: What was passed as ``tools=``: functions, Tools and Toolbox instances.
         self.tool_sources: list[ToolSource] = list(tools)
         self.tools: dict[str, Tool] = collect_tools(self.tool_sources)
@@ -132,7 +133,9 @@ class Conversation:
     @model.setter
     def model(self, value: Model | AsyncModel | None) -> None:
         # An AsyncModel is a view of a Model: the conversation keeps the Model.
-        self._model = getattr(value, "sync_model", value)
+        from agentloop.model import AsyncModel
+
+        self._model = value.sync_model if isinstance(value, AsyncModel) else value
 
     def require_model(self) -> Model:
         if self._model is None:
@@ -158,7 +161,7 @@ class Conversation:
         request_prompt, new = self._new_turn(prompt, system, attachments, options)
         spec = self._spec(stream, schema, options, execute_tools=False)
         response = Response(request_prompt, self, self.require_model().model_id)
-        return self._start(spec, new, request_prompt, response)  # type: ignore[no-any-return]
+        return self._start(spec, new, request_prompt, response)
 
     def chain(
         self,
@@ -180,7 +183,7 @@ class Conversation:
         spec = self._spec(stream, schema, options, execute_tools=True)
         spec.hooks = self._hooks(before_call, after_call, approve)
         spec.chain_limit = chain_limit if chain_limit is not None else self.chain_limit
-        return self._start(spec, new, request_prompt, ChainResponse(request_prompt, self))  # type: ignore[no-any-return]
+        return self._start(spec, new, request_prompt, ChainResponse(request_prompt, self))
 
     def resume(
         self,
@@ -207,7 +210,7 @@ class Conversation:
         spec.hooks = self._hooks(before_call, after_call, approve)
         spec.chain_limit = chain_limit if chain_limit is not None else self.chain_limit
         target = ChainResponse(Prompt(None), self)
-        return self._start(spec, [], target.prompt, target, (state.pause, dict(decisions)))  # type: ignore[no-any-return]
+        return self._start(spec, [], target.prompt, target, (state.pause, dict(decisions)))
 
     def continue_from(self, response: Response, prompt: str | None, **kwargs: Any) -> Any:
         """``response.reply()``: continue from ``response``, forking if the conversation
@@ -263,7 +266,11 @@ class Conversation:
         return Prompt(prompt, system, parts, dict(options)), new
 
     def _spec(
-        self, stream: bool, schema: dict[str, Any] | None, options: dict[str, Any], *,
+        self,
+        stream: bool,
+        schema: dict[str, Any] | None,
+        options: dict[str, Any],
+        *,
         execute_tools: bool,
     ) -> ChainSpec:
         unprepared = any(not box.prepared for box in toolboxes_in(self.tool_sources))
@@ -296,12 +303,13 @@ class Conversation:
         spec: ChainSpec,
         new: list[Message],
         prompt: Prompt,
-        target: Response | ChainResponse,
+        target: Target,
         resume: Any = None,
-    ) -> Response | ChainResponse:
+    ) -> Target:
         from agentloop.run import start
 
-        return start(self, spec, new, prompt, target, is_async=self.is_async, resume=resume)  # type: ignore[no-any-return]
+        start(self, spec, new, prompt, target, is_async=self.is_async, resume=resume)
+        return target
 
     # -- converters ------------------------------------------------------------
 
@@ -429,6 +437,8 @@ def _attachment_part(item: AttachmentLike) -> Image | File:
         return item.to_part()
     if isinstance(item, Image | File):
         return item
-    return Attachment(path=item).to_part() if not isinstance(item, bytes) else Attachment(
-        content=item
-    ).to_part()
+    return (
+        Attachment(path=item).to_part()
+        if not isinstance(item, bytes)
+        else Attachment(content=item).to_part()
+    )

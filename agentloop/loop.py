@@ -194,13 +194,19 @@ def _settle(
     if resume is not None:
         pause, decisions = resume
         done = {r.tool_call_id: r for r in pause.done}
-        plans = {p.call.tool_call_id: (p.stage, decisions[p.call.tool_call_id]) for p in pause.paused}
+        plans = {
+            p.call.tool_call_id: (p.stage, decisions[p.call.tool_call_id]) for p in pause.paused
+        }
     todo = [c for c in calls if c.tool_call_id not in done]
     paused: list[PausedCall] = []
     for group in _groups(todo, spec.tools):
         steps = [_run_call(c, spec, *plans.get(c.tool_call_id, (None, None))) for c in group]
-        outcomes = (yield from steps[0]) if len(steps) == 1 else (yield RunConcurrently(steps))
-        for outcome in outcomes if len(steps) > 1 else [outcomes]:
+        outcomes: list[CallOutcome]
+        if len(steps) == 1:
+            outcomes = [(yield from steps[0])]  # one call: no need to hand it to a pool
+        else:
+            outcomes = yield RunConcurrently(steps)
+        for outcome in outcomes:
             if isinstance(outcome, PausedCall):
                 paused.append(outcome)
                 continue

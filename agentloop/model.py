@@ -130,9 +130,7 @@ class AsyncModel:
 
         system = kwargs.pop("system", None)
         messages = kwargs.pop("messages", ())
-        return AsyncConversation(
-            _with_system(system, messages), model=self.sync_model, **kwargs
-        )
+        return AsyncConversation(_with_system(system, messages), model=self.sync_model, **kwargs)
 
     def prompt(
         self,

@@ -169,11 +169,12 @@ class Response(_Lazy):
         from agentloop.conversation import Conversation
 
         try:
-            history = [Message.from_dict(m) for m in data["history"]]
             message = Message.from_dict(data["message"])
             settings = dict(data.get("conversation") or {})
             settings["model"] = data["model"]
-            conversation = Conversation.from_dict({**settings, "messages": history}, tools=tools)
+            conversation = Conversation.from_dict(
+                {**settings, "messages": data["history"]}, tools=tools
+            )
             response = cls(Prompt.from_dict(data["prompt"]), conversation, data["model"])
             response._reply = Reply(
                 message,
@@ -182,7 +183,8 @@ class Response(_Lazy):
                 data.get("resolved_model"),
             )
             response.tool_results = [
-                r for r in (part_from_dict(p) for p in data.get("tool_results", []))
+                r
+                for r in (part_from_dict(p) for p in data.get("tool_results", []))
                 if isinstance(r, ToolResult)
             ]
         except KeyError as exc:

@@ -8,7 +8,7 @@ the moment it arrives, so a failure later in the chain loses nothing.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agentloop.errors import ChainLimitExceeded
 from agentloop.loop import ChainSpec, Decision, Outcome, Pause, run_chain
@@ -111,7 +111,10 @@ class Run:
         self._finished(self._out[0])
 
     def finish(self) -> None:
-        if self._is_async and not self.done:
+        if self.done:
+            self._raise_stored()
+            return
+        if self._is_async:
             raise TypeError("This response comes from an async model: await it first")
         for _ in self.chunks():
             pass
@@ -146,10 +149,9 @@ def start(
     *,
     is_async: bool,
     resume: tuple[Pause, dict[str, Decision]] | None = None,
-) -> Any:
+) -> None:
     """Attach a run to ``target``; a sync, non-streamed run completes before returning."""
     run = Run(conversation, spec, new_messages, prompt, target, is_async=is_async, resume=resume)
     target._run = run
     if not is_async and not spec.stream:
         run.finish()
-    return target

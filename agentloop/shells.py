@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentloop.errors import StreamIncomplete
-from agentloop.loop import CallModel, CallUser, Effect, RunConcurrently, Step
+from agentloop.loop import CallModel, CallUser, Effect, Step
 from agentloop.providers.base import Delta, Reply
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import report  # noqa: E402
+import report
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

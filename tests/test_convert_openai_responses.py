@@ -160,7 +160,8 @@ def test_tool_result_image_goes_in_a_list_output_after_the_text() -> None:
         {"type": "input_text", "text": "Here it is"},
         {"type": "input_image", "image_url": f"data:image/png;base64,{b64(PNG)}"},
     ]
-    assert round_trip([Message.tool(result)]) == [Message.tool(result)]
+    turn = [Message.assistant(tool_calls=[ToolCall("screenshot", {}, "c1")]), Message.tool(result)]
+    assert round_trip(turn) == turn
 
 
 def test_tool_result_with_only_an_image_has_no_empty_text_entry() -> None:

@@ -262,7 +262,11 @@ def decode_messages(
 
 
 def _call_names(items: Sequence[Any]) -> dict[str, str]:
-    """Tool names by call_id: a function_call_output does not repeat the name of its call."""
+    """Tool names by call_id, since a function_call_output does not repeat its call's name.
+
+    Decoding updates the map as it meets each call; this first pass also names an output
+    that comes before its call.
+    """
     return {
         item["call_id"]: item["name"]
         for item in items
@@ -283,7 +287,9 @@ def _decode_item(
         parts = _decode_assistant_message(item, where, _ends_with_text(messages))
         _append(messages, "assistant", parts)
     elif kind == "function_call":
-        _append(messages, "assistant", [_decode_tool_call(item, where)])
+        call = _decode_tool_call(item, where)
+        names[call.tool_call_id] = call.name  # a reused call_id names the latest call
+        _append(messages, "assistant", [call])
     elif kind == "reasoning":
         _append(messages, "assistant", [_decode_reasoning(item, where)])
     elif kind == "function_call_output":
