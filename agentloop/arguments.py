@@ -48,13 +48,20 @@ class FunctionArguments:
     def validate(self, call: ToolCall) -> dict[str, Any]:
         parameters = self._schema.parameters
         arguments = parse_arguments(call, parameters)
-        if self._drops_nulls:
-            arguments = drop_null_defaults(arguments, parameters, parameters)
         try:
             instance = self._schema.model.model_validate(arguments)
         except ValidationError as exc:
-            problems = _problems(exc.errors(), parameters)
-            raise _arguments_error(call.name, problems, parameters) from None
+            # A null meaning "use the default" fails validation, so nulls are
+            # only looked for here, off the path of a valid call.
+            pruned = arguments
+            if self._drops_nulls:
+                pruned = drop_null_defaults(arguments, parameters, parameters)
+            if pruned is arguments:
+                raise _invalid(call, exc, parameters) from None
+            try:
+                instance = self._schema.model.model_validate(pruned)
+            except ValidationError as retry:
+                raise _invalid(call, retry, parameters) from None
         names = self._schema.names
         return {names[field]: value for field, value in instance.__dict__.items()}
 
@@ -280,6 +287,10 @@ def _items(node: Schema | None, root: Schema) -> Schema | None:
         return items
     options = node.get("anyOf") or ()
     return next((_items(o, root) for o in options if "items" in _deref(o, root)), None)
+
+
+def _invalid(call: ToolCall, exc: ValidationError, parameters: Schema) -> ToolArgumentsError:
+    return _arguments_error(call.name, _problems(exc.errors(), parameters), parameters)
 
 
 def _arguments_error(tool_name: str, problems: list[str], parameters: Schema) -> ToolArgumentsError:

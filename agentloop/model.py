@@ -30,6 +30,9 @@ class Model(ABC):
     model_id: str = "model"
     #: Whether :meth:`stream` yields text as it is generated.
     can_stream: bool = True
+    #: Whether :meth:`complete` blocks on I/O. The default async methods then run
+    #: it in a worker thread; models that only compute are called directly.
+    blocking_io: bool = True
 
     # -- what a subclass provides ------------------------------------------------
 
@@ -46,9 +49,15 @@ class Model(ABC):
         yield reply
 
     async def acomplete(self, request: Request) -> Reply:
+        if not self.blocking_io:
+            return self.complete(request)
         return await asyncio.to_thread(self.complete, request)
 
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        if not self.blocking_io:
+            for event in self.stream(request):
+                yield event
+            return
         for event in await asyncio.to_thread(lambda: list(self.stream(request))):
             yield event
 

@@ -374,7 +374,9 @@ def collect_tools(sources: Iterable[ToolSource]) -> dict[str, Tool]:
 
     found: dict[str, Tool] = {}
     for source in sources:
-        if isinstance(source, Toolbox):
+        if isinstance(source, Tool):
+            tools = [source]
+        elif isinstance(source, Toolbox):
             tools = source.tools()
         elif isinstance(source, type) and issubclass(source, Toolbox):
             raise ToolDefinitionError(

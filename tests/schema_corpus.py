@@ -10,10 +10,10 @@ import enum
 import pathlib
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, NotRequired, Optional
 
 from pydantic import BaseModel, Field
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 # -- types used by the corpus ----------------------------------------------------------------
 
@@ -267,3 +267,53 @@ def string_annotation(address: "Address") -> None: ...
 
 
 def bytes_parameter(data: bytes) -> None: ...
+
+
+#: Every corpus function, in the order the snapshots were written.
+CORPUS: list[Callable[..., Any]] = [
+    no_parameters,
+    upper,
+    scalars,
+    none_type,
+    optional_required,
+    optional_default,
+    union,
+    defaults,
+    literal_strings,
+    literal_numbers,
+    literal_single,
+    literal_with_default,
+    enum_parameter,
+    int_enum_parameter,
+    list_of_strings,
+    list_default,
+    fixed_tuple,
+    variable_tuple,
+    set_of_strings,
+    dict_of_ints,
+    nested_model,
+    list_of_models,
+    optional_model,
+    dataclass_parameter,
+    typed_dict_parameter,
+    recursive_model,
+    discriminated,
+    dates_and_times,
+    identifiers,
+    annotated_text,
+    annotated_field,
+    field_as_default,
+    field_beats_docstring,
+    google_style,
+    numpy_style,
+    rest_style,
+    epydoc_style,
+    unannotated,
+    any_parameter,
+    async_tool,
+    keyword_only,
+    positional_only,
+    shadowing_names,
+    string_annotation,
+    bytes_parameter,
+]

@@ -12,12 +12,12 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from agentloop.messages import Message, Part, Text, ToolCall
+from agentloop.messages import Message, Part, Text, ToolCall, ToolResult
 from agentloop.model import Model
 from agentloop.providers.base import Delta, Reply, Request, StreamEvent
 from agentloop.usage import Usage
 
-FunctionResult = str | Message | Reply | ToolCall | Sequence[Part]
+FunctionResult = str | Message | Reply | ToolCall | Sequence[Part | str]
 ModelFunction = Callable[[Request], Any]
 
 
@@ -28,18 +28,32 @@ class FunctionModel(Model):
     tools, options) and returns text, a :class:`ToolCall`, a list of parts, a
     :class:`Message` or a :class:`Reply`. A generator function streams: each
     ``str`` it yields is a text chunk, each :class:`ToolCall` a call. Tool
-    calls without an id get one.
+    calls without an id get one. An ``async def`` function works from both
+    the sync and the async API.
     """
+
+    blocking_io = False
 
     def __init__(self, fn: ModelFunction, *, model_id: str = "function") -> None:
         self.fn = fn
         self.model_id = model_id
         self._ids = itertools.count(1)
+        self._estimate = UsageEstimator()
 
     def complete(self, request: Request) -> Reply:
         if inspect.isgeneratorfunction(self.fn):
             return _last_reply(self.stream(request))
-        return self._reply(request, self.fn(request))
+        result = self.fn(request)
+        if inspect.isawaitable(result):
+            from agentloop.shells import portal
+
+            result = portal.run(result)
+        return self._reply(request, result)
+
+    async def acomplete(self, request: Request) -> Reply:
+        if inspect.iscoroutinefunction(self.fn):
+            return self._reply(request, await self.fn(request))
+        return self.complete(request)
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
         if not inspect.isgeneratorfunction(self.fn):
@@ -67,11 +81,11 @@ class FunctionModel(Model):
         elif isinstance(result, ToolCall):
             message = Message("assistant", [result])
         else:
-            message = Message("assistant", list(result))
+            message = Message("assistant", [Text(p) if isinstance(p, str) else p for p in result])
         for part in message.parts:
             if isinstance(part, ToolCall) and not part.tool_call_id:
                 part.tool_call_id = f"call_{next(self._ids)}"
-        return Reply(message, estimate_usage(request, message), _finish_reason(message))
+        return Reply(message, self._estimate(request, message), _finish_reason(message))
 
 
 class TestModel(Model):
@@ -83,6 +97,7 @@ class TestModel(Model):
     """
 
     __test__ = False  # not a pytest test class, despite the name
+    blocking_io = False
 
     def __init__(
         self,
@@ -94,6 +109,7 @@ class TestModel(Model):
         self.text = text
         self.call_tools = call_tools
         self.model_id = model_id
+        self._estimate = UsageEstimator()
 
     def complete(self, request: Request) -> Reply:
         turn = _current_turn(request.messages)
@@ -106,7 +122,7 @@ class TestModel(Model):
                     for i, t in enumerate(wanted, 1)
                 ]
                 message = Message("assistant", calls)
-                return Reply(message, estimate_usage(request, message), "tool_calls")
+                return Reply(message, self._estimate(request, message), "tool_calls")
         if self.text is not None:
             answer = self.text
         elif results:
@@ -114,7 +130,7 @@ class TestModel(Model):
         else:
             answer = "success (no tool calls)"
         message = Message("assistant", [Text(answer)])
-        return Reply(message, estimate_usage(request, message), "stop")
+        return Reply(message, self._estimate(request, message), "stop")
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
         reply = self.complete(request)
@@ -148,11 +164,45 @@ def _last_reply(events: Iterator[StreamEvent]) -> Reply:
     return reply
 
 
-def estimate_usage(request: Request, message: Message) -> Usage:
-    """A deterministic token estimate (about four characters a token) for offline models."""
-    sent = sum(len(m.text) for m in request.messages)
-    received = len(message.text) + sum(len(c.arguments_json()) for c in message.tool_calls)
-    return Usage(input_tokens=max(1, sent // 4), output_tokens=max(1, received // 4))
+class UsageEstimator:
+    """A deterministic token estimate (about four characters a token) for offline models.
+
+    A chain sends the same message objects again with a few more appended, so
+    the characters of the prefix seen last time are remembered: estimating
+    costs what is new, not the whole history, and a long chain stays cheap.
+    """
+
+    __slots__ = ("_chars", "_last")
+
+    def __init__(self) -> None:
+        self._last: Message | None = None
+        self._chars: list[int] = []
+
+    def __call__(self, request: Request, message: Message) -> Usage:
+        messages = request.messages
+        known = len(self._chars)
+        if not (known and known <= len(messages) and messages[known - 1] is self._last):
+            known = 0
+            self._chars = []
+        total = self._chars[-1] if known else 0
+        for index in range(known, len(messages)):
+            total += _characters(messages[index])
+            self._chars.append(total)
+        self._last = messages[-1] if messages else None
+        received = _characters(message)
+        return Usage(input_tokens=max(1, total // 4), output_tokens=max(1, received // 4))
+
+
+def _characters(message: Message) -> int:
+    count = 0
+    for part in message.parts:
+        if isinstance(part, Text):
+            count += len(part.text)
+        elif isinstance(part, ToolCall):
+            count += len(part.name) + len(part.arguments_json())
+        elif isinstance(part, ToolResult):
+            count += len(part.output)
+    return count
 
 
 def example_arguments(schema: dict[str, Any]) -> dict[str, Any]:
