@@ -88,7 +88,8 @@ def callable_name(fn: Callable[..., Any]) -> str:
 def _build(fn: Callable[..., Any]) -> FunctionSchema:
     label = callable_name(fn)
     signature = _signature(fn, label)
-    docstring = docstring_parser.parse(inspect.getdoc(fn) or "")
+    documented_fn = fn.func if isinstance(fn, functools.partial) else fn
+    docstring = docstring_parser.parse(inspect.getdoc(documented_fn) or "")
     documented = {p.arg_name: p.description for p in docstring.params if p.description}
     fields: dict[str, Any] = {}
     names: dict[str, str] = {}

@@ -176,12 +176,16 @@ _OPENAI_STRICT_UNSUPPORTED = (
 )
 
 
+#: A schema node with none of these accepts anything, which strict mode cannot say.
+_TYPED_KEYWORDS = frozenset({"type", "anyOf", "oneOf", "$ref", "enum", "const"})
+
+
 def openai_strict(schema: Schema) -> Schema:
     """Reshape a tool schema for OpenAI strict mode.
 
     Raises :class:`~agentloop.errors.ConversionError` (provider ``"openai"``)
     for what strict mode cannot express at all: objects with free-form keys
-    (``dict[str, X]``) and ``allOf`` combinations.
+    (``dict[str, X]``), values of any type (``Any``) and ``allOf`` combinations.
     """
     return _strict(schema, "the parameters")
 
@@ -205,6 +209,12 @@ def _strict(node: Schema, where: str) -> Schema:
     if "allOf" in out:
         raise ConversionError(
             f"OpenAI strict mode cannot express {where}: it combines schemas with allOf",
+            provider="openai",
+        )
+    if not _TYPED_KEYWORDS & out.keys():
+        raise ConversionError(
+            f"OpenAI strict mode cannot express {where}: a value of any type. "
+            "Give it a type, or turn strict off",
             provider="openai",
         )
     for key in ("$defs", "definitions"):

@@ -318,10 +318,6 @@ def _with_overrides(
     return dataclasses.replace(item, **changes) if changes else item
 
 
-def _is_media(value: Any) -> bool:
-    return isinstance(value, Image | File)
-
-
 class RetryBudget:
     """Consecutive failures per tool: a failure counts, a success resets (pure).
 
@@ -396,17 +392,30 @@ def collect_tools(sources: Iterable[ToolSource]) -> dict[str, Tool]:
 
 
 def duplicate_tool_error(first: Tool, second: Tool) -> DuplicateToolError:
+    """The error for two tools sharing a name, saying where each comes from and what to do."""
+    boxes = (first.toolbox, second.toolbox)
+    if (
+        boxes[0] is not None
+        and boxes[1] is not None
+        and boxes[0] is not boxes[1]
+        and type(boxes[0]) is type(boxes[1])
+    ):
+        kind = type(boxes[0]).__name__
+        return DuplicateToolError(
+            f"Two {kind} toolboxes both offer a tool named {first.name!r}. Tool names must be "
+            f"unique in a conversation: give each instance its own name, e.g. "
+            f"{kind}().named('work')"
+        )
     return DuplicateToolError(
         f"Two tools are named {first.name!r}: {_origin(first)} and {_origin(second)}. "
         "Tool names must be unique in a conversation: rename one with "
-        "@agentloop.tool(name=...), or give each Toolbox instance its own name with "
-        "instance_name=... (or .named(...))"
+        "@agentloop.tool(name=...) or Tool.function(fn, name=...)"
     )
 
 
 def _origin(item: Tool) -> str:
     if item.toolbox is not None:
-        return f"a method of the {item.toolbox.toolbox_name} toolbox"
+        return f"a tool of the {item.toolbox.toolbox_name} toolbox"
     return f"function {callable_name(item.fn)}"
 
 

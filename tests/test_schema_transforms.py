@@ -13,6 +13,7 @@ import cassettes
 import pytest
 import report
 from schema_corpus import (
+    any_parameter,
     dates_and_times,
     defaults,
     dict_of_ints,
@@ -119,6 +120,11 @@ def test_strict_mode_refuses_free_form_objects_naming_the_property() -> None:
     with pytest.raises(ConversionError, match=r"'scores'.*free-form") as caught:
         _strict(dict_of_ints)
     assert caught.value.provider == "openai"
+
+
+def test_strict_mode_refuses_a_value_of_any_type() -> None:
+    with pytest.raises(ConversionError, match=r"'payload'.*any type"):
+        _strict(any_parameter)
 
 
 def test_strict_mode_keeps_recursive_references() -> None:

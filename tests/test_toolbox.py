@@ -222,7 +222,7 @@ def test_add_tool_takes_an_explicit_name_and_keeps_a_ready_tool_s_name() -> None
 def test_add_tool_refuses_a_taken_name() -> None:
     box = Memory()
     box.add_tool(search)
-    with pytest.raises(DuplicateToolError, match="Memory_search"):
+    with pytest.raises(DuplicateToolError, match="Two tools are named 'Memory_search'"):
         box.add_tool(search)
     assert [t.name for t in box.tools()].count("Memory_search") == 1
 

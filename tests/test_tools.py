@@ -4,6 +4,7 @@ import asyncio
 import dataclasses
 import datetime
 import enum
+import functools
 from typing import Any
 
 import pytest
@@ -133,6 +134,12 @@ def test_a_callable_object_is_named_after_its_class() -> None:
         "Count things.",
         ["step"],
     )
+
+
+def test_a_partial_keeps_the_function_name_and_docstring_minus_bound_arguments() -> None:
+    t = Tool.function(functools.partial(get_weather, days=2), name="weather_in_two_days")
+    assert t.description == "Get the weather for a city."
+    assert t.invoke(t.validate(call({"city": "Oslo"}))) == "Oslo:2"
 
 
 def test_positional_only_parameters_are_passed_by_position() -> None:
