@@ -530,3 +530,21 @@ def test_toolbox_state_lives_across_turns_and_prepare_runs_once() -> None:
     assert memory.prepared_count == 1
     assert "Memory_size" in offered[0]
     conversation.close()
+
+
+def test_streamed_chains_run_the_hooks_too() -> None:
+    seen: list[str] = []
+
+    def play(request: Request) -> Any:
+        if request.messages[-1].role == "tool":
+            yield "ok"
+        else:
+            yield ToolCall("upper", {"text": "a"}, "")
+
+    conversation = FunctionModel(play).conversation(
+        tools=[upper],
+        before_call=lambda tool, call: seen.append("before"),
+        after_call=lambda tool, call, result: seen.append(result.output),
+    )
+    assert "".join(conversation.chain("go", stream=True)) == "ok"
+    assert seen == ["before", "A"]
