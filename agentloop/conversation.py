@@ -22,6 +22,7 @@ from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks
 from agentloop.media import Attachment, File, Image, Source
 from agentloop.messages import Message
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
+from agentloop.structured import OutputSchema, json_schema, schema_name
 from agentloop.toolbox import prepare_toolboxes, toolboxes_in
 from agentloop.tools import RetryBudget, Tool, ToolSource, collect_tools
 
@@ -153,12 +154,12 @@ class Conversation:
         system: str | None = None,
         attachments: Sequence[AttachmentLike] = (),
         stream: bool = False,
-        schema: dict[str, Any] | None = None,
+        schema: OutputSchema | None = None,
         **options: Any,
     ) -> Response:
         """One model call. Tool calls in the reply are left for ``chain()``, ``reply()`` or
         the next prompt, which run them (through the hooks) before asking the model again."""
-        request_prompt, new = self._new_turn(prompt, system, attachments, options)
+        request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         spec = self._spec(stream, schema, options, execute_tools=False)
         response = Response(request_prompt, self, self.require_model().model_id)
         return self._start(spec, new, request_prompt, response)
@@ -170,7 +171,7 @@ class Conversation:
         system: str | None = None,
         attachments: Sequence[AttachmentLike] = (),
         stream: bool = False,
-        schema: dict[str, Any] | None = None,
+        schema: OutputSchema | None = None,
         before_call: BeforeCall | None = UNSET,
         after_call: AfterCall | None = UNSET,
         approve: Approve | None = UNSET,
@@ -179,7 +180,7 @@ class Conversation:
     ) -> ChainResponse:
         """Prompt, then run the tools the model asks for and feed back the results,
         until the model answers without tool calls (or ``chain_limit`` model calls)."""
-        request_prompt, new = self._new_turn(prompt, system, attachments, options)
+        request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         spec = self._spec(stream, schema, options, execute_tools=True)
         spec.hooks = self._hooks(before_call, after_call, approve)
         spec.chain_limit = chain_limit if chain_limit is not None else self.chain_limit
@@ -251,6 +252,7 @@ class Conversation:
         system: str | None,
         attachments: Sequence[AttachmentLike],
         options: dict[str, Any],
+        schema: OutputSchema | None = None,
     ) -> tuple[Prompt, list[Message]]:
         parts = [_attachment_part(a) for a in attachments]
         if system is not None:
@@ -263,12 +265,12 @@ class Conversation:
             message = Message.user(prompt)
             message.parts.extend(parts)
             new.append(message)
-        return Prompt(prompt, system, parts, dict(options)), new
+        return Prompt(prompt, system, parts, dict(options), schema), new
 
     def _spec(
         self,
         stream: bool,
-        schema: dict[str, Any] | None,
+        schema: OutputSchema | None,
         options: dict[str, Any],
         *,
         execute_tools: bool,
@@ -278,7 +280,8 @@ class Conversation:
             tools=self.tools,
             hooks=self.hooks,
             options={**self.options, **options},
-            schema=schema,
+            schema=json_schema(schema) if schema is not None else None,
+            schema_name=schema_name(schema) if schema is not None else "response",
             execute_tools=execute_tools,
             chain_limit=self.chain_limit,
             stream=stream,

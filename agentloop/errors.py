@@ -82,15 +82,7 @@ class ResumeError(AgentloopError, ValueError):
     """A paused chain cannot be resumed as asked (a decision is missing or unknown)."""
 
 
-class StreamIncomplete(AgentloopError):
-    """A streamed reply ended before the model finished.
-
-    ``partial_text`` keeps whatever text arrived before the break.
-    """
-
-    def __init__(self, message: str, partial_text: str = "") -> None:
-        super().__init__(message)
-        self.partial_text = partial_text
+# -- tools ----------------------------------------------------------------------
 
 
 class ToolDefinitionError(AgentloopError, TypeError):
@@ -151,3 +143,124 @@ class ToolRetriesExceeded(AgentloopError):
         self.last_error = last_error
         self.failures = failures
         self.max_retries = max_retries
+
+
+# -- providers ------------------------------------------------------------------
+
+
+class ProviderError(AgentloopError):
+    """A model provider refused or failed a request.
+
+    ``provider`` names it (``"openai"``, ``"anthropic"``...), ``status`` is the
+    HTTP status (None for network failures), ``error_type`` the provider's own
+    error code (``"rate_limit_error"``, ``"RESOURCE_EXHAUSTED"``...), ``body``
+    the error body as received.
+    """
+
+    #: Whether retrying the same request may succeed.
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        error_type: str | None = None,
+        body: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.error_type = error_type
+        self.body = body
+        #: Seconds the provider asked us to wait (retry-after headers), if any.
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        status = f" {self.status}" if self.status is not None else ""
+        kind = f" {self.error_type}" if self.error_type else ""
+        return f"{self.provider}{status}{kind}: {self.message}"
+
+
+class BadRequestError(ProviderError):
+    """400/422: the request is wrong (the message says what); retrying will not help."""
+
+
+class ContextTooLongError(BadRequestError):
+    """The conversation is longer than the model's context window."""
+
+
+class AuthenticationError(ProviderError):
+    """401 (or Gemini's API_KEY_INVALID): the key is missing or wrong; the message names
+    the environment variable to set."""
+
+
+class PermissionDeniedError(ProviderError):
+    """403: the key is valid but not allowed to do this."""
+
+
+class ModelNotFoundError(ProviderError):
+    """404: usually the model name is wrong."""
+
+
+class RateLimitError(ProviderError):
+    """429: too many requests or tokens; retried with backoff."""
+
+    retryable = True
+
+
+class OverloadedError(ProviderError):
+    """529 (or 503 overloaded): the provider is busy; retried with backoff."""
+
+    retryable = True
+
+
+class ServerError(ProviderError):
+    """5xx (and 408/409): the provider failed; retried with backoff."""
+
+    retryable = True
+
+
+class ProviderTimeoutError(ProviderError):
+    """The provider did not answer in time."""
+
+    retryable = True
+
+
+class ProviderConnectionError(ProviderError):
+    """The provider could not be reached (DNS, refused, reset)."""
+
+    retryable = True
+
+
+class ResponseFormatError(ProviderError):
+    """The provider answered with something its documentation does not allow
+    (truncated JSON, a missing field, an unexpected type). The message names the field."""
+
+
+class StreamIncomplete(ProviderError):
+    """A streamed reply broke off before the model finished.
+
+    ``partial_text`` keeps the text that arrived before the break.
+    """
+
+    retryable = False
+
+    def __init__(self, message: str, *, provider: str = "model", partial_text: str = "") -> None:
+        super().__init__(message, provider=provider)
+        self.partial_text = partial_text
+
+
+class MissingKeyError(AgentloopError, LookupError):
+    """No API key was given and the environment variable that holds it is unset."""
+
+
+class StructuredOutputError(AgentloopError, ValueError):
+    """The model's answer does not match the requested schema; ``text`` is its raw answer."""
+
+    def __init__(self, message: str, text: str) -> None:
+        super().__init__(message)
+        self.text = text

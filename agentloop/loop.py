@@ -81,6 +81,7 @@ class ChainSpec:
     hooks: Hooks = field(default_factory=Hooks)
     options: dict[str, Any] = field(default_factory=dict)
     schema: dict[str, Any] | None = None
+    schema_name: str = "response"
     #: False for ``prompt()``: one model call, tool calls are left for the caller.
     execute_tools: bool = True
     chain_limit: int = 25
@@ -151,8 +152,14 @@ def run_chain(
     history.extend(new_messages)
     model_calls = 0
     while True:
-        request = Request(list(history), tuple(spec.tools.values()), spec.options, spec.schema)
-        request.stream = spec.stream
+        request = Request(
+            list(history),
+            tuple(spec.tools.values()),
+            spec.options,
+            spec.schema,
+            spec.stream,
+            spec.schema_name,
+        )
         reply: Reply = yield CallModel(request)
         model_calls += 1
         history.append(reply.message)

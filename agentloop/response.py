@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agentloop import structured
 from agentloop.errors import AgentloopError, SerializationError
 from agentloop.loop import Pause, PausedCall
 from agentloop.media import File, Image
 from agentloop.messages import Message, ToolCall, ToolResult, part_from_dict
 from agentloop.providers.base import Reply, Request
+from agentloop.structured import OutputSchema, json_schema
 from agentloop.usage import Usage
 
 if TYPE_CHECKING:
@@ -32,9 +34,13 @@ class Prompt:
     system: str | None = None
     attachments: list[Image | File] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
+    #: What ``schema=`` was: a JSON schema dict or a type (then ``parsed()`` validates it).
+    schema: OutputSchema | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"prompt": self.prompt}
+        if self.schema is not None:
+            out["schema"] = json_schema(self.schema)
         if self.system is not None:
             out["system"] = self.system
         if self.attachments:
@@ -51,6 +57,7 @@ class Prompt:
             data.get("system"),
             [a for a in attachments if isinstance(a, Image | File)],
             dict(data.get("options") or {}),
+            data.get("schema"),
         )
 
 
@@ -140,6 +147,14 @@ class Response(_Lazy):
     def to_message(self) -> Message:
         """The complete assistant message, ready to append to a message list."""
         return self.message
+
+    def parsed(self) -> Any:
+        """The answer as structured output: validated against ``schema=`` when it was a type.
+
+        Raises :class:`~agentloop.errors.StructuredOutputError` (carrying the raw
+        text) when the answer is not valid JSON or does not match.
+        """
+        return structured.parse(self.text(), self.prompt.schema)
 
     def reply(self, prompt: str | None = None, **kwargs: Any) -> Any:
         """Continue the conversation from this response (running any pending tool calls)."""
@@ -287,6 +302,10 @@ class ChainResponse(_Lazy):
 
     def to_message(self) -> Message:
         return self._last().to_message()
+
+    def parsed(self) -> Any:
+        """The final answer as structured output (see :meth:`Response.parsed`)."""
+        return self._last().parsed()
 
     def reply(self, prompt: str | None = None, **kwargs: Any) -> Any:
         return self._last().reply(prompt, **kwargs)

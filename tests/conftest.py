@@ -15,3 +15,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("recorded traffic checked")
         for label, n in sorted(report.COUNTS.items()):
             terminalreporter.write_line(f"{label}: {n}")
+
+
+from local_server import local_server  # noqa: E402, F401  (a fixture for every test module)

@@ -28,6 +28,8 @@ class Request:
     #: A JSON schema the final answer must follow (structured output), or None.
     schema: dict[str, Any] | None = None
     stream: bool = False
+    #: A name for ``schema`` where a provider wants one.
+    schema_name: str = "response"
 
     @property
     def last_user_text(self) -> str:
