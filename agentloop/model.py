@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from agentloop.messages import Message
 from agentloop.providers.base import Delta, Reply, Request, StreamEvent
@@ -23,7 +23,79 @@ if TYPE_CHECKING:
     from agentloop.tools import ToolSource
 
 
-class Model(ABC):
+C = TypeVar("C", bound="Conversation")
+
+
+class Prompting(Generic[C]):
+    """The user API shared by :class:`Model` and :class:`AsyncModel`, written once.
+
+    The two differ only in the conversation they make: sync or awaitable.
+    """
+
+    def _backing_model(self) -> Model:
+        raise NotImplementedError  # pragma: no cover - both subclasses define it
+
+    def _conversation_type(self) -> type[C]:
+        raise NotImplementedError  # pragma: no cover - both subclasses define it
+
+    def conversation(
+        self,
+        *,
+        system: str | None = None,
+        tools: Sequence[ToolSource] = (),
+        before_call: BeforeCall | None = None,
+        after_call: AfterCall | None = None,
+        approve: Approve | None = None,
+        chain_limit: int = 25,
+        tool_errors: ErrorMode = "report",
+        messages: Sequence[Message] = (),
+        options: dict[str, Any] | None = None,
+    ) -> C:
+        """A conversation with this model: history, tools and hooks kept across prompts."""
+        return self._conversation_type()(
+            _with_system(system, messages),
+            model=self._backing_model(),
+            tools=tools,
+            before_call=before_call,
+            after_call=after_call,
+            approve=approve,
+            chain_limit=chain_limit,
+            tool_errors=tool_errors,
+            options=options,
+        )
+
+    def prompt(
+        self,
+        prompt: str | None = None,
+        *,
+        system: str | None = None,
+        messages: Sequence[Message] = (),
+        tools: Sequence[ToolSource] = (),
+        **kwargs: Any,
+    ) -> Response:
+        """One model call. ``messages=`` sends a message list you keep yourself.
+
+        From an :class:`AsyncModel`: ``await model.prompt(...)``, or
+        ``async for chunk in model.prompt(..., stream=True)``.
+        """
+        conversation = self.conversation(system=system, tools=tools, messages=messages)
+        return conversation.prompt(prompt, **kwargs)
+
+    def chain(
+        self,
+        prompt: str | None = None,
+        *,
+        system: str | None = None,
+        messages: Sequence[Message] = (),
+        tools: Sequence[ToolSource] = (),
+        **kwargs: Any,
+    ) -> ChainResponse:
+        """A one-off tool loop without keeping a conversation yourself."""
+        conversation = self.conversation(system=system, tools=tools, messages=messages)
+        return conversation.chain(prompt, **kwargs)
+
+
+class Model(Prompting["Conversation"], ABC):
     """A model you can prompt. Subclasses implement :meth:`complete`."""
 
     #: The name this model is known by (``get_model(model_id)`` finds it again).
@@ -53,6 +125,14 @@ class Model(ABC):
             return self.complete(request)
         return await asyncio.to_thread(self.complete, request)
 
+    def _backing_model(self) -> Model:
+        return self
+
+    def _conversation_type(self) -> type[Conversation]:
+        from agentloop.conversation import Conversation
+
+        return Conversation
+
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
         if not self.blocking_io:
             for event in self.stream(request):
@@ -61,62 +141,6 @@ class Model(ABC):
         for event in await asyncio.to_thread(lambda: list(self.stream(request))):
             yield event
 
-    # -- the user API ------------------------------------------------------------
-
-    def conversation(
-        self,
-        *,
-        system: str | None = None,
-        tools: Sequence[ToolSource] = (),
-        before_call: BeforeCall | None = None,
-        after_call: AfterCall | None = None,
-        approve: Approve | None = None,
-        chain_limit: int = 25,
-        tool_errors: ErrorMode = "report",
-        messages: Sequence[Message] = (),
-        options: dict[str, Any] | None = None,
-    ) -> Conversation:
-        """A conversation with this model: history, tools and hooks kept across prompts."""
-        from agentloop.conversation import Conversation
-
-        return Conversation(
-            _with_system(system, messages),
-            model=self,
-            tools=tools,
-            before_call=before_call,
-            after_call=after_call,
-            approve=approve,
-            chain_limit=chain_limit,
-            tool_errors=tool_errors,
-            options=options,
-        )
-
-    def prompt(
-        self,
-        prompt: str | None = None,
-        *,
-        system: str | None = None,
-        messages: Sequence[Message] = (),
-        tools: Sequence[ToolSource] = (),
-        **kwargs: Any,
-    ) -> Response:
-        """One model call. ``messages=`` sends a message list you keep yourself."""
-        conversation = self.conversation(system=system, tools=tools, messages=messages)
-        return conversation.prompt(prompt, **kwargs)
-
-    def chain(
-        self,
-        prompt: str | None = None,
-        *,
-        system: str | None = None,
-        messages: Sequence[Message] = (),
-        tools: Sequence[ToolSource] = (),
-        **kwargs: Any,
-    ) -> ChainResponse:
-        """A one-off tool loop without keeping a conversation yourself."""
-        conversation = self.conversation(system=system, tools=tools, messages=messages)
-        return conversation.chain(prompt, **kwargs)
-
     def to_async(self) -> AsyncModel:
         return AsyncModel(self)
 
@@ -124,7 +148,7 @@ class Model(ABC):
         return f"<{type(self).__name__} {self.model_id!r}>"
 
 
-class AsyncModel:
+class AsyncModel(Prompting["AsyncConversation"]):
     """The awaitable view of a :class:`Model`: same methods, every call awaitable."""
 
     def __init__(self, model: Model) -> None:
@@ -134,37 +158,13 @@ class AsyncModel:
     def model_id(self) -> str:
         return self.sync_model.model_id
 
-    def conversation(self, **kwargs: Any) -> AsyncConversation:
+    def _backing_model(self) -> Model:
+        return self.sync_model
+
+    def _conversation_type(self) -> type[AsyncConversation]:
         from agentloop.conversation import AsyncConversation
 
-        system = kwargs.pop("system", None)
-        messages = kwargs.pop("messages", ())
-        return AsyncConversation(_with_system(system, messages), model=self.sync_model, **kwargs)
-
-    def prompt(
-        self,
-        prompt: str | None = None,
-        *,
-        system: str | None = None,
-        messages: Sequence[Message] = (),
-        tools: Sequence[ToolSource] = (),
-        **kwargs: Any,
-    ) -> Response:
-        """``await model.prompt(...)``, or ``async for chunk in model.prompt(..., stream=True)``."""
-        conversation = self.conversation(system=system, tools=tools, messages=messages)
-        return conversation.prompt(prompt, **kwargs)
-
-    def chain(
-        self,
-        prompt: str | None = None,
-        *,
-        system: str | None = None,
-        messages: Sequence[Message] = (),
-        tools: Sequence[ToolSource] = (),
-        **kwargs: Any,
-    ) -> ChainResponse:
-        conversation = self.conversation(system=system, tools=tools, messages=messages)
-        return conversation.chain(prompt, **kwargs)
+        return AsyncConversation
 
     def __repr__(self) -> str:
         return f"<AsyncModel {self.model_id!r}>"
