@@ -88,8 +88,16 @@ def known_models() -> dict[str, list[str]]:
 
 
 def _register_builtin() -> None:
+    # One line per provider: the name before "/", and the bare-name prefixes it owns.
+    from agentloop.providers import anthropic, gemini, openai_chat, openai_responses
     from agentloop.providers.offline import TestModel
 
+    register_model("openai", openai_chat.create, prefixes=("gpt-", "chatgpt-", "o1", "o3", "o4"))
+    register_model("openai-responses", openai_responses.create)
+    register_model("openai-compatible", openai_chat.create_compatible)
+    register_model("ollama", openai_chat.create_ollama)
+    register_model("anthropic", anthropic.create, prefixes=("claude-",))
+    register_model("gemini", gemini.create, prefixes=("gemini-",))
     register_model("test", lambda name, **kw: TestModel(model_id="test", **kw))
 
 

@@ -52,6 +52,7 @@ class LocalServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on loopback
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)

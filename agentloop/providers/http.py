@@ -158,6 +158,15 @@ class HTTPModel(Model):
     def stream_decoder(self) -> StreamDecoder:
         raise NotImplementedError  # pragma: no cover - every provider overrides it
 
+    def events_from_body(self, content_type: str, body: bytes) -> Iterable[ServerSentEvent] | None:
+        """Events from a streamed reply that is not ``text/event-stream`` (read whole).
+
+        None, the default, means the provider never streams that way and the body is a
+        :class:`ResponseFormatError`. Gemini overrides it: without ``alt=sse`` its
+        stream is one JSON array.
+        """
+        return None
+
     # -- keys ------------------------------------------------------------------------
 
     def api_key(self) -> str | None:
@@ -189,8 +198,7 @@ class HTTPModel(Model):
         response = self._retrying(lambda: self._open_stream(call))
         decoder = self.stream_decoder()
         try:
-            self._expect_event_stream(response, response.read)
-            for event in EventSource(response).iter_sse():
+            for event in self._events(response):
                 yield from decoder.feed(event)
         except httpx.HTTPError as exc:
             raise self._broken_stream(exc, decoder) from exc
@@ -249,10 +257,7 @@ class HTTPModel(Model):
         response = await self._aretrying(call, stream=True)
         decoder = self.stream_decoder()
         try:
-            if "text/event-stream" not in response.headers.get("content-type", ""):
-                await response.aread()
-                self._expect_event_stream(response, lambda: response.content)
-            async for event in EventSource(response).aiter_sse():
+            async for event in self._aevents(response):
                 for delta in decoder.feed(event):
                     yield delta
         except httpx.HTTPError as exc:
@@ -310,11 +315,26 @@ class HTTPModel(Model):
             "reraise": True,
         }
 
-    def _expect_event_stream(self, response: httpx.Response, read: Callable[[], bytes]) -> None:
-        content_type = response.headers.get("content-type", "")
-        if "text/event-stream" in content_type:
+    def _events(self, response: httpx.Response) -> Iterable[ServerSentEvent]:
+        if "text/event-stream" in response.headers.get("content-type", ""):
+            return EventSource(response).iter_sse()
+        return self._body_events(response, response.read())
+
+    async def _aevents(self, response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
+        if "text/event-stream" in response.headers.get("content-type", ""):
+            async for event in EventSource(response).aiter_sse():
+                yield event
             return
-        text = read().decode("utf-8", "replace")
+        for event in self._body_events(response, await response.aread()):
+            yield event
+
+    def _body_events(self, response: httpx.Response, body: bytes) -> Iterable[ServerSentEvent]:
+        """A streamed body that is not an event stream: the provider's own framing, or an error."""
+        content_type = response.headers.get("content-type", "")
+        events = self.events_from_body(content_type, body)
+        if events is not None:
+            return events
+        text = body.decode("utf-8", "replace")
         raise ResponseFormatError(
             f"expected an event stream, got {content_type or 'no content type'}: {text[:200]!r}",
             provider=self.provider,

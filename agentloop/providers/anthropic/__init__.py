@@ -1,5 +1,6 @@
-"""The anthropic wire format: lossless message conversion (`messages`)."""
+"""The Anthropic Messages API: message conversion, request/reply codec and the model."""
 
 from agentloop.providers.anthropic.messages import decode_messages, encode_messages
+from agentloop.providers.anthropic.model import AnthropicModel, create
 
-__all__ = ["decode_messages", "encode_messages"]
+__all__ = ["AnthropicModel", "create", "decode_messages", "encode_messages"]

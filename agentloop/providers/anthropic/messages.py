@@ -225,6 +225,11 @@ def decode_messages(system: System | Sequence[Block], messages: Sequence[Block])
     return out
 
 
+def decode_assistant_content(content: object, where: str = "content") -> list[Part]:
+    """The parts of a reply's ``content`` blocks (what a Messages API response holds)."""
+    return [_decode_assistant_block(block, at, {}) for block, at in _blocks(content, where)]
+
+
 def _decode_system(system: object) -> list[Message]:
     if system is None:
         return []

@@ -209,6 +209,11 @@ def decode_messages(messages: Sequence[dict[str, Any]]) -> list[Message]:
     return decoder.out
 
 
+def decode_assistant(raw: Any, where: str = "message") -> Message:
+    """One assistant message as a reply carries it (``choices[0].message``)."""
+    return _decode_assistant(_as_dict(raw, where), where)
+
+
 class _Decoder:
     """Walks the wire messages, pairing tool messages with the calls they answer."""
 

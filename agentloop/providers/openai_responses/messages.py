@@ -252,9 +252,18 @@ def decode_messages(
         return [*messages, Message.user(input)]
     if not isinstance(input, Sequence) or isinstance(input, bytes | bytearray):
         raise _error(f"input must be a string or a list of items, not {type(input).__name__}")
-    names = _call_names(input)
-    for index, item in enumerate(input):
-        where = f"input[{index}]"
+    return _decode_items(input, "input", messages)
+
+
+def decode_output(output: Sequence[dict[str, Any]]) -> list[Message]:
+    """Neutral messages from a reply's ``output`` items (errors name ``output[i]``)."""
+    return _decode_items(output, "output", [])
+
+
+def _decode_items(items: Sequence[Any], field: str, messages: list[Message]) -> list[Message]:
+    names = _call_names(items)
+    for index, item in enumerate(items):
+        where = f"{field}[{index}]"
         if not isinstance(item, dict):
             raise _error(f"{where} must be an object, not {type(item).__name__}")
         _decode_item(item, where, names, messages)

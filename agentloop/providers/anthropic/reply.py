@@ -1,0 +1,150 @@
+"""A Messages API response body as a :class:`~agentloop.providers.base.Reply` (pure).
+
+The reply's ``content`` blocks are the same shape as an assistant message in
+a request, so they decode with the converter's own block decoder: a thinking
+block keeps its signature and a tool_use block its extra fields, and both go
+back unchanged in the next request.
+
+Usage follows the other providers' meaning: ``input_tokens`` counts every
+input token, cached or not (Anthropic reports the uncached ones, the cache
+reads and the cache writes separately; they are summed), and
+``cached_input_tokens`` is the cache reads. The cache writes (with their
+``cache_creation`` breakdown) and the uncached count stay in ``details``.
+Anthropic reports no separate reasoning count: thinking is part of
+``output_tokens``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentloop.errors import ConversionError, ProviderError, ResponseFormatError
+from agentloop.messages import ANTHROPIC, Message, ToolCall
+from agentloop.providers.anthropic.messages import decode_assistant_content
+from agentloop.providers.base import Reply
+from agentloop.providers.http import classify
+from agentloop.usage import Usage
+
+#: Anthropic's stop reasons in the neutral vocabulary (unknown ones pass through).
+FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "tool_use": "tool_calls",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "refusal": "content_filter",
+}
+
+#: The HTTP status each documented error type comes with (for errors inside a stream).
+ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+_CACHE_READ = "cache_read_input_tokens"
+_CACHE_WRITE = "cache_creation_input_tokens"
+
+
+def malformed(message: str) -> ResponseFormatError:
+    return ResponseFormatError(
+        f"the reply does not match the Messages API: {message}", provider=ANTHROPIC
+    )
+
+
+def decode_reply(body: Any) -> Reply:
+    """The reply in a non-streamed response body."""
+    if not isinstance(body, dict):
+        raise malformed(f"expected a JSON object, got {type(body).__name__}")
+    if body.get("type") == "error":
+        raise error_from_event(body)
+    message = decode_message(body.get("content"))
+    usage = decode_usage(body.get("usage"))
+    return Reply(message, usage, finish_reason(body.get("stop_reason")), model_name(body))
+
+
+def decode_message(content: Any, raw_arguments: dict[str, str] | None = None) -> Message:
+    """The assistant message of a reply's content blocks.
+
+    ``raw_arguments`` maps tool_use ids to argument text that did not parse
+    (a streamed call cut off mid-way): the call keeps it for the chain to report.
+    """
+    if not isinstance(content, list):
+        raise malformed(f"content must be a list of blocks, got {content!r:.60}")
+    try:
+        parts = decode_assistant_content(content)
+    except ConversionError as exc:
+        raise malformed(str(exc).removeprefix("Anthropic: ")) from None
+    for part in parts:
+        if isinstance(part, ToolCall) and raw_arguments and part.tool_call_id in raw_arguments:
+            part.raw_arguments = raw_arguments[part.tool_call_id]
+    return Message("assistant", parts)
+
+
+def decode_usage(usage: Any) -> Usage:
+    """Token counts from a ``usage`` object (absent counters are not guessed)."""
+    if usage is None:
+        return Usage()
+    if not isinstance(usage, dict):
+        raise malformed(f"usage must be an object, got {usage!r:.60}")
+    counts = {key: _count(usage, key) for key in ("input_tokens", "output_tokens")}
+    read, write = _count(usage, _CACHE_READ), _count(usage, _CACHE_WRITE)
+    details = {_CACHE_WRITE: write} if write is not None else {}
+    breakdown = usage.get("cache_creation")
+    if isinstance(breakdown, dict):
+        for key, n in breakdown.items():
+            if isinstance(n, int) and not isinstance(n, bool):  # counters only; skip the rest
+                details[f"cache_creation.{key}"] = n
+    if counts["input_tokens"] is not None:
+        details["uncached_input_tokens"] = counts["input_tokens"]
+    return Usage(
+        (counts["input_tokens"] or 0) + (read or 0) + (write or 0),
+        counts["output_tokens"] or 0,
+        cached_input_tokens=read,
+        details=details,
+    )
+
+
+def _count(usage: dict[str, Any], key: str) -> int | None:
+    value = usage.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise malformed(f"usage.{key} must be a token count, got {value!r:.40}")
+    return value
+
+
+def finish_reason(stop_reason: Any) -> str | None:
+    if stop_reason is None:
+        return None
+    if not isinstance(stop_reason, str):
+        raise malformed(f"stop_reason must be a string, got {stop_reason!r:.40}")
+    return FINISH_REASONS.get(stop_reason, stop_reason)
+
+
+def model_name(body: dict[str, Any]) -> str | None:
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise malformed(f"model must be a string, got {model!r:.40}")
+    return model
+
+
+def error_from_event(body: dict[str, Any]) -> ProviderError:
+    """The typed error an ``error`` object stands for (a stream's ``error`` event)."""
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return malformed(f"an error event without an error object: {body!r:.200}")
+    kind = error.get("type")
+    error_type = kind if isinstance(kind, str) else None
+    message = str(error.get("message") or error_type or "unknown error")
+    status = ERROR_STATUS.get(error_type or "", 0)
+    return classify(status, error_type, message)(
+        message, provider=ANTHROPIC, error_type=error_type, body=str(body)[:2000]
+    )

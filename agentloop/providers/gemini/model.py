@@ -1,0 +1,85 @@
+"""The Gemini provider: ``generateContent`` over the shared HTTP transport.
+
+The key comes from ``api_key=``, else ``GEMINI_API_KEY``, else ``GOOGLE_API_KEY``,
+and travels in the ``x-goog-api-key`` header (never in the URL, where it would end
+up in logs). ``GEMINI_BASE_URL`` (or ``base_url=``) is the host;
+``/v1beta/models/{model}:generateContent`` is appended.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+from httpx_sse import ServerSentEvent
+
+from agentloop.errors import ProviderError
+from agentloop.model import Model
+from agentloop.providers.base import Reply, Request
+from agentloop.providers.gemini.reply import decode_reply
+from agentloop.providers.gemini.request import encode_body, request_url
+from agentloop.providers.gemini.stream import GeminiStreamDecoder, json_array_events
+from agentloop.providers.http import HTTPCall, HTTPModel
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+class GeminiModel(HTTPModel):
+    """A Gemini model (``gemini-2.5-flash``, ``gemini-3-pro-preview``...)."""
+
+    provider = "gemini"
+    key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    base_url_env = "GEMINI_BASE_URL"
+    default_base_url = "https://generativelanguage.googleapis.com"
+
+    def encode(self, request: Request, *, stream: bool) -> HTTPCall:
+        headers = dict(self.extra_headers)
+        key = self.api_key()
+        if key:
+            headers["x-goog-api-key"] = key
+        body = encode_body(request, {**self.options, **request.options})
+        return HTTPCall(request_url(self.base_url, self.model_name, stream=stream), body, headers)
+
+    def decode(self, body: Any) -> Reply:
+        return decode_reply(body)
+
+    def stream_decoder(self) -> GeminiStreamDecoder:
+        return GeminiStreamDecoder(lambda status, text: self.error_from_response(status, text, {}))
+
+    def events_from_body(self, content_type: str, body: bytes) -> Iterable[ServerSentEvent] | None:
+        # Gemini without alt=sse streams one JSON array; read it as the same chunks.
+        return json_array_events(body) if "json" in content_type else None
+
+    def error_from_response(
+        self, status: int, text: str, headers: httpx.Headers | dict[str, str]
+    ) -> ProviderError:
+        error = super().error_from_response(status, text, headers)
+        if error.retry_after is None:
+            error.retry_after = retry_delay(text)
+        return error
+
+
+def retry_delay(text: str) -> float | None:
+    """Seconds from a google.rpc.RetryInfo detail (``"retryDelay": "37s"``), if any."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(body, list) and body:
+        body = body[0]
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        delay = detail.get("retryDelay") if isinstance(detail, dict) else None
+        match = _DURATION.match(delay) if isinstance(delay, str) else None
+        if match:
+            return float(match.group(1))
+    return None
+
+
+def create(name: str, **kwargs: Any) -> Model:
+    """The registry's factory: ``gemini-2.5-flash`` or ``gemini/<model>``."""
+    return GeminiModel(name, **kwargs)

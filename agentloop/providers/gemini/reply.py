@@ -1,0 +1,144 @@
+"""A ``GenerateContentResponse`` as a :class:`~agentloop.providers.base.Reply` (pure).
+
+The reply's content has the same shape as a history content, so its parts go
+through the same decoder as ``decode_messages`` and round-trip into the next
+request unchanged (thought parts, thoughtSignature, call ids). Gemini often sends
+function calls without an ``id``; those get a made-up uuid-based id, which is never
+sent back (the wire call had none).
+
+Finish reasons become the neutral names: ``STOP`` is ``"stop"`` (``"tool_calls"``
+when the reply holds calls), ``MAX_TOKENS`` is ``"length"``, the safety family and
+``RECITATION`` are ``"content_filter"``, anything else is Gemini's reason in lower
+case (``"malformed_function_call"``). A prompt blocked outright (no candidates,
+``promptFeedback.blockReason``) is an empty reply with ``"content_filter"``, like a
+blocked answer, so one check covers every refusal.
+
+Usage: ``input_tokens`` is promptTokenCount (plus toolUsePromptTokenCount),
+``output_tokens`` is candidatesTokenCount plus thoughtsTokenCount (Gemini bills
+thoughts as output), ``reasoning_tokens`` is thoughtsTokenCount and
+``cached_input_tokens`` is cachedContentTokenCount.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, NoReturn
+
+from agentloop.errors import ConversionError, MediaError, ResponseFormatError
+from agentloop.messages import GEMINI, Message
+from agentloop.providers.base import Reply
+from agentloop.providers.gemini.messages import _Calls, _decode_content
+from agentloop.usage import Usage
+
+_FILTERED = frozenset(
+    {
+        "SAFETY",
+        "RECITATION",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "MODEL_ARMOR",
+    }
+)
+
+
+class _ReplyCalls(_Calls):
+    """Ids for calls sent without one: unique across replies, so never clashing with history."""
+
+    def _new_id(self) -> str:
+        return f"gemini_{uuid.uuid4().hex}"
+
+
+def fail(message: str) -> NoReturn:
+    raise ResponseFormatError(f"Gemini reply: {message}", provider=GEMINI)
+
+
+def as_object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        fail(f"{where} must be an object, got {type(value).__name__}")
+    return value
+
+
+def decode_reply(body: Any) -> Reply:
+    """The reply in a ``generateContent`` answer (or a stream's chunks put together)."""
+    response = as_object(body, "the body")
+    usage = decode_usage(response.get("usageMetadata"))
+    model = response.get("modelVersion")
+    if model is not None and not isinstance(model, str):
+        fail(f"modelVersion must be a string, got {type(model).__name__}")
+    candidate = first_candidate(response)
+    if candidate is None:
+        return Reply(Message("assistant", []), usage, "content_filter", model)
+    message = decode_message(candidate.get("content"))
+    reason = candidate.get("finishReason")
+    if reason is not None and not isinstance(reason, str):
+        fail(f"candidates[0].finishReason must be a string, got {type(reason).__name__}")
+    return Reply(message, usage, finish_reason(reason, message), model)
+
+
+def first_candidate(response: dict[str, Any]) -> dict[str, Any] | None:
+    """The first candidate, or None when the prompt itself was blocked."""
+    candidates = response.get("candidates")
+    if candidates is not None and not isinstance(candidates, list):
+        fail(f"candidates must be a list, got {type(candidates).__name__}")
+    if candidates:
+        return as_object(candidates[0], "candidates[0]")
+    feedback = response.get("promptFeedback")
+    if isinstance(feedback, dict) and feedback.get("blockReason"):
+        return None
+    fail("it has no candidates (and no promptFeedback.blockReason saying why)")
+
+
+def decode_message(content: Any) -> Message:
+    """The assistant message in a candidate's content (empty when the content is missing,
+    as when the answer was blocked or the thinking used up every token)."""
+    if content is None:
+        return Message("assistant", [])
+    content = as_object(content, "candidates[0].content")
+    role = content.get("role", "model")
+    if role != "model":
+        fail(f"candidates[0].content.role must be 'model', got {role!r}")
+    wire = {"role": "model", "parts": content.get("parts", [])}
+    try:
+        (message,) = _decode_content(wire, "candidates[0].content", _ReplyCalls())
+    except (ConversionError, MediaError) as exc:
+        fail(str(exc).removeprefix("Gemini: "))
+    return message
+
+
+def finish_reason(reason: str | None, message: Message) -> str | None:
+    if reason is None:
+        return None
+    if reason == "STOP":
+        return "tool_calls" if message.tool_calls else "stop"
+    if reason == "MAX_TOKENS":
+        return "length"
+    if reason in _FILTERED:
+        return "content_filter"
+    return reason.lower()
+
+
+def decode_usage(raw: Any) -> Usage:
+    if raw is None:
+        return Usage()
+    usage = as_object(raw, "usageMetadata")
+
+    def count(name: str) -> int | None:
+        value = usage.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            fail(f"usageMetadata.{name} must be an integer, got {value!r}")
+        return value
+
+    tool_prompt = count("toolUsePromptTokenCount")
+    thoughts = count("thoughtsTokenCount")
+    details = {"tool_use_prompt_tokens": tool_prompt} if tool_prompt else {}
+    return Usage(
+        input_tokens=(count("promptTokenCount") or 0) + (tool_prompt or 0),
+        output_tokens=(count("candidatesTokenCount") or 0) + (thoughts or 0),
+        cached_input_tokens=count("cachedContentTokenCount"),
+        reasoning_tokens=thoughts,
+        details=details,
+    )

@@ -1,0 +1,195 @@
+"""A :class:`~agentloop.providers.base.Request` as a ``generateContent`` body (pure).
+
+Neutral options map onto Gemini's fields: ``temperature``, ``top_p`` (topP),
+``max_tokens`` (maxOutputTokens), ``stop`` (stopSequences), ``seed``,
+``thinking_budget`` (thinkingConfig.thinkingBudget, with includeThoughts so the
+reasoning comes back as Thinking parts), ``reasoning_effort``
+(thinkingConfig.thinkingLevel), ``tool_choice`` (toolConfig.functionCallingConfig).
+Gemini has no switch for parallel calls, so ``parallel_tool_calls=False`` is refused.
+Any other option goes verbatim into the body; dict values merge into what the
+encoder wrote (``generationConfig={"topK": 40}``), the user's keys winning.
+
+Two fixes to the history on the way out: the first functionCall of a model turn that
+has no thoughtSignature (another provider's call) gets Google's documented placeholder,
+and a call Gemini sent without an id goes back, with its result, without the id we made up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from agentloop.errors import ConversionError
+from agentloop.messages import GEMINI, Message
+from agentloop.providers.base import Request
+from agentloop.providers.gemini.messages import encode_messages
+
+if TYPE_CHECKING:
+    from agentloop.tools import Tool
+
+API_VERSION = "v1beta"
+_VERSIONED = re.compile(r"/v\d+(?:alpha|beta)?\d*$")
+#: The placeholder Google documents for function calls Gemini did not sign itself
+#: (another provider's, a hand-written history). Gemini 3 answers 400 when the first
+#: functionCall of a model turn carries no thoughtSignature at all.
+PLACEHOLDER_SIGNATURE = "skip_thought_signature_validator"
+
+_GENERATION_OPTIONS = {
+    "temperature": "temperature",
+    "top_p": "topP",
+    "max_tokens": "maxOutputTokens",
+    "seed": "seed",
+}
+_TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
+_NEUTRAL = {
+    *_GENERATION_OPTIONS,
+    "stop",
+    "reasoning_effort",
+    "thinking_budget",
+    "tool_choice",
+    "parallel_tool_calls",
+}
+
+
+def request_url(base_url: str, model_name: str, *, stream: bool) -> str:
+    """The endpoint: ``{base}/v1beta/models/{model}:generateContent`` (or the SSE stream)."""
+    model = model_name.removeprefix("models/")
+    base = base_url.rstrip("/")
+    if not _VERSIONED.search(base):  # a base that names its API version keeps it
+        base = f"{base}/{API_VERSION}"
+    if stream:
+        return f"{base}/models/{model}:streamGenerateContent?alt=sse"
+    return f"{base}/models/{model}:generateContent"
+
+
+def encode_body(request: Request, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body for ``request``; ``options`` are the merged model and call options."""
+    system, contents = encode_messages(request.messages)
+    contents = sign_unsigned_calls(without_made_up_ids(contents, request.messages))
+    body: dict[str, Any] = {"contents": contents}
+    if system is not None:
+        body["systemInstruction"] = system
+    if request.tools:
+        body["tools"] = [{"functionDeclarations": [declaration(t) for t in request.tools]}]
+    generation = generation_config(options)
+    if request.schema is not None:
+        generation["responseMimeType"] = "application/json"
+        generation["responseJsonSchema"] = request.schema
+    if generation:
+        body["generationConfig"] = generation
+    tool_config = function_calling_config(options)
+    if tool_config is not None:
+        body["toolConfig"] = {"functionCallingConfig": tool_config}
+    extras = {k: v for k, v in options.items() if k not in _NEUTRAL}
+    return merge(body, extras)
+
+
+def declaration(tool: Tool) -> dict[str, Any]:
+    """A functionDeclaration: Gemini's schema subset, or the full JSON schema when the
+    subset cannot express it (a recursive type)."""
+    out: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        out["description"] = tool.description
+    try:
+        out["parameters"] = tool.schema(provider=GEMINI)
+    except ConversionError:
+        out["parametersJsonSchema"] = tool.parameters
+    return out
+
+
+def generation_config(options: Mapping[str, Any]) -> dict[str, Any]:
+    config: dict[str, Any] = {}
+    for name, field in _GENERATION_OPTIONS.items():
+        if options.get(name) is not None:
+            config[field] = options[name]
+    stop = options.get("stop")
+    if stop is not None:
+        config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
+    thinking = thinking_config(options)
+    if thinking:
+        config["thinkingConfig"] = thinking
+    return config
+
+
+def thinking_config(options: Mapping[str, Any]) -> dict[str, Any]:
+    thinking: dict[str, Any] = {}
+    budget = options.get("thinking_budget")
+    if budget is not None:
+        if isinstance(budget, bool) or not isinstance(budget, int):
+            raise ValueError(f"thinking_budget must be an int (tokens), got {budget!r}")
+        thinking["thinkingBudget"] = budget
+        if budget != 0:  # 0 turns thinking off: there is nothing to include
+            thinking["includeThoughts"] = True
+    effort = options.get("reasoning_effort")
+    if effort is not None:
+        if not isinstance(effort, str):
+            raise ValueError(f"reasoning_effort must be a string like 'low', got {effort!r}")
+        thinking["thinkingLevel"] = effort
+    return thinking
+
+
+def function_calling_config(options: Mapping[str, Any]) -> dict[str, Any] | None:
+    if options.get("parallel_tool_calls") is False:
+        raise ValueError(
+            "Gemini cannot be told to avoid parallel tool calls: "
+            "drop parallel_tool_calls=False for this model"
+        )
+    choice = options.get("tool_choice")
+    if choice is None:
+        return None
+    if not isinstance(choice, str):
+        raise ValueError(
+            f"tool_choice must be 'auto', 'required', 'none' or a tool name, got {choice!r}"
+        )
+    if choice in _TOOL_MODES:
+        return {"mode": _TOOL_MODES[choice]}
+    return {"mode": "ANY", "allowedFunctionNames": [choice]}
+
+
+def sign_unsigned_calls(contents: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give the first functionCall of each model content the placeholder signature when it
+    has none: Gemini signs its own calls, so an unsigned one came from elsewhere."""
+    out: list[dict[str, Any]] = []
+    for content in contents:
+        parts = list(content["parts"])
+        if content["role"] == "model":
+            first = next((i for i, p in enumerate(parts) if "functionCall" in p), None)
+            if first is not None and "thoughtSignature" not in parts[first]:
+                parts[first] = {**parts[first], "thoughtSignature": PLACEHOLDER_SIGNATURE}
+        out.append({**content, "parts": parts})
+    return out
+
+
+def without_made_up_ids(
+    contents: Sequence[dict[str, Any]], messages: Sequence[Message]
+) -> list[dict[str, Any]]:
+    """Results of calls Gemini sent without an id go back without one too: the call is
+    re-sent without the id we made up for it, so the result must not name it either."""
+    made_up = {
+        call.tool_call_id
+        for message in messages
+        for call in message.tool_calls
+        if call.extra.get(GEMINI, {}).get("no_id")
+    }
+    if not made_up:
+        return list(contents)
+
+    def strip(part: dict[str, Any]) -> dict[str, Any]:
+        response = part.get("functionResponse")
+        if not isinstance(response, dict) or response.get("id") not in made_up:
+            return part
+        return {**part, "functionResponse": {k: v for k, v in response.items() if k != "id"}}
+
+    return [{**c, "parts": [strip(p) for p in c["parts"]]} for c in contents]
+
+
+def merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``extra``, merging nested dicts (``extra`` wins on conflicts)."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out

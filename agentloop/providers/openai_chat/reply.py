@@ -1,0 +1,164 @@
+"""OpenAI Chat Completions: a ``chat.completion`` body as a :class:`Reply`.
+
+The reply's ``choices[0].message`` has the same shape as an assistant message
+in the history, so the history decoder reads it; what only a reply carries
+(empty ``annotations``, a null ``refusal``, a tool call's stream ``index``) is
+left out so the message goes back into the next request as the provider
+expects. A body that is not what the API documents raises
+:class:`ResponseFormatError` naming the field, never a bare KeyError.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from agentloop.errors import ConversionError, ProviderError, ResponseFormatError
+from agentloop.messages import Message, Text, ToolCall
+from agentloop.providers.base import Reply
+from agentloop.providers.http import classify
+from agentloop.providers.openai_chat.messages import decode_assistant
+from agentloop.usage import Usage
+
+#: Counters mapped onto Usage fields (the rest of the integer counters go to ``details``).
+_MAPPED_COUNTERS = {
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "prompt_tokens_details.cached_tokens",
+    "completion_tokens_details.reasoning_tokens",
+}
+
+
+def decode_reply(body: Any, provider: str) -> Reply:
+    """The :class:`Reply` for a non-streamed ``chat.completion`` body."""
+    body = _object(body, "the reply body", provider)
+    if "error" in body and body["error"] is not None:
+        raise embedded_error(body["error"], provider)
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise _format_error(provider, "choices", "must be a non-empty list", choices)
+    choice = _object(choices[0], "choices[0]", provider)
+    message = decode_message(choice.get("message"), "choices[0].message", provider)
+    return Reply(
+        message,
+        decode_usage(body.get("usage"), provider),
+        finish_reason(choice.get("finish_reason"), message, provider),
+        optional_string(body, "model", provider),
+    )
+
+
+def decode_message(raw: Any, where: str, provider: str) -> Message:
+    """The assistant message of a reply, ready to be sent back in the next request."""
+    raw = dict(_object(raw, where, provider))
+    raw.setdefault("role", "assistant")
+    if raw["role"] != "assistant":
+        raise _format_error(provider, f"{where}.role", "must be 'assistant'", raw["role"])
+    for key in [k for k, v in raw.items() if v is None and k != "content"]:
+        del raw[key]  # null refusal, audio, function_call...: nothing to send back
+    if raw.get("annotations") == []:
+        del raw["annotations"]
+    calls = raw.get("tool_calls")
+    if isinstance(calls, list):
+        raw["tool_calls"] = [_clean_call(call) for call in calls]
+    try:
+        message = decode_assistant(raw, where)
+    except ConversionError as exc:
+        raise ResponseFormatError(str(exc), provider=provider) from None
+    return _tidy(message)
+
+
+def _clean_call(call: Any) -> Any:
+    if not isinstance(call, dict):
+        return call  # the decoder names the field
+    call = {k: v for k, v in call.items() if k != "index"}
+    if not call.get("id"):
+        # Gemini's compatible endpoint sends "" and some local servers none: the chain
+        # needs an id to pair the call with its result, and any unique one is accepted back
+        call["id"] = f"call_{uuid.uuid4().hex[:24]}"
+    return call
+
+
+def _tidy(message: Message) -> Message:
+    """Empty text beside tool calls says nothing; a message with nothing says ""."""
+    if message.tool_calls:
+        message.parts = [p for p in message.parts if not (isinstance(p, Text) and not p.text)]
+    elif not any(isinstance(p, Text | ToolCall) for p in message.parts):
+        message.parts.append(Text(""))
+    return message
+
+
+def finish_reason(value: Any, message: Message, provider: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise _format_error(provider, "choices[0].finish_reason", "must be a string", value)
+    if message.tool_calls and value in (None, "stop"):
+        return "tool_calls"  # Ollama says "stop" even when the model called tools
+    return value
+
+
+def decode_usage(raw: Any, provider: str) -> Usage:
+    """Token counts, with cached input and reasoning tokens where the server reports them."""
+    if raw is None:
+        return Usage()
+    raw = _object(raw, "usage", provider)
+    counters = dict(_counters(raw, "", provider))
+    details = {k: v for k, v in counters.items() if k not in _MAPPED_COUNTERS}
+    return Usage(
+        counters.get("prompt_tokens", 0),
+        counters.get("completion_tokens", 0),
+        counters.get("prompt_tokens_details.cached_tokens"),
+        counters.get("completion_tokens_details.reasoning_tokens"),
+        details,
+    )
+
+
+def _counters(raw: dict[str, Any], prefix: str, provider: str) -> list[tuple[str, int]]:
+    """Every integer counter, nested ones named ``parent.child`` (timings are left out)."""
+    out: list[tuple[str, int]] = []
+    for key, value in raw.items():
+        name = prefix + str(key)
+        if isinstance(value, dict) and not prefix:
+            out.extend(_counters(value, name + ".", provider))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out.append((name, value))
+        elif name in _MAPPED_COUNTERS and value is not None:
+            raise _format_error(provider, f"usage.{name}", "must be an integer", value)
+    return out
+
+
+def embedded_error(raw: Any, provider: str) -> ProviderError:
+    """The typed error for an ``error`` object sent with status 200 (or inside a stream)."""
+    error = raw if isinstance(raw, dict) else {"message": str(raw)}
+    code = error.get("code")
+    status = code if isinstance(code, int) and 400 <= code < 600 else None
+    error_type = error.get("type") or (code if isinstance(code, str) else None)
+    message = str(error.get("message") or "the server reported an error")
+    kind = classify(status or 0, str(error_type) if error_type else None, message)
+    return kind(
+        message,
+        provider=provider,
+        status=status,
+        error_type=str(error_type) if error_type else None,
+        body=str(raw)[:2000],
+    )
+
+
+def optional_string(raw: dict[str, Any], key: str, provider: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _format_error(provider, key, "must be a string", value)
+    return value
+
+
+def _object(value: Any, where: str, provider: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _format_error(provider, where, "must be an object", value)
+    return value
+
+
+def _format_error(provider: str, field: str, expectation: str, value: Any) -> ResponseFormatError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return ResponseFormatError(
+        f"OpenAI Chat Completions reply: {field} {expectation}, got {shown}", provider=provider
+    )

@@ -1,0 +1,163 @@
+"""A Responses API reply (a ``response`` object) as a neutral :class:`Reply` (pure).
+
+The ``output`` items are read by the same converter as history items, so the
+assistant message round-trips into the next request: reasoning items keep their
+``id`` and ``encrypted_content``, function calls their ``call_id`` and ``id``.
+Output items agentloop has no part for (a built-in tool's ``web_search_call``,
+...) describe work the server already did; they are skipped, as the answer's text
+carries their outcome.
+
+Anything that is not what the API documents raises :class:`ResponseFormatError`
+naming the field; a failed response raises the typed error its code means.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agentloop.errors import (
+    BadRequestError,
+    ContextTooLongError,
+    ConversionError,
+    OverloadedError,
+    ProviderError,
+    RateLimitError,
+    ResponseFormatError,
+    ServerError,
+)
+from agentloop.messages import OPENAI_RESPONSES, Message
+from agentloop.providers.base import Reply
+from agentloop.providers.openai_responses.messages import decode_output
+from agentloop.usage import Usage
+
+FORMAT = OPENAI_RESPONSES
+#: Output item types that become parts of the assistant message.
+READABLE_ITEMS = ("message", "function_call", "reasoning")
+UNFINISHED = ("queued", "in_progress")
+INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+def decode_reply(body: Any) -> Reply:
+    """The reply in a ``response`` object (the JSON body, or a stream's final event)."""
+    response = require_object(body, "the reply")
+    status = response.get("status")
+    if status == "failed" or (isinstance(response.get("error"), dict) and "output" not in response):
+        raise failure(response.get("error"), "the response failed")
+    if status in UNFINISHED:
+        raise bad_reply(
+            f"the response is still {status} (background responses are not polled); field 'status'"
+        )
+    message = decode_output_message(response.get("output"))
+    model = response.get("model")
+    return Reply(
+        message,
+        decode_usage(response.get("usage")),
+        finish_reason(response, message),
+        model if isinstance(model, str) else None,
+    )
+
+
+def decode_output_message(output: Any) -> Message:
+    """The one assistant message the ``output`` items make up."""
+    if not isinstance(output, list):
+        raise bad_reply(f"field 'output' must be a list, not {type_name(output)}")
+    items = []
+    for index, item in enumerate(output):
+        if not isinstance(item, dict):
+            raise bad_reply(f"field 'output[{index}]' must be an object, not {type_name(item)}")
+        if item.get("type", "message") not in READABLE_ITEMS:
+            continue
+        if item.get("type", "message") == "message" and item.get("role") != "assistant":
+            raise bad_reply(f"field 'output[{index}].role' must be 'assistant'")
+        items.append(item)
+    try:
+        messages = decode_output(items)
+    except ConversionError as exc:
+        raise bad_reply(str(exc).removeprefix(f"{FORMAT}: ")) from None
+    return messages[0] if messages else Message("assistant", [])
+
+
+def decode_usage(usage: Any) -> Usage:
+    """Token counts; ``None`` (an unfinished or minimal server's reply) counts nothing."""
+    if usage is None:
+        return Usage()
+    usage = require_object(usage, "field 'usage'")
+    return Usage(
+        count(usage, "input_tokens", "usage"),
+        count(usage, "output_tokens", "usage"),
+        detail(usage, "input_tokens_details", "cached_tokens"),
+        detail(usage, "output_tokens_details", "reasoning_tokens"),
+    )
+
+
+def detail(usage: dict[str, Any], group: str, key: str) -> int | None:
+    details = usage.get(group)
+    if details is None:
+        return None
+    details = require_object(details, f"field 'usage.{group}'")
+    return None if details.get(key) is None else count(details, key, f"usage.{group}")
+
+
+def count(container: dict[str, Any], key: str, where: str) -> int:
+    value = container.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise bad_reply(f"field '{where}.{key}' must be a token count, not {value!r}")
+    return value
+
+
+def finish_reason(response: dict[str, Any], message: Message) -> str:
+    if response.get("status") == "incomplete":
+        details = response.get("incomplete_details")
+        reason = details.get("reason") if isinstance(details, dict) else None
+        return INCOMPLETE_REASONS.get(str(reason), str(reason or "incomplete"))
+    return "tool_calls" if message.tool_calls else "stop"
+
+
+def failure(error: Any, fallback: str) -> ProviderError:
+    """The typed error for a failed response or an ``error`` stream event."""
+    if not isinstance(error, dict):
+        return ServerError(fallback, provider=FORMAT, body=_dump(error))
+    nested = error.get("error")
+    if isinstance(nested, dict):
+        error = nested  # {"type": "error", "error": {...}} as some servers send it
+    code = error.get("code") or error.get("type")
+    message = error.get("message")
+    kind = error_kind(str(code or ""), str(message or ""))
+    return kind(
+        str(message) if message else fallback,
+        provider=FORMAT,
+        error_type=str(code) if code else None,
+        body=_dump(error),
+    )
+
+
+def error_kind(code: str, message: str) -> type[ProviderError]:
+    lowered = code.lower()
+    if "context_length" in lowered or "context window" in message.lower():
+        return ContextTooLongError
+    if "rate_limit" in lowered or "quota" in lowered:
+        return RateLimitError
+    if "overload" in lowered:
+        return OverloadedError
+    if lowered.startswith("invalid") or lowered in ("bad_request", "unsupported_value"):
+        return BadRequestError
+    return ServerError
+
+
+def require_object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise bad_reply(f"{what} must be a JSON object, not {type_name(value)}")
+    return value
+
+
+def bad_reply(message: str) -> ResponseFormatError:
+    return ResponseFormatError(f"unexpected reply: {message}", provider=FORMAT)
+
+
+def type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, default=str)[:2000]
