@@ -30,6 +30,7 @@ from agentloop.errors import ConversionError
 from agentloop.providers.anthropic.messages import encode_messages
 from agentloop.providers.anthropic.schema import structured_schema
 from agentloop.providers.base import Request
+from agentloop.providers.options import extras_of, merge_extras
 
 if TYPE_CHECKING:
     from agentloop.tools import Tool
@@ -40,18 +41,6 @@ Body = dict[str, Any]
 DEFAULT_MAX_TOKENS = 4096
 
 _TOOL_CHOICES = {"auto": "auto", "required": "any", "any": "any", "none": "none"}
-_NEUTRAL = (
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "stop",
-    "seed",
-    "reasoning_effort",
-    "thinking_budget",
-    "tool_choice",
-    "parallel_tool_calls",
-    "strict_tools",
-)
 
 
 def encode_request(model: str, request: Request, options: dict[str, Any], *, stream: bool) -> Body:
@@ -83,7 +72,7 @@ def encode_request(model: str, request: Request, options: dict[str, Any], *, str
         if choice is not None:
             body["tool_choice"] = choice
     body["stream"] = stream
-    return _merge_extras(body, {k: v for k, v in given.items() if k not in _NEUTRAL})
+    return merge_extras(body, extras_of(given))
 
 
 def _tokens(given: dict[str, Any], key: str) -> int | None:
@@ -155,13 +144,3 @@ def _tool_choice(given: dict[str, Any]) -> Body | None:
     if parallel is not None and out.get("type") != "none":
         out["disable_parallel_tool_use"] = not parallel
     return out
-
-
-def _merge_extras(body: Body, extras: dict[str, Any]) -> Body:
-    for key, value in extras.items():
-        current = body.get(key)
-        if isinstance(current, dict) and isinstance(value, dict):
-            body[key] = {**current, **value}
-        else:
-            body[key] = value
-    return body

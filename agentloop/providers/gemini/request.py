@@ -24,6 +24,7 @@ from agentloop.errors import ConversionError
 from agentloop.messages import GEMINI, Message
 from agentloop.providers.base import Request
 from agentloop.providers.gemini.messages import encode_messages
+from agentloop.providers.options import extras_of, merge_extras
 
 if TYPE_CHECKING:
     from agentloop.tools import Tool
@@ -42,14 +43,6 @@ _GENERATION_OPTIONS = {
     "seed": "seed",
 }
 _TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
-_NEUTRAL = {
-    *_GENERATION_OPTIONS,
-    "stop",
-    "reasoning_effort",
-    "thinking_budget",
-    "tool_choice",
-    "parallel_tool_calls",
-}
 
 
 def request_url(base_url: str, model_name: str, *, stream: bool) -> str:
@@ -81,8 +74,7 @@ def encode_body(request: Request, options: Mapping[str, Any]) -> dict[str, Any]:
     tool_config = function_calling_config(options)
     if tool_config is not None:
         body["toolConfig"] = {"functionCallingConfig": tool_config}
-    extras = {k: v for k, v in options.items() if k not in _NEUTRAL}
-    return merge(body, extras)
+    return merge_extras(body, extras_of(options))
 
 
 def declaration(tool: Tool) -> dict[str, Any]:
@@ -182,14 +174,3 @@ def without_made_up_ids(
         return {**part, "functionResponse": {k: v for k, v in response.items() if k != "id"}}
 
     return [{**c, "parts": [strip(p) for p in c["parts"]]} for c in contents]
-
-
-def merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` updated by ``extra``, merging nested dicts (``extra`` wins on conflicts)."""
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = value
-    return out

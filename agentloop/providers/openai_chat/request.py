@@ -10,7 +10,6 @@ merged with what the encoder wrote, the user's values winning.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from agentloop.errors import ConversionError
 from agentloop.providers.base import Request
 from agentloop.providers.openai_chat.messages import encode_messages
+from agentloop.providers.options import extras_of, merge_extras
 from agentloop.schema_transforms import map_subschemas, openai_strict
 
 if TYPE_CHECKING:
@@ -26,18 +26,6 @@ if TYPE_CHECKING:
 #: Options copied under the same name.
 _SAME_NAME = ("temperature", "top_p", "seed", "reasoning_effort")
 _TOOL_CHOICES = ("auto", "required", "none")
-#: Options the encoder consumes (everything else passes through verbatim).
-NEUTRAL_OPTIONS = frozenset(
-    {
-        *_SAME_NAME,
-        "max_tokens",
-        "stop",
-        "thinking_budget",
-        "tool_choice",
-        "parallel_tool_calls",
-        "strict_tools",
-    }
-)
 _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
@@ -63,10 +51,7 @@ def encode_body(
     if request.schema is not None:
         body["response_format"] = response_format(request.schema, request.schema_name)
     _encode_options(body, options, request.tools, max_tokens_field)
-    for key, value in options.items():
-        if key not in NEUTRAL_OPTIONS:
-            body[key] = _merged(body.get(key), value)
-    return body
+    return merge_extras(body, extras_of(options))
 
 
 def encode_tool(tool: Tool, *, strict: bool = False) -> dict[str, Any]:
@@ -165,13 +150,3 @@ def _tool_choice(choice: Any, tools: Sequence[Tool]) -> str | dict[str, Any] | N
         f"tool_choice must be 'auto', 'required', 'none' or one of the tools "
         f"({', '.join(names)}), not {choice!r}"
     )
-
-
-def _merged(current: Any, value: Any) -> Any:
-    """A user's extra over what the encoder wrote: dicts merge (user wins), else replace."""
-    if isinstance(current, dict) and isinstance(value, Mapping):
-        out = dict(current)
-        for key, item in value.items():
-            out[key] = _merged(out.get(key), item)
-        return out
-    return copy.deepcopy(value)

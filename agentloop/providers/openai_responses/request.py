@@ -21,6 +21,7 @@ from agentloop.errors import ConversionError
 from agentloop.messages import OPENAI_RESPONSES, Message, Text, Thinking
 from agentloop.providers.base import Request
 from agentloop.providers.openai_responses.messages import encode_messages
+from agentloop.providers.options import merge_extras
 from agentloop.schema_transforms import openai_strict
 from agentloop.tools import Tool
 
@@ -66,7 +67,7 @@ def encode_body(
     if uses_reasoning(model_name, request.messages, options):
         body["include"] = [ENCRYPTED_REASONING]
         body["store"] = False
-    merge_extras(body, extras)
+    merge_extras(body, extras, extend=("include", "tools"))
     if body.get("store") is False:
         body["input"] = stateless(body["input"])
     return body
@@ -184,32 +185,6 @@ def uses_reasoning(model_name: str, messages: Sequence[Message], options: dict[s
         for message in messages
         for part in message.parts
     )
-
-
-def merge_extras(body: dict[str, Any], extras: dict[str, Any]) -> None:
-    """Provider-specific options: dicts merge (the user wins), ``include`` and ``tools`` extend."""
-    for key, value in extras.items():
-        current = body.get(key)
-        if isinstance(current, dict) and isinstance(value, dict):
-            body[key] = merged(current, value)
-        elif key == "include" and isinstance(current, list) and isinstance(value, list):
-            body[key] = current + [entry for entry in value if entry not in current]
-        elif key == "tools" and isinstance(current, list) and isinstance(value, list):
-            body[key] = current + value  # built-in tools (web_search...) next to functions
-        else:
-            body[key] = value
-
-
-def merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in update.items():
-        current = out.get(key)
-        out[key] = (
-            merged(current, value)
-            if isinstance(current, dict) and isinstance(value, dict)
-            else value
-        )
-    return out
 
 
 def stateless(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
