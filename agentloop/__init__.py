@@ -3,6 +3,7 @@
 Only public names live here; each is defined in the module named after it.
 """
 
+from agentloop.batch import BatchResult, LLMClient
 from agentloop.conversation import AsyncConversation, Conversation
 from agentloop.errors import (
     AgentloopError,
@@ -61,6 +62,7 @@ __all__ = [
     "Attachment",
     "AuthenticationError",
     "BadRequestError",
+    "BatchResult",
     "CancelToolCall",
     "ChainLimitExceeded",
     "ChainResponse",
@@ -73,6 +75,7 @@ __all__ = [
     "File",
     "FunctionModel",
     "Image",
+    "LLMClient",
     "MediaError",
     "MediaNotFoundError",
     "Message",

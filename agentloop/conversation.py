@@ -14,7 +14,7 @@ the chain itself lives in :mod:`agentloop.loop`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from agentloop.errors import AgentloopError, ResumeError, SerializationError
@@ -75,6 +75,10 @@ class Conversation:
         #: Every response so far, in order.
         self.responses: list[Response] = []
         self.budget = RetryBudget()
+        #: Called with the conversation each time its history grows (a model reply, a
+        #: batch of tool results), so an observer such as the conversation log can
+        #: store every step the moment it completes.
+        self.on_update: list[Callable[[Conversation], object]] = []
 
     # -- builders --------------------------------------------------------------
 

@@ -65,12 +65,18 @@ class Run:
         self.conversation.responses.append(response)
         if isinstance(self.target, ChainResponse):
             self.target.responses.append(response)
+        self._updated()
 
     def tools_ran(self, results: list[ToolResult]) -> None:
         # The results answer the calls of the most recent response: either one
         # this run just made, or (pending calls) the last one of an earlier run.
         if self.conversation.responses:
             self.conversation.responses[-1].tool_results.extend(results)
+        self._updated()
+
+    def _updated(self) -> None:
+        for observer in self.conversation.on_update:
+            observer(self.conversation)
 
     # -- driving ---------------------------------------------------------------
 

@@ -1,0 +1,14 @@
+"""Batches: many prompts through one model or several, within rate limits (``LLMClient``).
+
+``client`` holds :class:`LLMClient`; ``results`` the per-prompt :class:`BatchResult`;
+``limits`` the shared rate limiter; ``tokens`` the token estimates it charges;
+``calls`` one rate-limited, retried model call; ``runner`` the worker pool;
+``jsonl`` the results file that makes a batch resumable; ``progress`` the
+progress bar; ``ray`` the same batch spread over Ray workers.
+"""
+
+from agentloop.batch.client import LLMClient
+from agentloop.batch.limits import RateLimiter, RequestTooLargeError
+from agentloop.batch.results import BatchResult, PromptFailed
+
+__all__ = ["BatchResult", "LLMClient", "PromptFailed", "RateLimiter", "RequestTooLargeError"]

@@ -1,0 +1,137 @@
+"""Running prompts: one prompt as a conversation, and a pool of workers over many.
+
+This is the part of a batch that runs in one process, whether the process is
+the caller's or a Ray worker's: :func:`run_prompts` takes ``(index, key,
+messages)`` items and reports each :class:`BatchResult` as it finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentloop.batch.calls import LimitedModel, RetryPolicy, batch_models
+from agentloop.batch.limits import RateLimiter
+from agentloop.batch.results import BatchResult
+from agentloop.conversation import AsyncConversation
+from agentloop.errors import AgentloopError
+from agentloop.messages import Message
+from agentloop.model import Model
+from agentloop.response import ChainResponse, Response
+from agentloop.structured import OutputSchema, json_schema, schema_name
+from agentloop.tools import Tool
+
+#: One prompt to run: its position in the caller's list, its key, its messages.
+Item = tuple[int, str, list[Message]]
+
+
+@dataclass(slots=True)
+class Job:
+    """What every prompt of one batch call shares."""
+
+    system: str | None = None
+    #: With tools, each prompt runs a chain (the tool loop); without, one model call.
+    tools: list[Tool] = field(default_factory=list)
+    schema: OutputSchema | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    chain_limit: int | None = None
+
+    def settings(self, model_ids: Sequence[str]) -> dict[str, Any]:
+        """Everything that changes the answer, for the results file's keys."""
+        return {
+            "models": sorted(model_ids),
+            "system": self.system,
+            "tools": [[t.name, t.description, t.parameters] for t in self.tools],
+            "schema": json_schema(self.schema) if self.schema is not None else None,
+            "schema_name": schema_name(self.schema) if self.schema is not None else None,
+            "options": self.options,
+            "chain_limit": self.chain_limit,
+        }
+
+    def messages(self, prompt: list[Message]) -> list[Message]:
+        """The prompt's messages, with the batch's system prompt unless it has its own."""
+        if self.system is None or (prompt and prompt[0].role == "system"):
+            return list(prompt)
+        return [Message.system(self.system), *prompt]
+
+
+async def run_prompts(
+    job: Job,
+    items: Iterable[Item],
+    models: Sequence[Model],
+    limiter: RateLimiter,
+    policy: RetryPolicy,
+    concurrency: int,
+    on_result: Callable[[BatchResult], None],
+) -> None:
+    """Run every item, ``concurrency`` at a time, reporting each result as it finishes."""
+    pending = list(items)
+    if not pending:
+        return
+    queue = iter(pending)  # shared by the workers: each takes the next item when free
+    async with batch_models(models, concurrency) as lanes:
+
+        async def worker(lane: Sequence[Model]) -> None:
+            for index, key, messages in queue:
+                result = await run_prompt(job, index, messages, lane, limiter, policy)
+                result.key = key
+                on_result(result)
+
+        workers = min(concurrency, len(pending))
+        await asyncio.gather(*(worker(lanes[w % len(lanes)]) for w in range(workers)))
+
+
+async def run_prompt(
+    job: Job,
+    index: int,
+    messages: list[Message],
+    models: Sequence[Model],
+    limiter: RateLimiter,
+    policy: RetryPolicy,
+) -> BatchResult:
+    """One prompt, never raising: a failure becomes the result's ``error``."""
+    model = LimitedModel(models, index, limiter, policy)
+    conversation = AsyncConversation(job.messages(messages), model=model, tools=job.tools)
+    started = time.monotonic()
+    response: Response | ChainResponse | None = None
+    try:
+        response = await _ask(job, conversation)
+        result = _answered(index, response, job)
+    except Exception as exc:
+        result = BatchResult(index, None, error=exc)
+        if conversation.responses:  # a chain that failed part-way keeps what it paid for
+            result.usage = sum((r.usage() for r in conversation.responses), result.usage)
+    result.model = model.served_by
+    result.attempts = model.attempts
+    result.elapsed = time.monotonic() - started
+    return result
+
+
+async def _ask(job: Job, conversation: AsyncConversation) -> Response | ChainResponse:
+    if job.tools:
+        chain_response = conversation.chain(
+            None, schema=job.schema, chain_limit=job.chain_limit, **job.options
+        )
+        await chain_response
+        if chain_response.state is not None:
+            raise AgentloopError(
+                "The chain paused for a decision on a tool call; a batch cannot wait for "
+                "one: give tools that need no approval"
+            )
+        return chain_response
+    response = conversation.prompt(None, schema=job.schema, **job.options)
+    await response
+    return response
+
+
+def _answered(index: int, response: Response | ChainResponse, job: Job) -> BatchResult:
+    result = BatchResult(index, response.text(), response.usage(), _response=response)
+    if job.schema is not None:
+        try:
+            result.parsed = response.parsed()
+        except AgentloopError as exc:  # StructuredOutputError: the text is kept
+            result.error = exc
+    return result

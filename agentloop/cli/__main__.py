@@ -1,0 +1,5 @@
+import sys
+
+from agentloop.cli.app import main
+
+sys.exit(main())

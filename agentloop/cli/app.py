@@ -1,0 +1,221 @@
+"""The argparse wiring of every command, and how a run ends (exit status, error line).
+
+Exit statuses: 0 success, 1 a model or provider error, 2 a mistake in the
+command line (found before any model call), 130 Ctrl-C. An error prints as one
+line on stderr; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from agentloop import __version__
+from agentloop.cli.errors import FAILURE, INTERRUPTED, UsageError, describe, exit_status
+from agentloop.cli.models import register_demo_model
+from agentloop.cli.render import Output
+
+Handler = Callable[[argparse.Namespace, Output], int]
+COMMANDS = ("prompt", "chain", "chat", "models", "logs", "demo")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (and exit status 2) like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    register_demo_model()
+    output = Output()
+    debug = False
+    try:
+        args = build_parser().parse_args(with_default_command(arguments))
+        debug = args.debug
+        if args.command is None:
+            build_parser().print_help()
+            return 0
+        handler: Handler = args.handler
+        return handler(args, output)
+    except KeyboardInterrupt:
+        output.end_answer()
+        output.note("Interrupted.")
+        return INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, without a second error at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return FAILURE
+    except Exception as exc:
+        output.error(describe(exc))
+        if debug:
+            traceback.print_exception(exc, file=sys.stderr)
+        return exit_status(exc)
+
+
+def with_default_command(arguments: list[str]) -> list[str]:
+    """``agentloop "text"`` means ``agentloop prompt "text"``, as in the llm CLI."""
+    index = 0
+    while index < len(arguments) and arguments[index] == "--debug":
+        index += 1
+    rest = arguments[index:]
+    if not rest or rest[0] in COMMANDS or rest[0] in ("-h", "--help", "--version"):
+        return arguments
+    return [*arguments[:index], "prompt", *rest]
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="agentloop",
+        description="Prompt models, run tool chains and chat, from the terminal.",
+        epilog='"agentloop TEXT" is short for "agentloop prompt TEXT".',
+    )
+    parser.add_argument("--version", action="version", version=f"agentloop {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    parser.set_defaults(command=None)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+    common = _common_options()
+    model = _model_options()
+    tools = _tool_options()
+
+    def add(name: str, help: str, parents: list[Parser]) -> Parser:
+        command: Parser = commands.add_parser(name, help=help, description=help, parents=parents)
+        command.set_defaults(command=name)
+        return command
+
+    prompt = add("prompt", "Send a prompt and stream the answer.", [common, model])
+    prompt.add_argument("prompt", nargs="?", help="the prompt (standard input is prepended)")
+    _attachments(prompt)
+    prompt.set_defaults(handler=_lazy("prompt"))
+
+    chain = add(
+        "chain", "Prompt with tools: run the tool loop until an answer.", [common, model, tools]
+    )
+    chain.add_argument("prompt", nargs="?", help="the prompt (standard input is prepended)")
+    _attachments(chain)
+    chain.set_defaults(handler=_lazy("chain"))
+
+    chat = add("chat", "An interactive session that keeps its history.", [common, model, tools])
+    _attachments(chat, "files for the first message")
+    chat.set_defaults(handler=_lazy("chat"))
+
+    models = add("models", "Known models and aliases, and which provider keys are set.", [common])
+    models.add_argument("--json", action="store_true", help="print JSON")
+    models.set_defaults(handler=_lazy("models"))
+
+    logs = add("logs", "Show recent conversations from the log.", [common])
+    logs.add_argument("-n", type=int, default=10, metavar="N", help="how many (default 10)")
+    logs.add_argument("--cid", metavar="ID", help="one conversation (an id or its start)")
+    logs.add_argument("--json", action="store_true", help="print JSON")
+    logs.add_argument("--path", action="store_true", help="print where the log is kept")
+    logs.set_defaults(handler=_lazy("logs"))
+
+    demo = add("demo", "Run the offline tool-chain demo.", [common])
+    demo.add_argument("-m", "--model", help="run it against this model instead (needs its key)")
+    demo.set_defaults(handler=_run_demo)
+    return parser
+
+
+def _common_options() -> Parser:
+    common = Parser(add_help=False)
+    # SUPPRESS: `agentloop --debug prompt` keeps the top-level value.
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    return common
+
+
+def _model_options() -> Parser:
+    model = Parser(add_help=False)
+    model.add_argument(
+        "-m", "--model", help="the model (default: $AGENTLOOP_MODEL, else gpt-4.1-mini)"
+    )
+    model.add_argument("-s", "--system", help="a system prompt")
+    model.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a model option, e.g. -o temperature=0.2 (values are read as JSON when they parse)",
+    )
+    model.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_",
+        action="store_true",
+        help="continue the latest conversation",
+    )
+    model.add_argument("--cid", metavar="ID", help="continue the conversation with this id")
+    model.add_argument("--no-log", action="store_true", help="do not log this conversation")
+    model.add_argument("-u", "--usage", action="store_true", help="show token usage (on stderr)")
+    model.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
+    return model
+
+
+def _tool_options() -> Parser:
+    tools = Parser(add_help=False)
+    tools.add_argument(
+        "-T",
+        "--tool",
+        action="append",
+        metavar="TOOL",
+        help="module:function, module:ToolboxClass, or Memory, Files, HTTP, SQLite, Shell, MCP",
+    )
+    tools.add_argument(
+        "--functions", action="append", metavar="FILE.py", help="every public function in FILE.py"
+    )
+    tools.add_argument(
+        "--tool-option",
+        action="append",
+        metavar="NAME.KEY=VALUE",
+        help="configure a toolbox, e.g. --tool-option Files.root=.",
+    )
+    tools.add_argument(
+        "--td",
+        "--tools-debug",
+        dest="td",
+        action="store_true",
+        help="show every tool call and result",
+    )
+    tools.add_argument(
+        "--ta", "--tools-approve", dest="ta", action="store_true", help="ask before every tool call"
+    )
+    tools.add_argument(
+        "--cl",
+        "--chain-limit",
+        dest="cl",
+        type=int,
+        default=25,
+        metavar="N",
+        help="most model calls in one chain (default 25)",
+    )
+    return tools
+
+
+def _attachments(parser: Parser, help: str = "an image or file: a path or a URL") -> None:
+    parser.add_argument("-a", "--attachment", action="append", metavar="PATH_OR_URL", help=help)
+
+
+def _lazy(module: str) -> Handler:
+    """The command's ``run``, imported only when that command runs (a faster start)."""
+
+    def handler(args: argparse.Namespace, output: Output) -> int:
+        import importlib
+
+        run: Handler = importlib.import_module(f"agentloop.cli.{module}").run
+        return run(args, output)
+
+    return handler
+
+
+def _run_demo(args: argparse.Namespace, output: Output) -> int:
+    from agentloop.demo import main as demo
+
+    demo(args.model, output.console)
+    return 0

@@ -1,0 +1,69 @@
+"""The hooks the command line gives a chain: showing tool calls (--td) and asking (--ta).
+
+Approval fails closed: with no terminal to ask on, a call that needs a yes is
+refused, and the model is told why.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from agentloop.cli.render import Output, describe_call
+from agentloop.errors import CancelToolCall
+from agentloop.messages import ToolCall, ToolResult
+from agentloop.tools import Tool
+
+NO_TERMINAL = (
+    "Not run: the user asked to approve every tool call (--ta) and there is no terminal to ask on."
+)
+NEEDS_APPROVAL = "Not run: this tool needs the user's approval and there is no terminal to ask on."
+DECLINED = "The user declined this tool call."
+
+
+class ToolHooks:
+    """``before_call``, ``approve`` and ``after_call`` for one command."""
+
+    def __init__(
+        self,
+        output: Output,
+        *,
+        show: bool = False,
+        approve_all: bool = False,
+        interactive: bool | None = None,
+    ) -> None:
+        self.output = output
+        self.show = show
+        self.approve_all = approve_all
+        self.interactive = sys.stdin.isatty() if interactive is None else interactive
+        # Calls already approved in before_call (by object: ids repeat across steps).
+        self._approved: dict[int, ToolCall] = {}
+        self._asking = threading.Lock()  # concurrent calls ask one at a time
+
+    def before_call(self, tool: Tool | None, call: ToolCall) -> None:
+        self.output.end_answer()  # the step's text is over; tools run now
+        if self.show:
+            self.output.tool_call(call)
+        needs_yes = self.approve_all or (tool is not None and tool.requires_approval)
+        if needs_yes and not self.interactive:
+            raise CancelToolCall(NO_TERMINAL if self.approve_all else NEEDS_APPROVAL)
+        if not self.approve_all:
+            return
+        if not self._ask(call):
+            raise CancelToolCall(DECLINED)
+        self._approved[id(call)] = call
+
+    def approve(self, tool: Tool, call: ToolCall) -> bool:
+        """For tools that always need a yes (Shell, Files writes): ask, unless --ta just did."""
+        if self._approved.pop(id(call), None) is not None:
+            return True
+        return self.interactive and self._ask(call, f"{tool.name} needs approval. ")
+
+    def after_call(self, tool: Tool | None, call: ToolCall, result: ToolResult) -> None:
+        self._approved.pop(id(call), None)
+        if self.show:
+            self.output.tool_result(result)
+
+    def _ask(self, call: ToolCall, preface: str = "") -> bool:
+        with self._asking:
+            return self.output.confirm(f"{preface}Run {describe_call(call)}?")
