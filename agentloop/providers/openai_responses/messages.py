@@ -29,11 +29,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from agentloop.errors import ConversionError, MediaError
-from agentloop.media import File, Image, guess_media_type
+from agentloop.media import File, Image
 from agentloop.messages import (
-    OPENAI_RESPONSES,
-    Extra,
     Message,
     Part,
     Role,
@@ -42,15 +39,28 @@ from agentloop.messages import (
     ToolCall,
     ToolResult,
 )
+from agentloop.providers.openai_responses.content import (
+    decode_content_part,
+    decode_output_list,
+    encode_content_part,
+    text_fields,
+)
+from agentloop.providers.openai_responses.fields import (
+    FORMAT,
+    ITEM,
+    as_extra,
+    cannot_carry,
+    invalid,
+    merge_kept,
+    optional_string,
+    own_fields,
+    require,
+    require_string,
+    unread_fields,
+)
 
-FORMAT = OPENAI_RESPONSES
 LIST_FORM = "list_form"
-ITEM = "item"
 SUMMARY_SEPARATOR = "\n\n"
-TEXT_TYPES = ("input_text", "output_text", "refusal")
-# Responses input_file takes documents, text and spreadsheets; audio and video are refused.
-UNSUPPORTED_FILE_TYPES = ("audio/", "video/")
-HTTP_SCHEMES = ("http://", "https://")
 
 
 # -- encoding ------------------------------------------------------------------------------
@@ -61,7 +71,7 @@ def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for index, message in enumerate(messages):
         if not isinstance(message, Message):
-            raise _error(f"messages[{index}] must be a Message, not {type(message).__name__}")
+            raise invalid(f"messages[{index}] must be a Message, not {type(message).__name__}")
         if message.role == "assistant":
             items.extend(_encode_assistant(message))
         elif message.role == "tool":
@@ -72,12 +82,12 @@ def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
 
 
 def _encode_input_message(message: Message) -> dict[str, Any]:
-    fields = dict(_own(message.extra))
+    fields = dict(own_fields(message.extra))
     kept_role = fields.pop("role", None)
     role = "developer" if message.role == "system" and kept_role == "developer" else message.role
     for part in message.parts:
         if not isinstance(part, Text | Image | File):
-            raise _cannot_carry(part, f"a {message.role} message")
+            raise cannot_carry(part, f"a {message.role} message")
     return _message_item(role, message.parts, fields)
 
 
@@ -88,64 +98,15 @@ def _message_item(role: str, parts: Sequence[Part], fields: dict[str, Any]) -> d
     if plain is not None and not list_form:
         content = plain
     else:
-        content = [_encode_content_part(part, role) for part in parts]
-    return _merge({"role": role, "content": content}, fields)
+        content = [encode_content_part(part, role) for part in parts]
+    return merge_kept({"role": role, "content": content}, fields)
 
 
 def _plain_text(parts: Sequence[Part]) -> str | None:
     """The text of content that is a single Text with nothing to keep, written as a string."""
-    if len(parts) == 1 and isinstance(parts[0], Text) and not _text_fields(parts[0]):
+    if len(parts) == 1 and isinstance(parts[0], Text) and not text_fields(parts[0]):
         return parts[0].text
     return None
-
-
-def _text_fields(part: Text) -> dict[str, Any]:
-    return {key: value for key, value in _own(part.extra).items() if key != ITEM}
-
-
-def _encode_content_part(part: Part, role: str) -> dict[str, Any]:
-    if isinstance(part, Text):
-        fields = _text_fields(part)
-        kind = fields.pop("type", "output_text" if role == "assistant" else "input_text")
-        return _merge({"type": kind, "refusal" if kind == "refusal" else "text": part.text}, fields)
-    if isinstance(part, Image):
-        return _encode_image(part)
-    if isinstance(part, File):
-        return _encode_file(part)
-    raise _cannot_carry(part, f"{role} content")
-
-
-def _encode_image(image: Image) -> dict[str, Any]:
-    item: dict[str, Any] = {"type": "input_image"}
-    if image.url is not None:
-        item["image_url"] = _http_url(image.url, "image")
-    elif image.data is not None:
-        item["image_url"] = image.data_url()
-    if image.detail is not None:
-        item["detail"] = image.detail
-    return _merge(item, _own(image.extra))
-
-
-def _encode_file(file: File) -> dict[str, Any]:
-    if file.mime_type.startswith(UNSUPPORTED_FILE_TYPES):
-        raise _error(
-            f"the Responses API cannot take a {file.mime_type} File part "
-            "(input_file takes documents, text and spreadsheets)"
-        )
-    item: dict[str, Any] = {"type": "input_file"}
-    if file.url is not None:
-        item["file_url"] = _http_url(file.url, "file")
-    elif file.data is not None:
-        item["file_data"] = file.data_url()
-    if file.filename is not None:
-        item["filename"] = file.filename
-    return _merge(item, _own(file.extra))
-
-
-def _http_url(url: str, what: str) -> str:
-    if not url.startswith(HTTP_SCHEMES):
-        raise _error(f"the Responses API fetches only http(s) {what} URLs, not {url!r}")
-    return url
 
 
 def _encode_assistant(message: Message) -> list[dict[str, Any]]:
@@ -153,7 +114,7 @@ def _encode_assistant(message: Message) -> list[dict[str, Any]]:
     for unit in _assistant_units(message.parts):
         first = unit[0]
         if isinstance(first, Text):
-            kept = _own(first.extra).get(ITEM)
+            kept = own_fields(first.extra).get(ITEM)
             fields = dict(kept) if isinstance(kept, dict) else {}
             items.append(_message_item("assistant", unit, fields))
         elif isinstance(first, ToolCall):
@@ -162,7 +123,7 @@ def _encode_assistant(message: Message) -> list[dict[str, Any]]:
             if first.provider == FORMAT:  # no provider accepts another's reasoning
                 items.append(_encode_reasoning(first))
         else:
-            raise _cannot_carry(first, "an assistant message")
+            raise cannot_carry(first, "an assistant message")
     return items
 
 
@@ -174,7 +135,7 @@ def _assistant_units(parts: Sequence[Part]) -> list[list[Part]]:
             isinstance(part, Text)
             and units
             and isinstance(units[-1][-1], Text)
-            and ITEM not in _own(part.extra)
+            and ITEM not in own_fields(part.extra)
         )
         if joins:
             units[-1].append(part)
@@ -184,22 +145,22 @@ def _assistant_units(parts: Sequence[Part]) -> list[list[Part]]:
 
 
 def _encode_tool_call(call: ToolCall) -> dict[str, Any]:
-    fields = dict(_own(call.extra))
+    fields = dict(own_fields(call.extra))
     original = fields.pop("arguments", None)
     same = isinstance(original, str) and _json_object(original) == call.arguments
     arguments = original if same else call.arguments_json()
     item = {"type": "function_call", "call_id": call.tool_call_id, "name": call.name}
-    return _merge({**item, "arguments": arguments}, fields)
+    return merge_kept({**item, "arguments": arguments}, fields)
 
 
 def _encode_reasoning(thinking: Thinking) -> dict[str, Any]:
-    fields = dict(_own(thinking.extra))
+    fields = dict(own_fields(thinking.extra))
     kept = fields.pop("summary", None)
     summary = kept if _summary_matches(kept, thinking.text) else _default_summary(thinking.text)
     item: dict[str, Any] = {"type": "reasoning", "summary": summary}
     if thinking.signature is not None:
         item["encrypted_content"] = thinking.signature
-    return _merge(item, fields)
+    return merge_kept(item, fields)
 
 
 def _summary_matches(kept: Any, text: str) -> bool:
@@ -217,25 +178,20 @@ def _encode_tool_message(message: Message) -> list[dict[str, Any]]:
     items = []
     for part in message.parts:
         if not isinstance(part, ToolResult):
-            raise _cannot_carry(part, "a tool message (it holds only ToolResult parts)")
+            raise cannot_carry(part, "a tool message (it holds only ToolResult parts)")
         items.append(_encode_tool_result(part))
     return items
 
 
 def _encode_tool_result(result: ToolResult) -> dict[str, Any]:
-    fields = dict(_own(result.extra))
+    fields = dict(own_fields(result.extra))
     output: str | list[dict[str, Any]] = result.output
     if fields.pop(LIST_FORM, False) or result.attachments:
         text = [{"type": "input_text", "text": result.output}]
-        media = [_encode_content_part(a, "tool") for a in result.attachments]
+        media = [encode_content_part(a, "tool") for a in result.attachments]
         output = (text if result.output or not media else []) + media
     item = {"type": "function_call_output", "call_id": result.tool_call_id, "output": output}
-    return _merge(item, fields)
-
-
-def _merge(built: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
-    """``built`` plus the kept wire fields; what the neutral part says wins over stale extras."""
-    return {**built, **{key: value for key, value in kept.items() if key not in built}}
+    return merge_kept(item, fields)
 
 
 # -- decoding ------------------------------------------------------------------------------
@@ -246,12 +202,12 @@ def decode_messages(
 ) -> list[Message]:
     """Neutral messages from a Responses ``input`` (and ``instructions``, a leading system)."""
     if instructions is not None and not isinstance(instructions, str):
-        raise _error(f"instructions must be a string, not {type(instructions).__name__}")
+        raise invalid(f"instructions must be a string, not {type(instructions).__name__}")
     messages = [Message.system(instructions)] if instructions else []
     if isinstance(input, str):
         return [*messages, Message.user(input)]
     if not isinstance(input, Sequence) or isinstance(input, bytes | bytearray):
-        raise _error(f"input must be a string or a list of items, not {type(input).__name__}")
+        raise invalid(f"input must be a string or a list of items, not {type(input).__name__}")
     return _decode_items(input, "input", messages)
 
 
@@ -265,7 +221,7 @@ def _decode_items(items: Sequence[Any], field: str, messages: list[Message]) -> 
     for index, item in enumerate(items):
         where = f"{field}[{index}]"
         if not isinstance(item, dict):
-            raise _error(f"{where} must be an object, not {type(item).__name__}")
+            raise invalid(f"{where} must be an object, not {type(item).__name__}")
         _decode_item(item, where, names, messages)
     return messages
 
@@ -304,7 +260,7 @@ def _decode_item(
     elif kind == "function_call_output":
         _append(messages, "tool", [_decode_tool_result(item, where, names)])
     else:
-        raise _error(
+        raise invalid(
             f"{where} is a {kind!r} item, which agentloop cannot represent "
             "(it reads message, reasoning, function_call and function_call_output items)"
         )
@@ -326,18 +282,18 @@ def _append(messages: list[Message], role: Role, parts: list[Part]) -> None:
 def _decode_input_message(item: dict[str, Any], where: str) -> Message:
     role = item.get("role")
     if role not in ("user", "system", "developer"):
-        raise _error(f"{where}.role must be user, system, developer or assistant, not {role!r}")
-    fields = _rest(item, ("role", "content"))
+        raise invalid(f"{where}.role must be user, system, developer or assistant, not {role!r}")
+    fields = unread_fields(item, ("role", "content"))
     if role == "developer":
         fields["role"] = role
     parts, list_form = _decode_content(item, role, where)
     if list_form:
         fields[LIST_FORM] = True
-    return Message("system" if role == "developer" else role, parts, _extra(fields))
+    return Message("system" if role == "developer" else role, parts, as_extra(fields))
 
 
 def _decode_assistant_message(item: dict[str, Any], where: str, after_text: bool) -> list[Part]:
-    fields = _rest(item, ("role", "content"))
+    fields = unread_fields(item, ("role", "content"))
     parts, list_form = _decode_content(item, "assistant", where)
     if list_form:
         fields[LIST_FORM] = True
@@ -349,78 +305,25 @@ def _decode_assistant_message(item: dict[str, Any], where: str, after_text: bool
 
 def _decode_content(item: dict[str, Any], role: str, where: str) -> tuple[list[Part], bool]:
     """The parts, and whether a list was given where a plain string would have been written."""
-    content = _require(item, "content", where)
+    content = require(item, "content", where)
     if isinstance(content, str):
         return [Text(content)], False
     if not isinstance(content, list):
-        raise _error(f"{where}.content must be a string or a list, not {type(content).__name__}")
-    parts = [_decode_content_part(p, role, f"{where}.content[{i}]") for i, p in enumerate(content)]
+        raise invalid(f"{where}.content must be a string or a list, not {type(content).__name__}")
+    parts = [decode_content_part(p, role, f"{where}.content[{i}]") for i, p in enumerate(content)]
     return parts, _plain_text(parts) is not None
 
 
-def _decode_content_part(part: Any, role: str, where: str) -> Part:
-    if not isinstance(part, dict):
-        raise _error(f"{where} must be an object, not {type(part).__name__}")
-    kind = _string(part, "type", where)
-    if kind in TEXT_TYPES:
-        key = "refusal" if kind == "refusal" else "text"
-        fields = _rest(part, ("type", key))
-        if kind != ("output_text" if role == "assistant" else "input_text"):
-            fields["type"] = kind
-        return Text(_string(part, key, where), _extra(fields))
-    if role == "assistant":
-        raise _error(f"{where}: assistant content cannot hold {kind!r} parts")
-    if kind == "input_image":
-        return _decode_image(part, where)
-    if kind == "input_file":
-        return _decode_file(part, where)
-    raise _error(f"{where}.type {kind!r} is not a content part agentloop can represent")
-
-
-def _decode_image(part: dict[str, Any], where: str) -> Image:
-    fields = _rest(part, ("type", "image_url", "detail"))
-    url = _optional_string(part, "image_url", where)
-    detail = _optional_string(part, "detail", where)
-    if url is None and "file_id" not in fields:
-        raise _error(f"{where} needs an image_url or a file_id")
-    try:
-        if url is None or url.startswith("data:"):
-            return Image(url, detail=detail, extra=_extra(fields))
-        return Image(url=url, media_type=guess_media_type(url), detail=detail, extra=_extra(fields))
-    except MediaError as exc:
-        raise _error(f"{where}.image_url: {exc}") from None
-
-
-def _decode_file(part: dict[str, Any], where: str) -> File:
-    fields = _rest(part, ("type", "file_data", "file_url", "filename"))
-    data = _optional_string(part, "file_data", where)
-    url = _optional_string(part, "file_url", where)
-    filename = _optional_string(part, "filename", where)
-    if data is not None and not data.startswith("data:"):
-        raise _error(f"{where}.file_data must be a data: URL (data:<type>;base64,...)")
-    if data is not None and url is not None:
-        raise _error(f"{where} has both file_data and file_url; give one")
-    if data is None and url is None and "file_id" not in fields:
-        raise _error(f"{where} needs a file_data, file_url or file_id")
-    try:
-        if url is not None:
-            media_type = guess_media_type(url)
-            return File(url=url, filename=filename, media_type=media_type, extra=_extra(fields))
-        return File(data, filename, extra=_extra(fields))
-    except MediaError as exc:
-        raise _error(f"{where}.file_data: {exc}") from None
-
-
 def _decode_tool_call(item: dict[str, Any], where: str) -> ToolCall:
-    call_id, name = _string(item, "call_id", where), _string(item, "name", where)
-    text = _string(item, "arguments", where)
-    fields = _rest(item, ("type", "call_id", "name", "arguments"))
+    call_id, name = require_string(item, "call_id", where), require_string(item, "name", where)
+    text = require_string(item, "arguments", where)
+    fields = unread_fields(item, ("type", "call_id", "name", "arguments"))
     arguments = _json_object(text)
     if arguments is None:
-        return ToolCall(name, {}, call_id, raw_arguments=text, extra=_extra(fields))
+        return ToolCall(name, {}, call_id, raw_arguments=text, extra=as_extra(fields))
     if ToolCall(name, arguments, call_id).arguments_json() != text:
         fields["arguments"] = text  # keep the model's exact spelling of the same JSON
-    return ToolCall(name, arguments, call_id, extra=_extra(fields))
+    return ToolCall(name, arguments, call_id, extra=as_extra(fields))
 
 
 def _json_object(text: str) -> dict[str, Any] | None:
@@ -432,90 +335,36 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 
 def _decode_reasoning(item: dict[str, Any], where: str) -> Thinking:
-    fields = _rest(item, ("type", "summary", "encrypted_content"))
-    summary = _require(item, "summary", where)
+    fields = unread_fields(item, ("type", "summary", "encrypted_content"))
+    summary = require(item, "summary", where)
     if not isinstance(summary, list):
-        raise _error(f"{where}.summary must be a list, not {type(summary).__name__}")
+        raise invalid(f"{where}.summary must be a list, not {type(summary).__name__}")
     texts = []
     for index, entry in enumerate(summary):
         if not isinstance(entry, dict):
-            raise _error(f"{where}.summary[{index}] must be an object")
-        texts.append(_string(entry, "text", f"{where}.summary[{index}]"))
+            raise invalid(f"{where}.summary[{index}] must be an object")
+        texts.append(require_string(entry, "text", f"{where}.summary[{index}]"))
     text = SUMMARY_SEPARATOR.join(texts)
     if summary != _default_summary(text):
         fields["summary"] = summary
-    signature = _optional_string(item, "encrypted_content", where)
-    return Thinking(text, signature, FORMAT, extra=_extra(fields))
+    signature = optional_string(item, "encrypted_content", where)
+    return Thinking(text, signature, FORMAT, extra=as_extra(fields))
 
 
 def _decode_tool_result(item: dict[str, Any], where: str, names: dict[str, str]) -> ToolResult:
-    call_id = _string(item, "call_id", where)
-    output = _require(item, "output", where)
-    fields = _rest(item, ("type", "call_id", "output"))
+    call_id = require_string(item, "call_id", where)
+    output = require(item, "output", where)
+    fields = unread_fields(item, ("type", "call_id", "output"))
     attachments: list[Image | File] = []
     if isinstance(output, list):
-        output, attachments = _decode_output_list(output, f"{where}.output")
+        output, attachments = decode_output_list(output, f"{where}.output")
         if not attachments:
             fields[LIST_FORM] = True
     elif not isinstance(output, str):
-        raise _error(f"{where}.output must be a string or a list, not {type(output).__name__}")
+        raise invalid(f"{where}.output must be a string or a list, not {type(output).__name__}")
     # An output whose call is not in this input keeps an empty name rather than being dropped.
     name = names.get(call_id, "")
-    return ToolResult(name, output, call_id, attachments=attachments, extra=_extra(fields))
-
-
-def _decode_output_list(output: list[Any], where: str) -> tuple[str, list[Image | File]]:
-    """The text and attachments of a list output; several texts are joined with newlines."""
-    texts: list[str] = []
-    media: list[Image | File] = []
-    for index, entry in enumerate(output):
-        part = _decode_content_part(entry, "tool", f"{where}[{index}]")
-        if isinstance(part, Text):
-            if part.extra:
-                raise _error(f"{where}[{index}]: only plain input_text parts fit a tool output")
-            texts.append(part.text)
-        elif isinstance(part, Image | File):
-            media.append(part)
-    return "\n".join(texts), media
+    return ToolResult(name, output, call_id, attachments=attachments, extra=as_extra(fields))
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _own(extra: Extra) -> dict[str, Any]:
-    fields = extra.get(FORMAT)
-    return fields if isinstance(fields, dict) else {}
-
-
-def _extra(fields: dict[str, Any]) -> Extra:
-    return {FORMAT: fields} if fields else {}
-
-
-def _rest(item: dict[str, Any], consumed: Sequence[str]) -> dict[str, Any]:
-    """The fields not read into the neutral model; a null field is kept as it was sent."""
-    return {key: value for key, value in item.items() if key not in consumed or value is None}
-
-
-def _require(item: dict[str, Any], key: str, where: str) -> Any:
-    if item.get(key) is None:
-        raise _error(f"{where} is missing the field {key!r}")
-    return item[key]
-
-
-def _string(item: dict[str, Any], key: str, where: str) -> str:
-    value = _require(item, key, where)
-    if not isinstance(value, str):
-        raise _error(f"{where}.{key} must be a string, not {type(value).__name__}")
-    return value
-
-
-def _optional_string(item: dict[str, Any], key: str, where: str) -> str | None:
-    return None if item.get(key) is None else _string(item, key, where)
-
-
-def _error(message: str) -> ConversionError:
-    return ConversionError(f"{FORMAT}: {message}", provider=FORMAT)
-
-
-def _cannot_carry(part: Any, where: str) -> ConversionError:
-    return _error(f"a {type(part).__name__} part cannot go in {where}")

@@ -1,0 +1,58 @@
+"""Reading and keeping Responses wire fields: required/optional lookups with errors that
+name the field, and the ``extra["openai-responses"]`` fields kept for lossless round trips."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agentloop.errors import ConversionError
+from agentloop.messages import OPENAI_RESPONSES, Extra
+
+FORMAT = OPENAI_RESPONSES
+#: Key (in a Text part's extra) for the fields of the assistant message item it starts.
+ITEM = "item"
+
+
+def merge_kept(built: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+    """``built`` plus the kept wire fields; what the neutral part says wins over stale extras."""
+    return {**built, **{key: value for key, value in kept.items() if key not in built}}
+
+
+def own_fields(extra: Extra) -> dict[str, Any]:
+    fields = extra.get(FORMAT)
+    return fields if isinstance(fields, dict) else {}
+
+
+def as_extra(fields: dict[str, Any]) -> Extra:
+    return {FORMAT: fields} if fields else {}
+
+
+def unread_fields(item: dict[str, Any], consumed: Sequence[str]) -> dict[str, Any]:
+    """The fields not read into the neutral model; a null field is kept as it was sent."""
+    return {key: value for key, value in item.items() if key not in consumed or value is None}
+
+
+def require(item: dict[str, Any], key: str, where: str) -> Any:
+    if item.get(key) is None:
+        raise invalid(f"{where} is missing the field {key!r}")
+    return item[key]
+
+
+def require_string(item: dict[str, Any], key: str, where: str) -> str:
+    value = require(item, key, where)
+    if not isinstance(value, str):
+        raise invalid(f"{where}.{key} must be a string, not {type(value).__name__}")
+    return value
+
+
+def optional_string(item: dict[str, Any], key: str, where: str) -> str | None:
+    return None if item.get(key) is None else require_string(item, key, where)
+
+
+def invalid(message: str) -> ConversionError:
+    return ConversionError(f"{FORMAT}: {message}", provider=FORMAT)
+
+
+def cannot_carry(part: Any, where: str) -> ConversionError:
+    return invalid(f"a {type(part).__name__} part cannot go in {where}")
