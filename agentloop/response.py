@@ -65,6 +65,8 @@ class _Lazy:
     """Shared by both response kinds: finishing or streaming the run behind them."""
 
     _run: Run | None
+    #: The text that arrived before a stream broke off (see StreamIncomplete), else "".
+    partial_text: str = ""
 
     def _finish(self) -> None:
         if self._run is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from agentloop.errors import ChainLimitExceeded
+from agentloop.errors import ChainLimitExceeded, StreamIncomplete
 from agentloop.loop import ChainSpec, Decision, Outcome, Pause, run_chain
 from agentloop.messages import Message, ToolResult
 from agentloop.providers.base import Delta, Reply, Request
@@ -140,6 +140,9 @@ class Run:
         self._error = exc
         if isinstance(exc, ChainLimitExceeded):
             exc.responses = list(self.responses)
+        if isinstance(exc, StreamIncomplete):
+            # Whatever arrived before the break stays readable on the response too.
+            self.target.partial_text = exc.partial_text
 
     def _raise_stored(self) -> None:
         if self._error is not None:

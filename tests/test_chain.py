@@ -548,3 +548,19 @@ def test_streamed_chains_run_the_hooks_too() -> None:
     )
     assert "".join(conversation.chain("go", stream=True)) == "ok"
     assert seen == ["before", "A"]
+
+
+def test_a_broken_stream_keeps_its_partial_text_on_the_response() -> None:
+    def play(request: Request) -> Any:
+        if request.messages[-1].role == "tool":
+            yield "The answer is"
+            raise agentloop.StreamIncomplete("cut", partial_text="The answer is")
+        yield ToolCall("upper", {"text": "a"}, "")
+
+    response = FunctionModel(play).conversation(tools=[upper]).chain("go", stream=True)
+    chunks: list[str] = []
+    with pytest.raises(agentloop.StreamIncomplete):
+        chunks.extend(response)
+    assert chunks == ["The answer is"]
+    assert response.partial_text == "The answer is"
+    assert len(response.responses) == 1  # the completed first step is kept

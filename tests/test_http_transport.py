@@ -166,6 +166,7 @@ def test_a_truncated_stream_keeps_the_partial_text(local_server: LocalServer) ->
         consume()
     assert chunks == ["Hello ", "wor"]
     assert info.value.partial_text == "Hello wor"
+    assert response.partial_text == "Hello wor"
 
 
 def test_a_dropped_connection_mid_stream_is_typed(local_server: LocalServer) -> None:
