@@ -115,6 +115,14 @@ class Response(_Lazy):
         self._reply = reply
 
     @property
+    def reply_so_far(self) -> Reply | None:
+        """The reply if this model call has completed, else None; never waits for the run.
+
+        For observers called while a run is still going (the conversation log).
+        """
+        return self._reply
+
+    @property
     def _done_reply(self) -> Reply:
         self._finish()
         if self._reply is None:

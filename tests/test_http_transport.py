@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+import httpx
 import pytest
 from httpx_sse import ServerSentEvent
 from local_server import LocalServer
@@ -222,3 +223,19 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after({}) is None
     http_date = parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})
     assert http_date == 0.0
+
+
+def test_with_clients_makes_a_copy_and_leaves_the_original_alone(
+    local_server: LocalServer,
+) -> None:
+    local_server.reply({"text": "hi"})
+    model = echo(local_server, max_retries=4)
+    own = model.client
+    client = httpx.Client()
+    copied = model.with_clients(client, max_retries=0)
+    assert copied.client is client
+    assert copied.max_retries == 0
+    assert model.client is own
+    assert model.max_retries == 4
+    assert copied.prompt("x").text() == "hi"
+    client.close()

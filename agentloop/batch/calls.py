@@ -14,7 +14,6 @@ counts too.
 from __future__ import annotations
 
 import asyncio
-import copy
 import random
 import ssl
 from collections.abc import AsyncIterator, Sequence
@@ -157,10 +156,7 @@ async def batch_models(
             if isinstance(model, HTTPModel):
                 client = httpx.AsyncClient(timeout=model.timeout, limits=limits, verify=tls)
                 clients.append(client)
-                private = copy.copy(model)
-                private.max_retries = 0
-                private._async_client = client  # what the constructor's async_http_client= sets
-                lane.append(private)
+                lane.append(model.with_clients(async_http_client=client, max_retries=0))
             else:
                 lane.append(model)
         prepared.append(lane)

@@ -106,10 +106,7 @@ def detached(model: Model) -> Model:
     """A copy of ``model`` without open connections, so it can be pickled to a worker."""
     if not isinstance(model, HTTPModel):
         return model
-    copied = copy.copy(model)
-    copied._client = None  # httpx clients hold locks and sockets; each worker opens its own
-    copied._async_client = None
-    return copied
+    return model.with_clients()  # httpx clients hold locks and sockets; each worker opens its own
 
 
 def plan_chunks(items: Sequence[Item], workers: int, chunk_size: int | None = None) -> list[Chunk]:

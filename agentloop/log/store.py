@@ -180,9 +180,9 @@ class Log:
     def _write_response(
         self, conversation_id: str, response: Response, messages: list[Message], now: str
     ) -> None:
-        # The reply itself, not response.message: that would wait for the run to end,
-        # and a run reports each step while it is still going.
-        reply = response._reply
+        # Not response.message: that would wait for the run to end, and a run
+        # reports each step while it is still going.
+        reply = response.reply_so_far
         if reply is None:
             return
         message, usage = reply.message, reply.usage

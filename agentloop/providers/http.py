@@ -10,13 +10,14 @@ once, for sync and async alike.
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import json
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 import httpx
 from httpx_sse import EventSource, ServerSentEvent
@@ -185,6 +186,25 @@ class HTTPModel(Model):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.model_id!r} at {self.base_url}>"
+
+    def with_clients(
+        self,
+        http_client: httpx.Client | None = None,
+        async_http_client: httpx.AsyncClient | None = None,
+        *,
+        max_retries: int | None = None,
+    ) -> Self:
+        """A copy of this model using the given httpx clients (None: its own, made on first use).
+
+        The original keeps its clients and settings. A copy with no clients holds no
+        sockets or locks, so it can be pickled to another process.
+        """
+        copied = copy.copy(self)
+        copied._client = http_client
+        copied._async_client = async_http_client
+        if max_retries is not None:
+            copied.max_retries = max_retries
+        return copied
 
     # -- sync transport --------------------------------------------------------------
 
