@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from agentloop.errors import AgentloopError, ResumeError, SerializationError
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks
 from agentloop.media import Attachment, File, Image, Source
-from agentloop.messages import Message
+from agentloop.messages import Message, set_system_prompt
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
 from agentloop.structured import OutputSchema, json_schema, schema_name
 from agentloop.toolbox import prepare_toolboxes, toolboxes_in
@@ -260,10 +260,7 @@ class Conversation:
     ) -> tuple[Prompt, list[Message]]:
         parts = [_attachment_part(a) for a in attachments]
         if system is not None:
-            if self.messages and self.messages[0].role == "system":
-                self.messages[0] = Message.system(system)
-            else:
-                self.messages.insert(0, Message.system(system))
+            set_system_prompt(self.messages, system)
         new: list[Message] = []
         if prompt is not None or parts:
             message = Message.user(prompt)

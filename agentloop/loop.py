@@ -150,11 +150,12 @@ def run_chain(
         if pause is not None:
             return Outcome(0, pause)
     history.extend(new_messages)
+    offered = tuple(spec.tools.values())  # fixed for the run once toolboxes are prepared
     model_calls = 0
     while True:
         request = Request(
             list(history),
-            tuple(spec.tools.values()),
+            offered,
             spec.options,
             spec.schema,
             spec.stream,

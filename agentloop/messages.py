@@ -257,6 +257,14 @@ class Message:
             raise SerializationError(str(exc)) from exc
 
 
+def set_system_prompt(messages: list[Message], text: str) -> None:
+    """Make ``text`` the system prompt: replace a leading system message, or insert one."""
+    if messages and messages[0].role == "system":
+        messages[0] = Message.system(text)
+    else:
+        messages.insert(0, Message.system(text))
+
+
 def part_from_dict(d: dict[str, Any]) -> Part:
     """Rebuild a part from the dict its ``to_dict`` produced."""
     if not isinstance(d, dict):

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from agentloop.messages import Message
+from agentloop.messages import Message, set_system_prompt
 from agentloop.providers.base import Delta, Reply, Request, StreamEvent
 
 if TYPE_CHECKING:
@@ -173,8 +173,5 @@ class AsyncModel(Prompting["AsyncConversation"]):
 def _with_system(system: str | None, messages: Sequence[Message]) -> list[Message]:
     history = list(messages)
     if system is not None:
-        if history and history[0].role == "system":
-            history[0] = Message.system(system)
-        else:
-            history.insert(0, Message.system(system))
+        set_system_prompt(history, system)
     return history
