@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from agentloop.errors import AgentloopError, ResumeError, SerializationError
-from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks
+from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
 from agentloop.media import Attachment, File, Image, Source
 from agentloop.messages import Message, set_system_prompt
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
@@ -128,6 +128,15 @@ class Conversation:
     def __repr__(self) -> str:
         return f"Conversation({len(self.messages)} messages)"
 
+    @property
+    def chain_limit(self) -> int:
+        """The most model calls one ``chain()`` may make (a positive int)."""
+        return self._chain_limit
+
+    @chain_limit.setter
+    def chain_limit(self, value: int) -> None:
+        self._chain_limit = check_chain_limit(value)
+
     # -- the model -------------------------------------------------------------
 
     @property
@@ -159,12 +168,16 @@ class Conversation:
         attachments: Sequence[AttachmentLike] = (),
         stream: bool = False,
         schema: OutputSchema | None = None,
+        before_call: BeforeCall | None = UNSET,
+        after_call: AfterCall | None = UNSET,
+        approve: Approve | None = UNSET,
         **options: Any,
     ) -> Response:
         """One model call. Tool calls in the reply are left for ``chain()``, ``reply()`` or
         the next prompt, which run them (through the hooks) before asking the model again."""
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         spec = self._spec(stream, schema, options, execute_tools=False)
+        spec.hooks = self._hooks(before_call, after_call, approve)
         response = Response(request_prompt, self, self.require_model().model_id)
         return self._start(spec, new, request_prompt, response)
 
@@ -187,7 +200,8 @@ class Conversation:
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         spec = self._spec(stream, schema, options, execute_tools=True)
         spec.hooks = self._hooks(before_call, after_call, approve)
-        spec.chain_limit = chain_limit if chain_limit is not None else self.chain_limit
+        if chain_limit is not None:
+            spec.chain_limit = check_chain_limit(chain_limit)
         return self._start(spec, new, request_prompt, ChainResponse(request_prompt, self))
 
     def resume(
@@ -210,10 +224,15 @@ class Conversation:
         if missing:
             raise ResumeError(f"No decision given for the pending calls: {', '.join(missing)}")
         if not any(m.tool_calls for m in self.messages if m.role == "assistant"):
-            self.messages = Conversation.from_dict(state.conversation).messages
+            # A fresh conversation: take the paused history, keep our own model.
+            saved = Conversation.from_dict(state.conversation, model=self._model)
+            self.messages = saved.messages
+            if self._model is None:
+                self.model = saved.model
         spec = self._spec(stream, None, options, execute_tools=True)
         spec.hooks = self._hooks(before_call, after_call, approve)
-        spec.chain_limit = chain_limit if chain_limit is not None else self.chain_limit
+        if chain_limit is not None:
+            spec.chain_limit = check_chain_limit(chain_limit)
         target = ChainResponse(Prompt(None), self)
         return self._start(spec, [], target.prompt, target, (state.pause, dict(decisions)))
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
 from agentloop.errors import CancelToolCall, ChainLimitExceeded, PauseChain
+from agentloop.history import arrange, group_by_call, unanswered_calls
 from agentloop.messages import Message, ToolCall, ToolResult
 from agentloop.providers.base import Reply, Request
 from agentloop.tools import RetryBudget, Tool, ToolArgumentsError
@@ -92,12 +93,24 @@ class ChainSpec:
     prepare_tools: Callable[[], Any] | None = None
 
 
+def check_chain_limit(value: object) -> int:
+    """``value`` if it is a valid ``chain_limit`` (a positive int), else a clear error."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"chain_limit must be a positive int (model calls), not {value!r}")
+    if value < 1:
+        raise ValueError(
+            f"chain_limit must be at least 1 (the number of model calls allowed), not {value}"
+        )
+    return value
+
+
 class Listener(Protocol):
     """Bookkeeping the chain reports to as it goes (our own code, never user code)."""
 
     def replied(self, request: Request, reply: Reply) -> None: ...
 
-    def tools_ran(self, results: list[ToolResult]) -> None: ...
+    def tools_ran(self, messages: list[Message]) -> None:
+        """Tool messages were added to the history (each holds one assistant message's results)."""
 
 
 @dataclass(slots=True)
@@ -141,11 +154,13 @@ def run_chain(
     """Run one prompt or chain over ``history``, appending every message it makes."""
     if spec.prepare_tools is not None:
         spec.tools = yield CallUser(spec.prepare_tools)
-    pending = pending_calls(history)
+    history[:] = arrange(history)
+    pending = unanswered_calls(history)
     if pending:
         # A conversation never sends a tool call without its result: calls the
-        # model made earlier (a prompt() reply, a paused or limited chain) run
-        # first, through the same hooks and approval as any other call.
+        # model made earlier (a prompt() reply, a paused or limited chain, a
+        # message list the caller kept) run first, through the same hooks and
+        # approval as any other call, their results placed right after them.
         pause = yield from _settle(pending, spec, budget, listener, history, resume)
         if pause is not None:
             return Outcome(0, pause)
@@ -173,19 +188,6 @@ def run_chain(
         pause = yield from _settle(calls, spec, budget, listener, history, None)
         if pause is not None:
             return Outcome(model_calls, pause)
-
-
-def pending_calls(history: Sequence[Message]) -> list[ToolCall]:
-    """Tool calls of the last assistant message that have no result yet."""
-    answered: set[str] = set()
-    for message in reversed(history):
-        if message.role == "tool":
-            answered.update(r.tool_call_id for r in message.tool_results)
-        elif message.role == "assistant":
-            return [c for c in message.tool_calls if c.tool_call_id not in answered]
-        else:
-            return []
-    return []
 
 
 def _settle(
@@ -224,8 +226,13 @@ def _settle(
     if paused:
         return Pause(paused, [done[c.tool_call_id] for c in calls if c.tool_call_id in done])
     results = [done[c.tool_call_id] for c in calls]
-    history.append(Message("tool", list(results)))
-    listener.tools_ran(results)
+    if history and history[-1].tool_calls == calls:
+        placed = [Message("tool", list(results))]  # the usual case: answering the last reply
+        history.extend(placed)
+    else:
+        placed = group_by_call(history, results)
+        history[:] = arrange([*history, *placed])
+    listener.tools_ran(placed)
     return None
 
 
@@ -270,7 +277,7 @@ def _run_call(
         assert tool is not None
         result, failed = yield from _invoke(call, tool, spec.error_mode)
     if hooks.after_call is not None:
-        yield CallUser(hooks.after_call, (tool, call, result))
+        yield from _hook("after_call", call, CallUser(hooks.after_call, (tool, call, result)))
     return result, failed
 
 
@@ -285,7 +292,7 @@ def _before(
     hooks = spec.hooks
     if hooks.before_call is not None and paused_at is None:
         try:
-            yield CallUser(hooks.before_call, (tool, call))
+            yield from _hook("before_call", call, CallUser(hooks.before_call, (tool, call)))
         except CancelToolCall as cancel:
             return _refusal(call, cancel.reason), False
         except PauseChain as pause:
@@ -307,12 +314,25 @@ def _before(
             )
             return _refusal(call, reason), False
         try:
-            approved = yield CallUser(hooks.approve, (tool, call))
+            approved = yield from _hook("approve", call, CallUser(hooks.approve, (tool, call)))
         except PauseChain as pause:
             return PausedCall(call, "approve", pause.reason)
         if approved is not True:
             return _refusal(call, f"The user did not approve this call to {tool.name!r}."), False
     return None
+
+
+def _hook(name: str, call: ToolCall, effect: CallUser) -> Step[Any]:
+    """Call a hook; an exception it raises says which hook and which call it came from."""
+    try:
+        return (yield effect)
+    except (CancelToolCall, PauseChain):
+        raise  # how a hook speaks to the chain, not a failure
+    except Exception as exc:
+        exc.add_note(
+            f"Raised by the {name} hook for the tool call {call.name!r} (id {call.tool_call_id!r})"
+        )
+        raise
 
 
 def _invoke(call: ToolCall, tool: Tool, error_mode: ErrorMode) -> Step[tuple[ToolResult, bool]]:

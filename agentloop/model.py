@@ -71,14 +71,25 @@ class Prompting(Generic[C]):
         system: str | None = None,
         messages: Sequence[Message] = (),
         tools: Sequence[ToolSource] = (),
+        before_call: BeforeCall | None = None,
+        after_call: AfterCall | None = None,
+        approve: Approve | None = None,
         **kwargs: Any,
     ) -> Response:
-        """One model call. ``messages=`` sends a message list you keep yourself.
+        """One model call. ``messages=`` sends a message list you keep yourself; tool
+        calls in it that have no result yet run first, through the hooks.
 
         From an :class:`AsyncModel`: ``await model.prompt(...)``, or
         ``async for chunk in model.prompt(..., stream=True)``.
         """
-        conversation = self.conversation(system=system, tools=tools, messages=messages)
+        conversation = self.conversation(
+            system=system,
+            tools=tools,
+            messages=messages,
+            before_call=before_call,
+            after_call=after_call,
+            approve=approve,
+        )
         return conversation.prompt(prompt, **kwargs)
 
     def chain(
@@ -88,10 +99,20 @@ class Prompting(Generic[C]):
         system: str | None = None,
         messages: Sequence[Message] = (),
         tools: Sequence[ToolSource] = (),
+        before_call: BeforeCall | None = None,
+        after_call: AfterCall | None = None,
+        approve: Approve | None = None,
         **kwargs: Any,
     ) -> ChainResponse:
         """A one-off tool loop without keeping a conversation yourself."""
-        conversation = self.conversation(system=system, tools=tools, messages=messages)
+        conversation = self.conversation(
+            system=system,
+            tools=tools,
+            messages=messages,
+            before_call=before_call,
+            after_call=after_call,
+            approve=approve,
+        )
         return conversation.chain(prompt, **kwargs)
 
 

@@ -105,6 +105,8 @@ class Response(_Lazy):
         self.tool_results: list[ToolResult] = []
         #: Set when a hook paused the tool calls this prompt had to settle first.
         self.state: ChainState | None = None
+        #: What this model call added to the history (see :meth:`messages`).
+        self.added: list[Message] = []
         self._reply: Reply | None = None
         self._run: Run | None = None
 
@@ -157,6 +159,19 @@ class Response(_Lazy):
     def to_message(self) -> Message:
         """The complete assistant message, ready to append to a message list."""
         return self.message
+
+    def messages(self) -> list[Message]:
+        """Every message this response added to the history, in order.
+
+        That is its assistant message, preceded by the results of tool calls an
+        earlier reply left unanswered that were settled before this call, and
+        followed by the results of its own calls when its chain ran them. Extend
+        the list you keep with it (``messages.extend(response.messages())``) and
+        the next ``prompt(messages=...)`` sends a complete history, running
+        every tool call exactly once.
+        """
+        _ = self._done_reply  # waits for the run; raises if it failed
+        return list(self.added)
 
     def parsed(self) -> Any:
         """The answer as structured output: validated against ``schema=`` when it was a type.
@@ -214,9 +229,10 @@ class Response(_Lazy):
             ]
         except KeyError as exc:
             raise SerializationError(f"A response dict is missing {exc.args[0]!r}") from None
-        conversation.messages.append(message)
+        response.added = [message]
         if response.tool_results:
-            conversation.messages.append(Message("tool", list(response.tool_results)))
+            response.added.append(Message("tool", list(response.tool_results)))
+        conversation.messages.extend(response.added)
         conversation.responses.append(response)
         return response
 
@@ -311,7 +327,14 @@ class ChainResponse(_Lazy):
         return [t for r in self.responses for t in r.tool_results]
 
     def to_message(self) -> Message:
+        """The final answer's assistant message."""
         return self._last().to_message()
+
+    def messages(self) -> list[Message]:
+        """Every message the chain added after the prompt: each reply with its tool
+        calls, their results, and the final answer (see :meth:`Response.messages`)."""
+        self._finish()
+        return [m for r in self.responses for m in r.added]
 
     def parsed(self) -> Any:
         """The final answer as structured output (see :meth:`Response.parsed`)."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from agentloop.errors import ChainLimitExceeded, StreamIncomplete
 from agentloop.loop import ChainSpec, Decision, Outcome, Pause, run_chain
-from agentloop.messages import Message, ToolResult
+from agentloop.messages import Message
 from agentloop.providers.base import Delta, Reply, Request
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
 from agentloop.shells import adrive_iter, drive_iter
@@ -42,6 +42,7 @@ class Run:
         self._error: BaseException | None = None
         self._unclaimed: Response | None = target if isinstance(target, Response) else None
         self.responses: list[Response] = []
+        self._settled: list[Message] = []
         model = conversation.require_model()
         step = run_chain(
             conversation.messages, new_messages, spec, conversation.budget, self, resume
@@ -61,18 +62,38 @@ class Run:
         )
         self._unclaimed = None
         response._complete(request, reply)
+        # Results this run settled before its first model call were added for it.
+        response.added = [*self._settled, reply.message]
+        self._settled = []
         self.responses.append(response)
         self.conversation.responses.append(response)
         if isinstance(self.target, ChainResponse):
             self.target.responses.append(response)
         self._updated()
 
-    def tools_ran(self, results: list[ToolResult]) -> None:
-        # The results answer the calls of the most recent response: either one
-        # this run just made, or (pending calls) the last one of an earlier run.
-        if self.conversation.responses:
-            self.conversation.responses[-1].tool_results.extend(results)
+    def tools_ran(self, messages: list[Message]) -> None:
+        if self.responses:
+            # Results of the calls this run's last reply made.
+            self.responses[-1].added.extend(messages)
+        else:
+            # Calls an earlier reply (or the caller's message list) left unanswered.
+            self._settled.extend(messages)
+        for message in messages:
+            for result in message.tool_results:
+                asker = self._asker(result.tool_call_id)
+                if asker is not None:
+                    asker.tool_results.append(result)
         self._updated()
+
+    def _asker(self, call_id: str) -> Response | None:
+        """The response whose reply made the call ``call_id``, if it is one of ours."""
+        for response in reversed(self.conversation.responses):
+            reply = response.reply_so_far
+            if reply is not None and any(
+                c.tool_call_id == call_id for c in reply.message.tool_calls
+            ):
+                return response
+        return None
 
     def _updated(self) -> None:
         for observer in self.conversation.on_update:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from agentloop import Message, Reply, Request, Text, ToolCall, ToolResult
+from agentloop.history import unanswered_calls
 from agentloop.loop import (
     CallModel,
     CallUser,
@@ -14,7 +15,6 @@ from agentloop.loop import (
     Hooks,
     Outcome,
     RunConcurrently,
-    pending_calls,
     run_chain,
 )
 from agentloop.tools import RetryBudget, collect_tools
@@ -33,8 +33,8 @@ class Record:
     def replied(self, request: Request, reply: Reply) -> None:
         self.replies.append(reply)
 
-    def tools_ran(self, results: list[ToolResult]) -> None:
-        self.results.append(results)
+    def tools_ran(self, messages: list[Message]) -> None:
+        self.results.extend(m.tool_results for m in messages)
 
 
 def assistant(*parts: Any) -> Reply:
@@ -88,4 +88,4 @@ def test_prompt_mode_stops_after_one_model_call_leaving_calls_pending() -> None:
     next(step)
     with pytest.raises(StopIteration):
         step.send(assistant(ToolCall("upper", {"text": "a"}, "c1")))
-    assert [c.tool_call_id for c in pending_calls(history)] == ["c1"]
+    assert [c.tool_call_id for c in unanswered_calls(history)] == ["c1"]

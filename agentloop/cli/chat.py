@@ -18,7 +18,7 @@ from agentloop.cli.errors import describe
 from agentloop.cli.render import Output
 from agentloop.cli.session import Session, open_session, run_turn
 from agentloop.conversation import Conversation
-from agentloop.loop import pending_calls
+from agentloop.history import unanswered_calls
 from agentloop.messages import Message, ToolResult
 
 INTERRUPTED_CALL = "The user interrupted the answer before this tool call finished."
@@ -134,7 +134,7 @@ def settle(conversation: Conversation, before: int, *, interrupted: bool) -> Non
     messages = conversation.messages
     if len(messages) > before and messages[-1].role == "user":
         del messages[-1]
-    pending = pending_calls(messages) if len(messages) > before else []
+    pending = unanswered_calls(messages) if len(messages) > before else []
     if interrupted and pending:
         results = [
             ToolResult(call.name, INTERRUPTED_CALL, call.tool_call_id, is_error=True)
