@@ -18,6 +18,7 @@ from agentloop.errors import (
     MediaNotFoundError,
     MissingKeyError,
     ModelNotFoundError,
+    OptionError,
     OverloadedError,
     PauseChain,
     PermissionDeniedError,
@@ -35,6 +36,7 @@ from agentloop.errors import (
     ToolDefinitionError,
     ToolError,
     ToolRetriesExceeded,
+    UnknownOptionError,
 )
 from agentloop.media import Attachment, File, Image
 from agentloop.messages import Message, Part, Role, Text, Thinking, ToolCall, ToolResult
@@ -82,6 +84,7 @@ __all__ = [
     "MissingKeyError",
     "Model",
     "ModelNotFoundError",
+    "OptionError",
     "OverloadedError",
     "Part",
     "PauseChain",
@@ -114,6 +117,7 @@ __all__ = [
     "ToolReturn",
     "Toolbox",
     "UnknownModelError",
+    "UnknownOptionError",
     "Usage",
     "__version__",
     "get_async_model",

@@ -1,9 +1,9 @@
 """Checking a model's tool arguments before the tool runs: parse, coerce, explain.
 
 Pure: no I/O and no user code. A validator is built once per tool (the
-pydantic model comes from :func:`agentloop.schema.function_schema`) and each
+pydantic model comes from `agentloop.schema.function_schema`) and each
 call costs one pydantic validation. Whatever does not fit raises
-:class:`~agentloop.errors.ToolArgumentsError` with a message written for the
+[`ToolArgumentsError`][agentloop.errors.ToolArgumentsError] with a message written for the
 model: which argument, what was expected, what it sent, and the tool's
 parameters, so the next call can be right.
 """

@@ -8,8 +8,8 @@ payload back into the neutral model.
 Bound to a model (``model.conversation(...)``), it also keeps the responses,
 the tools, the hooks and the limits, and ``prompt()``, ``chain()`` and
 ``resume()`` talk to the model. Those three only assemble a
-:class:`~agentloop.loop.ChainSpec` and start a :class:`~agentloop.run.Run`:
-the chain itself lives in :mod:`agentloop.loop`.
+`ChainSpec` and start a `Run`:
+the chain itself lives in `agentloop.loop`.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from agentloop.errors import AgentloopError, ResumeError, SerializationError
+from agentloop.errors import AgentloopError, ResumeError, SerializationError, ToolDefinitionError
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
 from agentloop.media import Attachment, File, Image, Source
-from agentloop.messages import Message, set_system_prompt
+from agentloop.messages import Message, expect_type, set_system_prompt
+from agentloop.providers.options import check_option_names
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
 from agentloop.structured import OutputSchema, json_schema, schema_name
 from agentloop.toolbox import prepare_toolboxes, toolboxes_in
-from agentloop.tools import RetryBudget, Tool, ToolSource, collect_tools
+from agentloop.tools import RetryBudget, Tool, Tools, ToolSource, collect_tools, tool_sources
 
 if TYPE_CHECKING:
     from agentloop.loop import AfterCall, Approve, BeforeCall
@@ -44,7 +45,7 @@ Target = TypeVar("Target", Response, ChainResponse)
 
 
 class Conversation:
-    """An ordered list of :class:`Message` objects, optionally bound to a model."""
+    """An ordered list of [`Message`][agentloop.Message] objects, optionally bound to a model."""
 
     #: Whether prompt() and chain() return awaitable responses.
     is_async = False
@@ -54,7 +55,7 @@ class Conversation:
         messages: Sequence[Message] | None = None,
         *,
         model: Model | AsyncModel | None = None,
-        tools: Sequence[ToolSource] = (),
+        tools: Tools = (),
         before_call: BeforeCall | None = None,
         after_call: AfterCall | None = None,
         approve: Approve | None = None,
@@ -66,7 +67,7 @@ class Conversation:
         self._model: Model | None = None
         self.model = model
         #: What was passed as ``tools=``: functions, Tools and Toolbox instances.
-        self.tool_sources: list[ToolSource] = list(tools)
+        self.tool_sources: list[ToolSource] = tool_sources(tools)
         self.tools: dict[str, Tool] = collect_tools(self.tool_sources)
         self.hooks = Hooks(before_call, after_call, approve)
         self.chain_limit = chain_limit
@@ -175,9 +176,10 @@ class Conversation:
     ) -> Response:
         """One model call. Tool calls in the reply are left for ``chain()``, ``reply()`` or
         the next prompt, which run them (through the hooks) before asking the model again."""
+        # The spec first: it checks every argument before anything is changed.
+        hooks = (before_call, after_call, approve)
+        spec = self._spec(stream, schema, options, hooks, execute_tools=False)
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
-        spec = self._spec(stream, schema, options, execute_tools=False)
-        spec.hooks = self._hooks(before_call, after_call, approve)
         response = Response(request_prompt, self, self.require_model().model_id)
         return self._start(spec, new, request_prompt, response)
 
@@ -197,11 +199,9 @@ class Conversation:
     ) -> ChainResponse:
         """Prompt, then run the tools the model asks for and feed back the results,
         until the model answers without tool calls (or ``chain_limit`` model calls)."""
+        hooks = (before_call, after_call, approve)
+        spec = self._spec(stream, schema, options, hooks, chain_limit, execute_tools=True)
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
-        spec = self._spec(stream, schema, options, execute_tools=True)
-        spec.hooks = self._hooks(before_call, after_call, approve)
-        if chain_limit is not None:
-            spec.chain_limit = check_chain_limit(chain_limit)
         return self._start(spec, new, request_prompt, ChainResponse(request_prompt, self))
 
     def resume(
@@ -220,6 +220,8 @@ class Conversation:
         (approve), False (deny) or a reason string (deny, telling the model why)."""
         if isinstance(state, dict):
             state = ChainState.from_dict(state)
+        hooks = (before_call, after_call, approve)
+        spec = self._spec(stream, None, options, hooks, chain_limit, execute_tools=True)
         missing = [c.tool_call_id for c in state.pending if c.tool_call_id not in decisions]
         if missing:
             raise ResumeError(f"No decision given for the pending calls: {', '.join(missing)}")
@@ -229,10 +231,6 @@ class Conversation:
             self.messages = saved.messages
             if self._model is None:
                 self.model = saved.model
-        spec = self._spec(stream, None, options, execute_tools=True)
-        spec.hooks = self._hooks(before_call, after_call, approve)
-        if chain_limit is not None:
-            spec.chain_limit = check_chain_limit(chain_limit)
         target = ChainResponse(Prompt(None), self)
         return self._start(spec, [], target.prompt, target, (state.pause, dict(decisions)))
 
@@ -292,18 +290,24 @@ class Conversation:
         stream: bool,
         schema: OutputSchema | None,
         options: dict[str, Any],
+        hooks: tuple[Any, Any, Any],
+        chain_limit: int | None = None,
         *,
         execute_tools: bool,
     ) -> ChainSpec:
+        """What one prompt, chain or resume asks for; every argument is checked here, once."""
         unprepared = any(not box.prepared for box in toolboxes_in(self.tool_sources))
+        merged = {**self.options, **options}
+        check_option_names(merged)
+        _check_request_tools(merged.get("tools"))
         return ChainSpec(
             tools=self.tools,
-            hooks=self.hooks,
-            options={**self.options, **options},
+            hooks=self._hooks(*hooks),
+            options=merged,
             schema=json_schema(schema) if schema is not None else None,
             schema_name=schema_name(schema) if schema is not None else "response",
             execute_tools=execute_tools,
-            chain_limit=self.chain_limit,
+            chain_limit=self.chain_limit if chain_limit is None else check_chain_limit(chain_limit),
             stream=stream,
             error_mode=self.tool_errors,
             prepare_tools=self._prepare_tools if unprepared else None,
@@ -416,24 +420,34 @@ class Conversation:
         cls,
         data: dict[str, Any],
         *,
-        tools: Sequence[ToolSource] = (),
+        tools: Tools = (),
         model: Model | AsyncModel | None = None,
     ) -> Self:
-        """Rebuild a conversation. The model is looked up by name unless given."""
+        """Rebuild a conversation. The model is looked up by name unless given.
+
+        Anything but what [`to_dict`][agentloop.Conversation.to_dict] wrote raises
+        [`SerializationError`][agentloop.errors.SerializationError] naming the field at fault (and
+        the message, by index).
+        """
         if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-            raise SerializationError("A conversation dict needs a 'messages' list")
-        messages = [Message.from_dict(m) for m in data["messages"]]
-        if model is None and data.get("model"):
+            raise SerializationError(
+                f"A conversation dict needs a 'messages' list, got {type(data).__name__} "
+                f"{data!r:.60}"
+            )
+        messages: list[Message] = []
+        for index, item in enumerate(data["messages"]):
+            try:
+                messages.append(Message.from_dict(item))
+            except SerializationError as exc:
+                raise SerializationError(f"messages[{index}]: {exc}") from None
+        name = expect_type(data.get("model"), str, "A conversation dict's 'model'", optional=True)
+        if model is None and name:
             from agentloop.registry import get_model
 
-            model = get_model(data["model"])
-        return cls(
-            messages,
-            model=model,
-            tools=tools,
-            chain_limit=int(data.get("chain_limit", 25)),
-            options=dict(data.get("options") or {}),
-        )
+            model = get_model(name)
+        limit = expect_type(data.get("chain_limit", 25), int, "A conversation dict's 'chain_limit'")
+        options = expect_type(data.get("options") or {}, dict, "A conversation dict's 'options'")
+        return cls(messages, model=model, tools=tools, chain_limit=limit, options=dict(options))
 
     async def aclose(self) -> None:
         """Close the toolboxes this conversation prepared."""
@@ -442,7 +456,7 @@ class Conversation:
         await close_toolboxes(self.tool_sources)
 
     def close(self) -> None:
-        """Blocking :meth:`aclose`, for sync code."""
+        """Blocking [`aclose`][agentloop.Conversation.aclose], for sync code."""
         from agentloop.shells import portal
 
         portal.run(self.aclose())
@@ -453,6 +467,21 @@ class AsyncConversation(Conversation):
     ``async for chunk in conversation.chain(..., stream=True)``."""
 
     is_async = True
+
+
+def _check_request_tools(value: Any) -> None:
+    """``tools=`` given to a conversation's call is the provider's raw ``tools`` field.
+
+    Python tools passed there would be sent as they are; they belong to the
+    conversation, so say where.
+    """
+    items = value if isinstance(value, list | tuple) else [value]
+    if value is not None and not all(isinstance(item, dict) for item in items):
+        raise ToolDefinitionError(
+            "tools= on a conversation's prompt(), chain() or resume() is the provider's own "
+            "'tools' request field (a list of dicts). Give Python tools when making the "
+            "conversation: model.conversation(tools=[...]), or model.chain(..., tools=[...])."
+        )
 
 
 def _attachment_part(item: AttachmentLike) -> Image | File:

@@ -1,84 +1,95 @@
-"""The offline demo: a multi-step tool chain with a function tool, a Toolbox and hooks.
+"""The offline demo: the scripted model behind ``agentloop demo`` and ``examples/quickstart.py``.
 
-``agentloop demo`` and ``examples/quickstart.py`` run it. A scripted
-:class:`FunctionModel` plays the model, so no API key is needed; name a real
-model (``agentloop demo -m gpt-4.1-mini``, or ``AGENTLOOP_MODEL``) and that
-provider's key to run the same chain against it.
+The user-facing code (the tools, the ``Notes`` toolbox, the hooks and the
+chain) lives in ``examples/quickstart.py``, the file a newcomer opens first; it
+is shipped inside the wheel as ``agentloop/_quickstart.py`` so that
+``agentloop demo`` runs the very same code after ``pip install``. This module
+holds what the example should not have to show: a scripted
+[FunctionModel][agentloop.FunctionModel] that plays a careful assistant, so no
+API key is needed. Name a real model (``agentloop demo -m gpt-4.1-mini``, or
+``AGENTLOOP_MODEL``) and that provider's key to run the same chain against it.
+
+The example's tools are also reachable here (``agentloop.demo.word_count``,
+``agentloop.demo.Notes``), so ``agentloop chain -m demo -T agentloop.demo:word_count
+-T agentloop.demo:Notes`` works without a checkout.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import functools
+import importlib.util
 import os
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.panel import Panel
-from rich.table import Table
-
-from agentloop.conversation import Conversation
-from agentloop.errors import ToolError
-from agentloop.messages import ToolCall, ToolResult
-from agentloop.model import Model
+from agentloop.messages import Message, ToolCall, ToolResult
 from agentloop.providers.base import Request
 from agentloop.providers.offline import FunctionModel
-from agentloop.toolbox import Toolbox
-from agentloop.tools import Tool
 
-PROMPT = "How many words are in: the quick brown fox jumps"
-SYSTEM = "Use the tools: count the words, write the count to a note, read it back."
+if TYPE_CHECKING:
+    from rich.console import Console
 
+    from agentloop.model import Model
 
-def word_count(text: str) -> int:
-    """Count the words in a text.
+#: The tools the scripted model knows how to use, in the order it calls them.
+DEMO_TOOLS = ("word_count", "Notes_write", "Notes_read")
 
-    Args:
-        text: The text to count.
-    """
-    return len(text.split())
-
-
-class Notes(Toolbox):
-    """A notebook the assistant keeps for the rest of the conversation."""
-
-    def __init__(self) -> None:
-        self.notes: dict[str, str] = {}
-
-    def write(self, title: str, body: str) -> str:
-        """Write a note.
-
-        Args:
-            title: A short title to find the note again.
-            body: What to remember.
-        """
-        self.notes[title] = body
-        return f"saved {title!r}"
-
-    def read(self, title: str) -> str:
-        """Read a note back.
-
-        Args:
-            title: The title it was saved under.
-        """
-        if title not in self.notes:
-            raise ToolError(f"No note called {title!r}; known: {sorted(self.notes)}")
-        return self.notes[title]
+#: Where the example lives: inside an installed wheel, else in a checkout.
+_QUICKSTART_FILES = (
+    Path(__file__).with_name("_quickstart.py"),
+    Path(__file__).parents[1] / "examples" / "quickstart.py",
+)
 
 
 def scripted_model(request: Request) -> Any:
-    """Plays a careful assistant: count, note the result, read it back, then answer."""
-    results = [r for m in request.messages if m.role == "tool" for r in m.tool_results]
+    """Plays a careful assistant: count the words, note the count, read it back, answer."""
+    offered = {tool.name for tool in request.tools}
+    if not offered.issuperset(DEMO_TOOLS):
+        return missing_tools_answer(offered)
+    results = _results_of_this_turn(request.messages)
+    failed = next((r for r in results if r.is_error), None)
+    if failed is not None:
+        return f"The {failed.name} tool failed, so I cannot answer: {failed.output}"
+    sentence = sentence_to_count(request.last_user_text)
     if not results:
-        return [
-            "Let me count the words first.",
-            ToolCall("word_count", {"text": request.last_user_text}, "call_1"),
-        ]
+        return ["Let me count the words first.", ToolCall("word_count", {"text": sentence}, "")]
     if len(results) == 1:
-        count = results[0].output
-        return ToolCall("Notes_write", {"title": "count", "body": count}, "call_2")
+        return ToolCall("Notes_write", {"title": "count", "body": results[0].output}, "")
     if len(results) == 2:
-        return ToolCall("Notes_read", {"title": "count"}, "call_3")
-    return f"Your sentence has {results[-1].output} words; I noted that down."
+        return ToolCall("Notes_read", {"title": "count"}, "")
+    count = results[-1].output
+    words = "word" if count == "1" else "words"
+    return f'"{sentence}" has {count} {words}; I noted that down.'
+
+
+def missing_tools_answer(offered: set[str]) -> str:
+    """What the scripted model says when it is not given the tools it needs."""
+    missing = [name for name in DEMO_TOOLS if name not in offered]
+    return (
+        "The demo model needs the demo tools word_count, Notes_write and Notes_read, and this "
+        f"chain does not offer {', '.join(missing)}. Run `agentloop demo`, or give them to the "
+        "chain with `-T agentloop.demo:word_count -T agentloop.demo:Notes`."
+    )
+
+
+def sentence_to_count(prompt: str) -> str:
+    """The text after the prompt's last colon ("How many words are in: ..."), else all of it."""
+    _, _, tail = prompt.rpartition(":")
+    return tail.strip().strip("\"'“”") or prompt.strip()
+
+
+def _results_of_this_turn(messages: Sequence[Message]) -> list[ToolResult]:
+    """Tool results after the last user message: earlier turns are answered already."""
+    results: list[ToolResult] = []
+    for message in reversed(messages):
+        if message.role == "user":
+            break
+        if message.role == "tool":
+            results[:0] = message.tool_results
+    return results
 
 
 def demo_model(name: str | None = None) -> Model:
@@ -89,54 +100,38 @@ def demo_model(name: str | None = None) -> Model:
     return get_model(name) if name else FunctionModel(scripted_model, model_id="demo")
 
 
+@functools.cache
+def quickstart() -> ModuleType:
+    """The example ``examples/quickstart.py``, loaded once as a module (its ``main`` not run)."""
+    path = next((p for p in _QUICKSTART_FILES if p.exists()), None)
+    if path is None:
+        raise FileNotFoundError(
+            f"The quickstart example is missing: looked for {_QUICKSTART_FILES}"
+        )
+    spec = importlib.util.spec_from_file_location("agentloop_quickstart", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(model_name: str | None = None, console: Console | None = None) -> None:
-    console = console or Console()
-
-    def before_call(_tool: Tool | None, call: ToolCall) -> None:
-        console.print(f"[bold cyan]→ {call.name}[/] {json.dumps(call.arguments)}")
-
-    def after_call(_tool: Tool | None, call: ToolCall, result: ToolResult) -> None:
-        style = "red" if result.is_error else "green"
-        console.print(f"[{style}]← {call.name}[/] {result.output}")
-
+    """Run the quickstart with the demo model (or the one named); ``agentloop demo``."""
     model = demo_model(model_name)
-    console.print(Panel(f"agentloop quickstart with model [bold]{model.model_id}[/]"))
-    conversation = model.conversation(
-        system=SYSTEM,
-        tools=[word_count, Notes()],
-        before_call=before_call,
-        after_call=after_call,
-    )
-    response = conversation.chain(PROMPT)
-    console.print(Panel(response.text(), title="answer", border_style="green"))
-
-    usage = response.usage()
-    console.print(
-        f"{len(response.responses)} model calls, {len(response.tool_calls())} tool calls, "
-        f"{usage.input_tokens} input + {usage.output_tokens} output tokens"
-    )
-    console.print(wire_formats_table(conversation))
-    conversation.close()
+    if console is None:
+        quickstart().main(model)
+        return
+    # The example prints; the command line decides where its output goes.
+    with contextlib.redirect_stdout(console.file):
+        quickstart().main(model)
 
 
-def wire_formats_table(conversation: Conversation) -> Table:
-    """How many messages and tool calls each provider's encoding of the conversation holds."""
-    table = Table(title="The same conversation on every wire format")
-    table.add_column("format")
-    table.add_column("messages", justify="right")
-    table.add_column("tool calls kept", justify="right")
-    dumped = {
-        "OpenAI Chat": conversation.to_openai(),
-        "OpenAI Responses": conversation.to_openai_responses(),
-        "Anthropic": conversation.to_anthropic()[1],
-        "Gemini": conversation.to_gemini()[1],
-    }
-    for label, wire in dumped.items():
-        text = json.dumps(wire)
-        calls = text.count('"tool_calls"') + text.count('"function_call"')
-        calls += text.count('"tool_use"') + text.count('"functionCall"')
-        table.add_row(label, str(len(wire)), str(calls))
-    return table
+def __getattr__(name: str) -> Any:
+    """``word_count``, ``Notes`` and ``PROMPT`` come from the example, loaded on first use."""
+    if name in ("word_count", "Notes", "PROMPT"):
+        return getattr(quickstart(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """One exception hierarchy for everything agentloop raises.
 
-Every error a user can meet derives from :class:`AgentloopError`, so
+Every error a user can meet derives from [`AgentloopError`][agentloop.errors.AgentloopError], so
 ``except agentloop.AgentloopError`` is always enough. Errors that also have a
 natural built-in meaning (a bad argument, a missing file) inherit from that
 built-in as well, so existing ``except ValueError`` code keeps working.
@@ -252,6 +252,28 @@ class StreamIncomplete(ProviderError):
     def __init__(self, message: str, *, provider: str = "model", partial_text: str = "") -> None:
         super().__init__(message, provider=provider)
         self.partial_text = partial_text
+
+
+class OptionError(AgentloopError, TypeError):
+    """An option or keyword argument that cannot be used as given.
+
+    A ``TypeError`` too, as Python raises for a keyword argument a function
+    does not take.
+    """
+
+
+class UnknownOptionError(OptionError):
+    """An option or keyword argument nobody knows: most likely a typo.
+
+    Raised where it was given (``prompt()``, ``chain()``, ``resume()``,
+    ``get_model()``), before any request. ``option`` is the name given,
+    ``suggestion`` the known name it is closest to (None if none is close).
+    """
+
+    def __init__(self, message: str, *, option: str, suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+        self.suggestion = suggestion
 
 
 class MissingKeyError(AgentloopError, LookupError):

@@ -1,9 +1,9 @@
 """The chain, written once, as a generator of effects (the sans-I/O core).
 
-Nothing here performs I/O or calls user code directly. :func:`run_chain`
+Nothing here performs I/O or calls user code directly. `run_chain`
 yields an *effect* whenever something must happen in the outside world (call
 the model, call a hook or a tool, run several tool calls at once) and is sent
-the outcome back. :mod:`agentloop.shells` holds the two thin interpreters that
+the outcome back. `agentloop.shells` holds the two thin interpreters that
 perform effects: one blocking, one ``async``. So every decision (what request
 next, what a reply means, which calls run, hooks and approval, retry budgets,
 the chain limit, pausing) exists exactly once.
@@ -29,7 +29,7 @@ ErrorMode = Literal["report", "redact", "raise"]
 
 @dataclass(slots=True)
 class CallModel:
-    """Send ``request`` to the model; the outcome is a :class:`Reply`."""
+    """Send ``request`` to the model; the outcome is a [`Reply`][agentloop.Reply]."""
 
     request: Request
 
@@ -115,7 +115,7 @@ class Listener(Protocol):
 
 @dataclass(slots=True)
 class PausedCall:
-    """A call whose hook or approver raised :class:`PauseChain`."""
+    """A call whose hook or approver raised [`PauseChain`][agentloop.errors.PauseChain]."""
 
     call: ToolCall
     #: Where it stopped: "before_call" (the hook already ran) or "approve".

@@ -13,12 +13,12 @@ import binascii
 import mimetypes
 import os
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote, urlparse
 
 import httpx
 
-from agentloop.errors import MediaError, MediaNotFoundError
+from agentloop.errors import MediaError, MediaNotFoundError, SerializationError
 
 #: Schemes that name a remote resource rather than a local path.
 URL_SCHEMES = ("http://", "https://", "gs://")
@@ -77,6 +77,14 @@ def guess_media_type(name: str) -> str | None:
     return guessed
 
 
+def read_path(path: Path, what: str) -> bytes:
+    """The bytes of the file at ``path``; a missing one raises MediaNotFoundError naming it."""
+    if not path.is_file():
+        state = "is not a file" if path.exists() else "does not exist"
+        raise MediaNotFoundError(f"{what} path {str(path)!r} {state}")
+    return path.read_bytes()
+
+
 def parse_data_url(url: str) -> tuple[bytes, str | None]:
     """Split a ``data:`` URL into its bytes and declared MIME type."""
     try:
@@ -110,7 +118,7 @@ Source = str | bytes | os.PathLike[str]
 
 
 class Media:
-    """Shared behaviour of :class:`Image` and :class:`File`.
+    """Shared behaviour of [`Image`][agentloop.Image] and [`File`][agentloop.File].
 
     Exactly one of ``data`` (the bytes) and ``url`` is set, except after a URL
     has been downloaded, when both are, and for a reference to a file stored by a
@@ -163,10 +171,7 @@ class Media:
             return
         if isinstance(source, str | os.PathLike):
             path = Path(source).expanduser()
-            if not path.is_file():
-                what = "is not a file" if path.exists() else "does not exist"
-                raise MediaNotFoundError(f"{type(self).__name__} path {str(path)!r} {what}")
-            self.data = path.read_bytes()
+            self.data = read_path(path, type(self).__name__)
             self.filename = self.filename or path.name
             self.media_type = (
                 self.media_type or sniff_media_type(self.data) or guess_media_type(path.name)
@@ -192,7 +197,7 @@ class Media:
         return self.data
 
     async def aread(self, *, client: httpx.AsyncClient | None = None) -> bytes:
-        """Async twin of :meth:`read`."""
+        """Async twin of `read`."""
         if self.data is None:
             self._store_download(await _adownload(self._url_to_fetch(), client))
         assert self.data is not None
@@ -249,14 +254,27 @@ class Media:
 
     @classmethod
     def _fields_from_dict(cls, d: dict[str, Any]) -> dict[str, Any]:
-        data = d.get("data")
-        return {
-            "data": decode_base64(data) if isinstance(data, str) else None,
-            "url": d.get("url"),
-            "media_type": d.get("media_type"),
-            "filename": d.get("filename"),
-            "extra": dict(d.get("extra") or {}),
-        }
+        if not isinstance(d, dict):
+            raise SerializationError(
+                f"{_part_name(cls.kind)} must be a dict, got {type(d).__name__}"
+            )
+        fields = {key: _optional_str(d, key, cls.kind) for key in _STRING_FIELDS}
+        extra = d.get("extra") or {}
+        if not isinstance(extra, dict) or not all(isinstance(v, dict) for v in extra.values()):
+            raise SerializationError(f"{_part_name(cls.kind)}'s 'extra' must be a dict of dicts")
+        encoded = fields.pop("data")
+        try:
+            data = decode_base64(encoded) if encoded is not None else None
+        except MediaError as exc:
+            raise SerializationError(f"{_part_name(cls.kind)}'s 'data': {exc}") from None
+        return {**fields, "data": data, "extra": {k: dict(v) for k, v in extra.items()}}
+
+    @classmethod
+    def _from_fields(cls, fields: dict[str, Any]) -> Self:
+        try:
+            return cls(**fields)
+        except MediaError as exc:  # neither bytes nor a URL: not what to_dict() writes
+            raise SerializationError(f"{_part_name(cls.kind)}: {exc}") from None
 
 
 class Image(Media):
@@ -298,7 +316,8 @@ class Image(Media):
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Image:
-        return cls(detail=d.get("detail"), **cls._fields_from_dict(d))
+        fields = cls._fields_from_dict(d)
+        return cls._from_fields({**fields, "detail": _optional_str(d, "detail", cls.kind)})
 
 
 class File(Media):
@@ -328,7 +347,22 @@ class File(Media):
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> File:
-        return cls(**cls._fields_from_dict(d))
+        return cls._from_fields(cls._fields_from_dict(d))
+
+
+_STRING_FIELDS = ("data", "url", "media_type", "filename")
+
+
+def _optional_str(d: dict[str, Any], key: str, kind: str) -> str | None:
+    value = d.get(key)
+    if value is not None and not isinstance(value, str):
+        got = f"{type(value).__name__} {value!r:.40}"
+        raise SerializationError(f"{_part_name(kind)}'s {key!r} must be a string, got {got}")
+    return value
+
+
+def _part_name(kind: str) -> str:
+    return f"{'An' if kind[0] in 'aeiou' else 'A'} {kind} part"
 
 
 def media_from(source: Media | Source, kind: type[Media]) -> Media:
@@ -341,11 +375,14 @@ def media_from(source: Media | Source, kind: type[Media]) -> Media:
 class Attachment:
     """An attachment in the style of ``llm``: ``Attachment(path=...)``, ``url=`` or ``content=``.
 
-    ``type`` is the MIME type; when omitted it is sniffed. Images become
-    :class:`Image` parts and everything else :class:`File` parts.
+    ``type`` is the MIME type; when omitted it is sniffed from the bytes (magic
+    numbers first, then the file name's extension), or guessed from a URL's
+    extension. Images become [`Image`][agentloop.Image] parts and everything else
+    [`File`][agentloop.File] parts. A path is read when the attachment is made, so a
+    missing file fails at once, naming the path; a URL is never downloaded here.
     """
 
-    __slots__ = ("content", "path", "type", "url")
+    __slots__ = ("_part", "content", "path", "type", "url")
 
     def __init__(
         self,
@@ -362,16 +399,40 @@ class Attachment:
         self.url = url
         self.content = content
         self.type = type
+        self._part = _as_image_if_image(self._load())
+
+    def _load(self) -> File:
+        if self.path is not None:
+            if not isinstance(self.path, str | os.PathLike):
+                raise MediaError(f"Attachment path= takes a path, not {_kind_of(self.path)}")
+            if isinstance(self.path, str) and self.path.startswith((*URL_SCHEMES, "data:")):
+                # attachments=["https://..."] arrives here: a bare string may be a URL.
+                return File(self.path, media_type=self.type)
+            path = Path(self.path).expanduser()
+            data = read_path(path, "Attachment")
+            return File(data=data, filename=path.name, media_type=self._media_type(data, path.name))
+        if self.url is not None:
+            if not isinstance(self.url, str) or not self.url.startswith((*URL_SCHEMES, "data:")):
+                raise MediaError(
+                    "Attachment url= takes an http(s)://, gs:// or data: URL, "
+                    f"not {self.url!r:.60}; for a local file use path="
+                )
+            return File(self.url, media_type=self.type)
+        if not isinstance(self.content, bytes | bytearray | memoryview):
+            text = isinstance(self.content, str)
+            hint = "; encode text first, content=text.encode()" if text else ""
+            raise MediaError(f"Attachment content= takes bytes, not {_kind_of(self.content)}{hint}")
+        data = bytes(self.content)
+        if not data:
+            raise MediaError("Attachment content= is empty")
+        return File(data=data, media_type=self._media_type(data, None))
+
+    def _media_type(self, data: bytes, name: str | None) -> str | None:
+        return self.type or sniff_media_type(data) or (guess_media_type(name) if name else None)
 
     def to_part(self) -> Image | File:
-        source: Source
-        source = self.path if self.path is not None else (self.url or self.content or b"")
-        probe = File(source, media_type=self.type)
-        if probe.mime_type.startswith("image/"):
-            return Image(
-                data=probe.data, url=probe.url, media_type=probe.media_type, filename=probe.filename
-            )
-        return probe
+        """The part this attachment adds to a message."""
+        return self._part
 
     def __repr__(self) -> str:
         what = (
@@ -382,6 +443,16 @@ class Attachment:
             else "content=..."
         )
         return f"Attachment({what})"
+
+
+def _as_image_if_image(part: File) -> Image | File:
+    if not part.mime_type.startswith("image/"):
+        return part
+    return Image(data=part.data, url=part.url, media_type=part.media_type, filename=part.filename)
+
+
+def _kind_of(value: object) -> str:
+    return f"{type(value).__name__} {value!r:.40}"
 
 
 def _check_download(response: httpx.Response, url: str) -> tuple[bytes, str | None]:

@@ -1,11 +1,11 @@
-"""The provider-neutral message model: a :class:`Message` is a role and ordered parts.
+"""The provider-neutral message model: a [`Message`][agentloop.Message] is a role and ordered parts.
 
-Parts are :class:`Text`, :class:`~agentloop.media.Image`, :class:`~agentloop.media.File`,
-:class:`ToolCall`, :class:`ToolResult` and :class:`Thinking`. Every part has an
-``extra`` mapping of provider-specific fields keyed by wire format (``"openai"``,
-``"openai-responses"``, ``"anthropic"``, ``"gemini"``): converters put there what
-the neutral model has no field for (an Anthropic ``cache_control``, a Gemini
-``thoughtSignature``) and read it back when exporting to the same format, so a
+Parts are [`Text`][agentloop.Text], [`Image`][agentloop.Image], [`File`][agentloop.File],
+[`ToolCall`][agentloop.ToolCall], [`ToolResult`][agentloop.ToolResult] and
+[`Thinking`][agentloop.Thinking]. Every part has an ``extra`` mapping of provider-specific fields
+keyed by wire format (``"openai"``, ``"openai-responses"``, ``"anthropic"``, ``"gemini"``):
+converters put there what the neutral model has no field for (an Anthropic ``cache_control``, a
+Gemini ``thoughtSignature``) and read it back when exporting to the same format, so a
 conversation survives an import/export round trip unchanged. Other formats
 ignore it.
 """
@@ -13,8 +13,9 @@ ignore it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self, TypeAlias, get_args
+from typing import Any, Literal, Self, TypeAlias, TypeVar, get_args, overload
 
 from agentloop.errors import SerializationError
 from agentloop.media import File, Image, Media, Source, media_from
@@ -153,8 +154,8 @@ class Message:
     """One turn: a role and its ordered parts.
 
     Build with ``Message.user("hi")``, ``Message.system(...)``,
-    ``Message.assistant(...)``; add media with :meth:`add_image` and
-    :meth:`add_file`, which return the message so calls chain.
+    ``Message.assistant(...)``; add media with [`add_image`][agentloop.Message.add_image] and
+    [`add_file`][agentloop.Message.add_file], which return the message so calls chain.
     """
 
     role: Role
@@ -199,7 +200,8 @@ class Message:
         return cls("tool", list(results))
 
     def add_image(self, image: Image | Source, *, media_type: str | None = None) -> Self:
-        """Append an image from a path, URL, bytes, ``data:`` URL or an :class:`Image`."""
+        """Append an image from a path, URL, bytes, ``data:`` URL or an
+        [`Image`][agentloop.Image]."""
         part = image if isinstance(image, Image) else Image(image, media_type=media_type)
         self.parts.append(part)
         return self
@@ -207,7 +209,7 @@ class Message:
     def add_file(
         self, file: File | Source, *, filename: str | None = None, media_type: str | None = None
     ) -> Self:
-        """Append a file (a PDF, audio, ...) from a path, URL, bytes or :class:`File`."""
+        """Append a file (a PDF, audio, ...) from a path, URL, bytes or [`File`][agentloop.File]."""
         part = file if isinstance(file, File) else File(file, filename, media_type=media_type)
         self.parts.append(part)
         return self
@@ -248,13 +250,13 @@ class Message:
     def from_dict(cls, data: dict[str, Any]) -> Message:
         if not isinstance(data, dict) or "role" not in data:
             raise SerializationError(f"A message dict needs a 'role', got {data!r:.80}")
-        parts = data.get("parts", [])
-        if not isinstance(parts, list):
-            raise SerializationError("A message dict's 'parts' must be a list")
-        try:
-            return cls(data["role"], [part_from_dict(p) for p in parts], _extra(data))
-        except ValueError as exc:
-            raise SerializationError(str(exc)) from exc
+        role = data["role"]
+        if role not in ROLES:
+            raise SerializationError(
+                f"A message dict's role must be one of {', '.join(ROLES)}, not {role!r:.40}"
+            )
+        parts = expect_type(data.get("parts", []), list, "A message dict's 'parts'")
+        return cls(role, [part_from_dict(p) for p in parts], _extra(data))
 
 
 def set_system_prompt(messages: list[Message], text: str) -> None:
@@ -266,42 +268,102 @@ def set_system_prompt(messages: list[Message], text: str) -> None:
 
 
 def part_from_dict(d: dict[str, Any]) -> Part:
-    """Rebuild a part from the dict its ``to_dict`` produced."""
+    """Rebuild a part from the dict its ``to_dict`` produced.
+
+    Anything else, a missing field or one of the wrong type, raises
+    [`SerializationError`][agentloop.errors.SerializationError] naming the part and the field.
+    """
     if not isinstance(d, dict):
         raise SerializationError(f"A part must be a dict, got {type(d).__name__}")
     kind = d.get("type")
     try:
-        if kind == "text":
-            return Text(d["text"], _extra(d))
         if kind == "image":
             return Image.from_dict(d)
         if kind == "file":
             return File.from_dict(d)
-        if kind == "tool_call":
-            return ToolCall(
-                d["name"],
-                dict(d["arguments"]),
-                d["tool_call_id"],
-                d.get("raw_arguments"),
-                _extra(d),
-            )
-        if kind == "tool_result":
-            attachments = [part_from_dict(a) for a in d.get("attachments", [])]
-            return ToolResult(
-                d["name"],
-                d["output"],
-                d["tool_call_id"],
-                bool(d.get("is_error", False)),
-                [a for a in attachments if isinstance(a, Image | File)],
-                extra=_extra(d),
-            )
-        if kind == "thinking":
-            return Thinking(
-                d["text"], d.get("signature"), d.get("provider"), bool(d.get("redacted")), _extra(d)
-            )
+        reader = _PART_READERS.get(kind) if isinstance(kind, str) else None
+        if reader is not None:
+            return reader(d, f"A {kind} part")
     except KeyError as exc:
         raise SerializationError(f"A {kind} part is missing the field {exc.args[0]!r}") from None
-    raise SerializationError(f"Unknown part type {kind!r}")
+    raise SerializationError(f"Unknown part type {kind!r:.40}")
+
+
+def _string(d: dict[str, Any], key: str, what: str) -> str:
+    return expect_type(d[key], str, f"{what}'s {key!r}")
+
+
+def _optional_string(d: dict[str, Any], key: str, what: str) -> str | None:
+    return expect_type(d.get(key), str, f"{what}'s {key!r}", optional=True)
+
+
+def _text(d: dict[str, Any], what: str) -> Text:
+    return Text(_string(d, "text", what), _extra(d))
+
+
+def _tool_call(d: dict[str, Any], what: str) -> ToolCall:
+    arguments = expect_type(d["arguments"], dict, f"{what}'s 'arguments'")
+    return ToolCall(
+        _string(d, "name", what),
+        dict(arguments),
+        _string(d, "tool_call_id", what),
+        _optional_string(d, "raw_arguments", what),
+        _extra(d),
+    )
+
+
+def _tool_result(d: dict[str, Any], what: str) -> ToolResult:
+    listed = expect_type(d.get("attachments", []), list, f"{what}'s 'attachments'")
+    attachments = [part_from_dict(a) for a in listed]
+    media = [a for a in attachments if isinstance(a, Image | File)]
+    if len(media) != len(attachments):
+        raise SerializationError(f"{what}'s 'attachments' must be image or file parts")
+    return ToolResult(
+        _string(d, "name", what),
+        _string(d, "output", what),
+        _string(d, "tool_call_id", what),
+        bool(d.get("is_error", False)),
+        media,
+        extra=_extra(d),
+    )
+
+
+def _thinking(d: dict[str, Any], what: str) -> Thinking:
+    return Thinking(
+        _string(d, "text", what),
+        _optional_string(d, "signature", what),
+        _optional_string(d, "provider", what),
+        bool(d.get("redacted")),
+        _extra(d),
+    )
+
+
+_PART_READERS: dict[str, Callable[[dict[str, Any], str], Part]] = {
+    "text": _text,
+    "tool_call": _tool_call,
+    "tool_result": _tool_result,
+    "thinking": _thinking,
+}
+
+T = TypeVar("T")
+_KIND_NAMES = {dict: "a dict", list: "a list", str: "a string", int: "an int"}
+
+
+@overload
+def expect_type(value: object, kind: type[T], what: str) -> T: ...
+@overload
+def expect_type(value: object, kind: type[T], what: str, *, optional: bool) -> T | None: ...
+def expect_type(value: object, kind: type[T], what: str, *, optional: bool = False) -> T | None:
+    """``value`` if it is a ``kind`` (or None, when ``optional``), else a
+    [`SerializationError`][agentloop.errors.SerializationError] naming ``what`` was expected and
+    what came."""
+    if isinstance(value, kind) or (optional and value is None):
+        return value
+    expected = _KIND_NAMES.get(kind, kind.__name__)
+    got = "nothing" if value is None else f"{type(value).__name__} {value!r:.40}"
+    raise SerializationError(
+        f"{what} must be {expected}{' or null' if optional else ''}, got {got}"
+    )
 
 
 def _with_extra(out: dict[str, Any], extra: Extra) -> dict[str, Any]:
@@ -311,9 +373,9 @@ def _with_extra(out: dict[str, Any], extra: Extra) -> dict[str, Any]:
 
 
 def _extra(d: dict[str, Any]) -> Extra:
-    extra = d.get("extra") or {}
-    if not isinstance(extra, dict):
-        raise SerializationError("'extra' must be a dict")
+    extra = expect_type(d.get("extra") or {}, dict, "'extra'")
+    for key, value in extra.items():
+        expect_type(value, dict, f"'extra' of {key!r}")
     return {k: dict(v) for k, v in extra.items()}
 
 

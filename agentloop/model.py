@@ -1,9 +1,10 @@
-"""Model: anything that turns a :class:`Request` into a :class:`Reply`, plus the user API.
+"""Model: anything that turns a [`Request`][agentloop.Request] into a [`Reply`][agentloop.Reply],
+plus the user API.
 
-A subclass implements :meth:`Model.complete` (and, when it can stream,
-:meth:`Model.stream`; async twins default to running those in a thread). It
+A subclass implements [`Model.complete`][agentloop.Model.complete] (and, when it can stream,
+[`Model.stream`][agentloop.Model.stream]; async twins default to running those in a thread). It
 then gets ``prompt()``, ``chain()`` and ``conversation()`` for free.
-:class:`AsyncModel` is the awaitable view of the same model.
+[`AsyncModel`][agentloop.AsyncModel] is the awaitable view of the same model.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ if TYPE_CHECKING:
     from agentloop.conversation import AsyncConversation, Conversation
     from agentloop.loop import AfterCall, Approve, BeforeCall, ErrorMode
     from agentloop.response import ChainResponse, Response
-    from agentloop.tools import ToolSource
+    from agentloop.tools import Tools
 
 
 C = TypeVar("C", bound="Conversation")
 
 
 class Prompting(Generic[C]):
-    """The user API shared by :class:`Model` and :class:`AsyncModel`, written once.
+    """The user API shared by [`Model`][agentloop.Model] and [`AsyncModel`][agentloop.AsyncModel],
+    written once.
 
     The two differ only in the conversation they make: sync or awaitable.
     """
@@ -42,7 +44,7 @@ class Prompting(Generic[C]):
         self,
         *,
         system: str | None = None,
-        tools: Sequence[ToolSource] = (),
+        tools: Tools = (),
         before_call: BeforeCall | None = None,
         after_call: AfterCall | None = None,
         approve: Approve | None = None,
@@ -70,7 +72,7 @@ class Prompting(Generic[C]):
         *,
         system: str | None = None,
         messages: Sequence[Message] = (),
-        tools: Sequence[ToolSource] = (),
+        tools: Tools = (),
         before_call: BeforeCall | None = None,
         after_call: AfterCall | None = None,
         approve: Approve | None = None,
@@ -79,7 +81,7 @@ class Prompting(Generic[C]):
         """One model call. ``messages=`` sends a message list you keep yourself; tool
         calls in it that have no result yet run first, through the hooks.
 
-        From an :class:`AsyncModel`: ``await model.prompt(...)``, or
+        From an [`AsyncModel`][agentloop.AsyncModel]: ``await model.prompt(...)``, or
         ``async for chunk in model.prompt(..., stream=True)``.
         """
         conversation = self.conversation(
@@ -98,7 +100,7 @@ class Prompting(Generic[C]):
         *,
         system: str | None = None,
         messages: Sequence[Message] = (),
-        tools: Sequence[ToolSource] = (),
+        tools: Tools = (),
         before_call: BeforeCall | None = None,
         after_call: AfterCall | None = None,
         approve: Approve | None = None,
@@ -117,14 +119,14 @@ class Prompting(Generic[C]):
 
 
 class Model(Prompting["Conversation"], ABC):
-    """A model you can prompt. Subclasses implement :meth:`complete`."""
+    """A model you can prompt. Subclasses implement [`complete`][agentloop.Model.complete]."""
 
     #: The name this model is known by (``get_model(model_id)`` finds it again).
     model_id: str = "model"
-    #: Whether :meth:`stream` yields text as it is generated.
+    #: Whether [`stream`][agentloop.Model.stream] yields text as it is generated.
     can_stream: bool = True
-    #: Whether :meth:`complete` blocks on I/O. The default async methods then run
-    #: it in a worker thread; models that only compute are called directly.
+    #: Whether [`complete`][agentloop.Model.complete] blocks on I/O. The default async methods then
+    #: run it in a worker thread; models that only compute are called directly.
     blocking_io: bool = True
 
     # -- what a subclass provides ------------------------------------------------
@@ -134,7 +136,8 @@ class Model(Prompting["Conversation"], ABC):
         """Answer ``request`` in one go."""
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
-        """Answer ``request`` as :class:`Delta` events ending with the :class:`Reply`."""
+        """Answer ``request`` as [`Delta`][agentloop.Delta] events ending with the
+        [`Reply`][agentloop.Reply]."""
         reply = self.complete(request)
         text = reply.message.text
         if text:
@@ -170,7 +173,7 @@ class Model(Prompting["Conversation"], ABC):
 
 
 class AsyncModel(Prompting["AsyncConversation"]):
-    """The awaitable view of a :class:`Model`: same methods, every call awaitable."""
+    """The awaitable view of a [`Model`][agentloop.Model]: same methods, every call awaitable."""
 
     def __init__(self, model: Model) -> None:
         self.sync_model = model

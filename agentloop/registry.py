@@ -1,9 +1,9 @@
-"""get_model(): from a model name to a :class:`~agentloop.model.Model`.
+"""get_model(): from a model name to a [`Model`][agentloop.Model].
 
 A name is looked up as an alias first, then as ``provider/model``, then by
 the prefixes each provider registered (``claude-`` → Anthropic). Providers
-register themselves with :func:`register_model`; adding a provider is one
-module plus one registration line in :func:`_register_builtin`.
+register themselves with [`register_model`][agentloop.register_model]; adding a provider is one
+module plus one registration line in `_register_builtin`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from agentloop.errors import AgentloopError
 from agentloop.model import AsyncModel, Model
+from agentloop.providers.options import check_keywords, keyword_only
 
 #: The model ``get_model()`` returns when no name is given and $AGENTLOOP_MODEL is unset.
 DEFAULT_MODEL = "gpt-4.1-mini"
@@ -57,7 +58,12 @@ def register_alias(alias: str, name: str) -> None:
 
 
 def get_model(name: str | None = None, **kwargs: Any) -> Model:
-    """The model called ``name``; ``kwargs`` (``api_key=``, ``base_url=``...) go to it."""
+    """The model called ``name``; ``kwargs`` (``api_key=``, ``base_url=``...) go to it.
+
+    The built-in providers refuse a keyword their model does not take with
+    [`UnknownOptionError`][agentloop.errors.UnknownOptionError] naming the closest one; default
+    request options go in ``options={...}``.
+    """
     name = name or os.environ.get("AGENTLOOP_MODEL") or DEFAULT_MODEL
     name = _ALIASES.get(name, name)
     provider, _, rest = name.partition("/")
@@ -76,7 +82,7 @@ def get_model(name: str | None = None, **kwargs: Any) -> Model:
 
 
 def get_async_model(name: str | None = None, **kwargs: Any) -> AsyncModel:
-    """The same model as :func:`get_model`, with every call awaitable."""
+    """The same model as [`get_model`][agentloop.get_model], with every call awaitable."""
     return get_model(name, **kwargs).to_async()
 
 
@@ -90,7 +96,6 @@ def known_models() -> dict[str, list[str]]:
 def _register_builtin() -> None:
     # One line per provider: the name before "/", and the bare-name prefixes it owns.
     from agentloop.providers import anthropic, gemini, openai_chat, openai_responses
-    from agentloop.providers.offline import TestModel
 
     register_model("openai", openai_chat.create, prefixes=("gpt-", "chatgpt-", "o1", "o3", "o4"))
     register_model("openai-responses", openai_responses.create)
@@ -98,7 +103,15 @@ def _register_builtin() -> None:
     register_model("ollama", openai_chat.create_ollama)
     register_model("anthropic", anthropic.create, prefixes=("claude-",))
     register_model("gemini", gemini.create, prefixes=("gemini-",))
-    register_model("test", lambda name, **kw: TestModel(model_id="test", **kw))
+    register_model("test", _create_test)
+
+
+def _create_test(name: str, **kwargs: Any) -> Model:
+    """``get_model("test")``: the offline TestModel (``text=``, ``call_tools=``)."""
+    from agentloop.providers.offline import TestModel
+
+    check_keywords(kwargs, keyword_only(TestModel) - {"model_id"}, call=f"get_model({name!r})")
+    return TestModel(model_id="test", **kwargs)
 
 
 _register_builtin()

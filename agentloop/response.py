@@ -1,4 +1,5 @@
-"""What a prompt or chain gives back: :class:`Response` (one model call) and :class:`ChainResponse`.
+"""What a prompt or chain gives back: [`Response`][agentloop.Response] (one model call) and
+[`ChainResponse`][agentloop.ChainResponse].
 
 Both are lazy only when streamed: iterating yields text chunks as they
 arrive, and ``text()`` waits for the end. From an async model they are also
@@ -7,7 +8,7 @@ awaitable and async-iterable.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from agentloop import structured
 from agentloop.errors import AgentloopError, SerializationError
 from agentloop.loop import Pause, PausedCall
 from agentloop.media import File, Image
-from agentloop.messages import Message, ToolCall, ToolResult, part_from_dict
+from agentloop.messages import Message, ToolCall, ToolResult, expect_type, part_from_dict
 from agentloop.providers.base import Reply, Request
 from agentloop.structured import OutputSchema, json_schema
 from agentloop.usage import Usage
@@ -23,7 +24,7 @@ from agentloop.usage import Usage
 if TYPE_CHECKING:
     from agentloop.conversation import Conversation
     from agentloop.run import Run
-    from agentloop.tools import ToolSource
+    from agentloop.tools import Tools
 
 
 @dataclass(slots=True)
@@ -51,13 +52,18 @@ class Prompt:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Prompt:
-        attachments = [part_from_dict(a) for a in data.get("attachments", [])]
+        data = expect_type(data, dict, "A prompt dict")
+        listed = expect_type(data.get("attachments", []), list, "A prompt dict's 'attachments'")
+        attachments = [part_from_dict(a) for a in listed]
+        media = [a for a in attachments if isinstance(a, Image | File)]
+        if len(media) != len(attachments):
+            raise SerializationError("A prompt dict's 'attachments' must be image or file parts")
         return cls(
-            data.get("prompt"),
-            data.get("system"),
-            [a for a in attachments if isinstance(a, Image | File)],
-            dict(data.get("options") or {}),
-            data.get("schema"),
+            expect_type(data.get("prompt"), str, "A prompt dict's 'prompt'", optional=True),
+            expect_type(data.get("system"), str, "A prompt dict's 'system'", optional=True),
+            media,
+            dict(expect_type(data.get("options") or {}, dict, "A prompt dict's 'options'")),
+            expect_type(data.get("schema"), dict, "A prompt dict's 'schema'", optional=True),
         )
 
 
@@ -105,7 +111,8 @@ class Response(_Lazy):
         self.tool_results: list[ToolResult] = []
         #: Set when a hook paused the tool calls this prompt had to settle first.
         self.state: ChainState | None = None
-        #: What this model call added to the history (see :meth:`messages`).
+        #: What this model call added to the history (see
+        #: [`messages`][agentloop.Response.messages]).
         self.added: list[Message] = []
         self._reply: Reply | None = None
         self._run: Run | None = None
@@ -176,7 +183,7 @@ class Response(_Lazy):
     def parsed(self) -> Any:
         """The answer as structured output: validated against ``schema=`` when it was a type.
 
-        Raises :class:`~agentloop.errors.StructuredOutputError` (carrying the raw
+        Raises [`StructuredOutputError`][agentloop.errors.StructuredOutputError] (carrying the raw
         text) when the answer is not valid JSON or does not match.
         """
         return structured.parse(self.text(), self.prompt.schema)
@@ -204,37 +211,62 @@ class Response(_Lazy):
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, tools: Sequence[ToolSource] = ()) -> Response:
-        """Rebuild a response; ``tools`` are needed only if a reply will run tools."""
+    def from_dict(cls, data: dict[str, Any], *, tools: Tools = ()) -> Response:
+        """Rebuild a response; ``tools`` are needed only if a reply will run tools.
+
+        Anything but what [`to_dict`][agentloop.Response.to_dict] wrote raises
+        [`SerializationError`][agentloop.errors.SerializationError] naming the field at fault.
+        """
         from agentloop.conversation import Conversation
 
-        try:
-            message = Message.from_dict(data["message"])
-            settings = dict(data.get("conversation") or {})
-            settings["model"] = data["model"]
-            conversation = Conversation.from_dict(
-                {**settings, "messages": data["history"]}, tools=tools
-            )
-            response = cls(Prompt.from_dict(data["prompt"]), conversation, data["model"])
-            response._reply = Reply(
-                message,
-                Usage.from_dict(data.get("usage") or {}),
-                data.get("finish_reason"),
-                data.get("resolved_model"),
-            )
-            response.tool_results = [
-                r
-                for r in (part_from_dict(p) for p in data.get("tool_results", []))
-                if isinstance(r, ToolResult)
-            ]
-        except KeyError as exc:
-            raise SerializationError(f"A response dict is missing {exc.args[0]!r}") from None
+        data = expect_type(data, dict, "A response dict (what Response.to_dict() returns)")
+        missing = [key for key in ("model", "prompt", "history", "message") if key not in data]
+        if missing:
+            raise SerializationError(f"A response dict is missing {missing[0]!r}")
+        model = expect_type(data["model"], str, "A response dict's 'model'")
+        history = expect_type(data["history"], list, "A response dict's 'history'")
+        where = "A response dict's 'conversation'"
+        settings = expect_type(data.get("conversation") or {}, dict, where)
+        conversation = Conversation.from_dict(
+            {**settings, "model": model, "messages": history}, tools=tools
+        )
+        response = cls(Prompt.from_dict(data["prompt"]), conversation, model)
+        response._reply = cls._reply_from_dict(data)
+        message = response._reply.message
+        where = "A response dict's 'tool_results'"
+        listed = expect_type(data.get("tool_results", []), list, where)
+        results = [part_from_dict(p) for p in listed]
+        response.tool_results = [r for r in results if isinstance(r, ToolResult)]
+        if len(response.tool_results) != len(results):
+            raise SerializationError(f"{where} must be tool_result parts")
         response.added = [message]
         if response.tool_results:
             response.added.append(Message("tool", list(response.tool_results)))
         conversation.messages.extend(response.added)
         conversation.responses.append(response)
         return response
+
+    @staticmethod
+    def _reply_from_dict(data: dict[str, Any]) -> Reply:
+        """The reply part of [`from_dict`][agentloop.Response.from_dict]: message, usage, finish
+        reason, model."""
+        where = "A response dict's "
+        message = Message.from_dict(expect_type(data["message"], dict, f"{where}'message'"))
+        usage = expect_type(data.get("usage") or {}, dict, f"{where}'usage'")
+        details = usage.get("details") or {}
+        counts = [v for k, v in usage.items() if k != "details"]
+        if (
+            not isinstance(details, dict)
+            or not all(isinstance(v, int | None) for v in [*counts, *details.values()])
+            or not all(isinstance(usage.get(k, 0), int) for k in ("input_tokens", "output_tokens"))
+        ):
+            raise SerializationError(f"{where}'usage' must hold token counts, got {usage!r:.80}")
+        return Reply(
+            message,
+            Usage.from_dict(usage),
+            expect_type(data.get("finish_reason"), str, f"{where}'finish_reason'", optional=True),
+            expect_type(data.get("resolved_model"), str, f"{where}'resolved_model'", optional=True),
+        )
 
     def __repr__(self) -> str:
         state = "streaming" if not self.done else f"{len(self.text())} chars"
@@ -265,20 +297,39 @@ class ChainState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChainState:
-        try:
-            paused = []
-            for item in data["paused"]:
-                call = part_from_dict(item["call"])
-                if not isinstance(call, ToolCall):
-                    raise SerializationError("A paused entry must hold a tool_call")
-                paused.append(PausedCall(call, item["stage"], item.get("reason")))
-            done = [part_from_dict(r) for r in data.get("done", [])]
-            return cls(
-                Pause(paused, [r for r in done if isinstance(r, ToolResult)]),
-                dict(data["conversation"]),
+        """Rebuild a paused chain; anything but what `to_dict` wrote raises
+        [`SerializationError`][agentloop.errors.SerializationError] naming the field at fault."""
+        data = expect_type(data, dict, "A chain state (what ChainState.to_dict() returns)")
+        missing = [key for key in ("paused", "conversation") if key not in data]
+        if missing:
+            raise SerializationError(f"A chain state is missing {missing[0]!r}")
+        paused = [
+            cls._paused_from_dict(item)
+            for item in expect_type(data["paused"], list, "A chain state's 'paused'")
+        ]
+        where = "A chain state's 'done'"
+        done = [part_from_dict(r) for r in expect_type(data.get("done", []), list, where)]
+        results = [r for r in done if isinstance(r, ToolResult)]
+        if len(results) != len(done):
+            raise SerializationError(f"{where} must be tool_result parts")
+        conversation = expect_type(data["conversation"], dict, "A chain state's 'conversation'")
+        return cls(Pause(paused, results), dict(conversation))
+
+    @staticmethod
+    def _paused_from_dict(item: object) -> PausedCall:
+        item = expect_type(item, dict, "A paused entry")
+        if "call" not in item or "stage" not in item:
+            raise SerializationError("A paused entry needs a 'call' and a 'stage'")
+        call = part_from_dict(item["call"])
+        if not isinstance(call, ToolCall):
+            raise SerializationError("A paused entry must hold a tool_call")
+        stage = item["stage"]
+        if stage not in ("before_call", "approve"):
+            raise SerializationError(
+                f"A paused entry's 'stage' must be 'before_call' or 'approve', not {stage!r:.40}"
             )
-        except KeyError as exc:
-            raise SerializationError(f"A chain state is missing {exc.args[0]!r}") from None
+        reason = expect_type(item.get("reason"), str, "A paused entry's 'reason'", optional=True)
+        return PausedCall(call, stage, reason)
 
 
 class ChainResponse(_Lazy):
@@ -332,12 +383,14 @@ class ChainResponse(_Lazy):
 
     def messages(self) -> list[Message]:
         """Every message the chain added after the prompt: each reply with its tool
-        calls, their results, and the final answer (see :meth:`Response.messages`)."""
+        calls, their results, and the final answer (see
+        [`Response.messages`][agentloop.Response.messages])."""
         self._finish()
         return [m for r in self.responses for m in r.added]
 
     def parsed(self) -> Any:
-        """The final answer as structured output (see :meth:`Response.parsed`)."""
+        """The final answer as structured output (see
+        [`Response.parsed`][agentloop.Response.parsed])."""
         return self._last().parsed()
 
     def reply(self, prompt: str | None = None, **kwargs: Any) -> Any:

@@ -1,7 +1,7 @@
 """A run: one prompt, chain or resume in progress, bridging the loop and the responses.
 
 The run owns the chain generator and the shell that drives it, and it is the
-loop's listener: each reply becomes a :class:`Response` in the conversation
+loop's listener: each reply becomes a [`Response`][agentloop.Response] in the conversation
 the moment it arrives, so a failure later in the chain loses nothing.
 """
 

@@ -1,6 +1,6 @@
 """A tool's JSON schema and validator, built once from a function's signature and docstring.
 
-:func:`function_schema` reads the signature with pydantic and the docstring
+`function_schema` reads the signature with pydantic and the docstring
 with docstring-parser (Google, NumPy and reST/Sphinx styles, detected
 automatically). The docstring's text becomes the tool description and each
 documented parameter its property description; ``Annotated[T, Field(...)]``
@@ -9,8 +9,8 @@ docstring. Nested pydantic models, dataclasses, TypedDicts and enums land in
 ``$defs``. Titles are stripped: they repeat the names and cost tokens.
 
 The result is cached per function, so a method shared by many toolbox
-instances is analysed once. Per-provider reshaping (:func:`openai_strict`,
-:func:`gemini_subset`) lives in :mod:`agentloop.schema_transforms` and is
+instances is analysed once. Per-provider reshaping (`openai_strict`,
+`gemini_subset`) lives in `agentloop.schema_transforms` and is
 applied at request time, never baked in.
 """
 

@@ -1,14 +1,14 @@
 """Pure JSON-schema-to-JSON-schema functions: tidying, and reshaping per provider.
 
-A tool's schema is built once, as plain JSON Schema (:mod:`agentloop.schema`).
+A tool's schema is built once, as plain JSON Schema (`agentloop.schema`).
 Providers that accept only part of JSON Schema get a reshaped copy at request
 time, so one tool serves every provider:
 
-- :func:`openai_strict` for OpenAI's strict mode (structured outputs): every
+- `openai_strict` for OpenAI's strict mode (structured outputs): every
   object closed with ``additionalProperties: false``, every property required,
   optional properties made nullable (the model sends ``null`` to mean "use the
   default"), unsupported keywords moved into the description.
-- :func:`gemini_subset` for Gemini's ``parameters`` field, an OpenAPI 3.0
+- `gemini_subset` for Gemini's ``parameters`` field, an OpenAPI 3.0
   subset: ``$ref`` inlined, ``null`` expressed as ``nullable``, unsupported
   keywords moved into the description.
 
@@ -183,7 +183,7 @@ _TYPED_KEYWORDS = frozenset({"type", "anyOf", "oneOf", "$ref", "enum", "const"})
 def openai_strict(schema: Schema) -> Schema:
     """Reshape a tool schema for OpenAI strict mode.
 
-    Raises :class:`~agentloop.errors.ConversionError` (provider ``"openai"``)
+    Raises [`ConversionError`][agentloop.errors.ConversionError] (provider ``"openai"``)
     for what strict mode cannot express at all: objects with free-form keys
     (``dict[str, X]``), values of any type (``Any``) and ``allOf`` combinations.
     """
@@ -317,7 +317,7 @@ _GEMINI_SILENT = frozenset({"title", "$schema", "$defs", "definitions", "discrim
 def gemini_subset(schema: Schema) -> Schema:
     """Reshape a tool schema into the subset Gemini's ``parameters`` accepts.
 
-    Raises :class:`~agentloop.errors.ConversionError` (provider ``"gemini"``)
+    Raises [`ConversionError`][agentloop.errors.ConversionError] (provider ``"gemini"``)
     for a recursive type, which cannot be inlined.
     """
     return _gemini(schema, schema, ())

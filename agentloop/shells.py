@@ -1,4 +1,4 @@
-"""The two thin interpreters of :mod:`agentloop.loop`: one blocking, one ``async``.
+"""The two thin interpreters of `agentloop.loop`: one blocking, one ``async``.
 
 Each drives a chain generator: it performs the effect the generator yields
 (call the model, call user code, run steps concurrently) and sends back the
@@ -121,7 +121,7 @@ def _stream(events: Iterator[Delta | Reply]) -> Generator[Delta, None, Reply]:
 
 
 async def adrive_iter(step: Step[T], model: Model, out: list[T]) -> AsyncIterator[Delta]:
-    """Async twin of :func:`drive_iter`; the chain's result is appended to ``out``."""
+    """Async twin of `drive_iter`; the chain's result is appended to ``out``."""
     value: Any = None
     error: BaseException | None = None
     while True:

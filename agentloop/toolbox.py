@@ -18,7 +18,8 @@ name, so two instances can serve one conversation. Methods starting with
 ``_`` and the methods of this base class are not tools. Optional
 ``async def prepare(self)`` and ``async def close(self)`` are awaited once
 before first use and when the conversation closes; tools added in
-``prepare()`` with :meth:`Toolbox.add_tool` are offered from the first request.
+``prepare()`` with [`Toolbox.add_tool`][agentloop.Toolbox.add_tool] are offered from the first
+request.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class Toolbox:
 
     Configure a toolbox through your own ``__init__``; calling
     ``super().__init__()`` is optional. The class docstring is the toolbox's
-    :attr:`description`.
+    [`description`][agentloop.Toolbox.description].
     """
 
     def __init__(self, *, instance_name: str | None = None) -> None:
@@ -120,8 +121,8 @@ class Toolbox:
         """Add a tool to this instance at run time (in ``prepare()``, say).
 
         A function is named ``{toolbox_name}_{function name}`` unless a name is
-        given (here or with ``@tool``); a ready :class:`Tool` keeps its name.
-        A name already taken raises :class:`~agentloop.errors.DuplicateToolError`.
+        given (here or with ``@tool``); a ready [`Tool`][agentloop.Tool] keeps its name.
+        A name already taken raises [`DuplicateToolError`][agentloop.errors.DuplicateToolError].
         """
         if isinstance(fn, Tool):
             item = dataclasses.replace(fn, name=name or fn.name, toolbox=self)
@@ -238,7 +239,7 @@ def toolboxes_in(items: Iterable[ToolSource | Tool]) -> list[Toolbox]:
 async def prepare_toolboxes(items: Iterable[ToolSource | Tool]) -> None:
     """Prepare every toolbox among ``items`` (the ``tools=[...]`` list), in order, once.
 
-    Call it before :func:`~agentloop.tools.collect_tools` so tools added in
+    Call it before `collect_tools` so tools added in
     ``prepare()`` are listed.
     """
     for box in toolboxes_in(items):

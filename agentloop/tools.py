@@ -1,16 +1,18 @@
 """Tools: functions the model may call, with their schema, validation and result formatting.
 
-Any callable in ``tools=[...]`` becomes a :class:`Tool` through
-:meth:`Tool.function`; ``@tool(...)`` on a function or a Toolbox method sets
+Any callable in ``tools=[...]`` becomes a [`Tool`][agentloop.Tool] through
+[`Tool.function`][agentloop.Tool.function]; ``@tool(...)`` on a function or a Toolbox method sets
 its name, description and flags. A tool splits its work for the chain:
 
-- :meth:`Tool.validate` (pure) turns a :class:`ToolCall` into keyword
-  arguments, or raises :class:`ToolArgumentsError` worded for the model;
-- :meth:`Tool.invoke` is the only step that runs user code;
-- :meth:`Tool.result` and :meth:`Tool.error_result` (pure) turn a return value
-  or an exception into the :class:`ToolResult` the model reads.
+- [`Tool.validate`][agentloop.Tool.validate] (pure) turns a [`ToolCall`][agentloop.ToolCall] into
+  keyword arguments, or raises [`ToolArgumentsError`][agentloop.errors.ToolArgumentsError] worded
+  for the model;
+- [`Tool.invoke`][agentloop.Tool.invoke] is the only step that runs user code;
+- [`Tool.result`][agentloop.Tool.result] and [`Tool.error_result`][agentloop.Tool.error_result]
+  (pure) turn a return value or an exception into the [`ToolResult`][agentloop.ToolResult] the model
+  reads.
 
-:class:`RetryBudget` counts consecutive failures per tool and stops a model
+`RetryBudget` counts consecutive failures per tool and stops a model
 that keeps failing.
 """
 
@@ -20,7 +22,7 @@ import dataclasses
 import functools
 import inspect
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, overload
 
@@ -52,9 +54,11 @@ __all__ = [
     "ToolOptions",
     "ToolReturn",
     "ToolSource",
+    "Tools",
     "collect_tools",
     "format_return",
     "tool",
+    "tool_sources",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,6 +77,8 @@ _OPTIONS_ATTRIBUTE = "__agentloop_tool__"
 
 #: Anything ``tools=[...]`` accepts: a function (or other callable), a Tool, a Toolbox.
 ToolSource: TypeAlias = "Callable[..., Any] | Tool | Toolbox"
+#: What ``tools=`` accepts: a list (any iterable) of tool sources, or a single one.
+Tools: TypeAlias = "ToolSource | Iterable[ToolSource]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +118,7 @@ def tool(
     ``@tool`` and ``@tool(name=..., description=..., requires_approval=True,
     sequential=True, max_retries=5)``. The function itself is returned
     unchanged (still callable as before); the options are read when it
-    becomes a :class:`Tool`. ``requires_approval`` makes the chain ask before
+    becomes a [`Tool`][agentloop.Tool]. ``requires_approval`` makes the chain ask before
     running it; ``sequential`` runs it alone, never alongside other calls.
     """
     options = ToolOptions(name, description, requires_approval, sequential, max_retries)
@@ -140,7 +146,7 @@ class ToolReturn:
 class Tool:
     """A callable the model may use: its name, description, JSON schema and function.
 
-    Build one with :meth:`function` (or let ``tools=[fn]`` do it). Constructed
+    Build one with [`function`][agentloop.Tool.function] (or let ``tools=[fn]`` do it). Constructed
     directly with a ready JSON schema, it checks only the arguments' shape
     (required and unknown properties), for tools that have no Python
     signature, such as an MCP server's.
@@ -220,7 +226,7 @@ class Tool:
 
         ``provider="gemini"`` gives Gemini's subset (strict does not apply
         there); ``strict=True`` gives OpenAI strict mode's form, and raises
-        :class:`~agentloop.errors.ConversionError` if the schema cannot have one.
+        [`ConversionError`][agentloop.errors.ConversionError] if the schema cannot have one.
         """
         family = "gemini" if provider == GEMINI else "json"
         key = (family, strict and family == "json")
@@ -234,9 +240,11 @@ class Tool:
         return cached
 
     def validate(self, call: ToolCall) -> dict[str, Any]:
-        """The keyword arguments for :meth:`invoke`, validated and coerced (pure).
+        """The keyword arguments for [`invoke`][agentloop.Tool.invoke], validated and coerced
+        (pure).
 
-        Raises :class:`ToolArgumentsError`, whose message tells the model what to fix.
+        Raises [`ToolArgumentsError`][agentloop.errors.ToolArgumentsError], whose message tells the
+        model what to fix.
         """
         assert self.validator is not None  # set in __post_init__
         return self.validator.validate(call)
@@ -255,10 +263,10 @@ class Tool:
     ) -> ToolResult:
         """The result the model reads when the tool failed; the exception is kept on it.
 
-        :class:`ToolError` and :class:`ToolArgumentsError` are written for the
-        model and always show their message. Any other exception shows as
-        ``TypeName: message`` ("report"), as a bare failure notice
-        ("redact"), or is re-raised ("raise").
+        [`ToolError`][agentloop.errors.ToolError] and
+        [`ToolArgumentsError`][agentloop.errors.ToolArgumentsError] are written for the model and
+        always show their message. Any other exception shows as ``TypeName: message`` ("report"), as
+        a bare failure notice ("redact"), or is re-raised ("raise").
         """
         if mode not in ERROR_MODES:
             raise ValueError(f"error mode must be one of {', '.join(ERROR_MODES)}, not {mode!r}")
@@ -277,7 +285,7 @@ def format_return(value: Any) -> tuple[str, list[Image | File]]:
     """The text and attachments for a tool's return value.
 
     A str is sent as is; an Image or File (or a list of them) as attachments;
-    a :class:`ToolReturn` as both; anything else (pydantic models,
+    a [`ToolReturn`][agentloop.ToolReturn] as both; anything else (pydantic models,
     dataclasses, dicts, lists, numbers, None) as compact JSON, with ``str()``
     for values JSON has no form for.
     """
@@ -322,8 +330,8 @@ class RetryBudget:
     """Consecutive failures per tool: a failure counts, a success resets (pure).
 
     The failure after ``max_retries`` consecutive ones raises
-    :class:`ToolRetriesExceeded` (naming the tool, with the last error as its
-    cause), so a model that keeps sending a bad call is stopped.
+    [`ToolRetriesExceeded`][agentloop.errors.ToolRetriesExceeded] (naming the tool, with the last
+    error as its cause), so a model that keeps sending a bad call is stopped.
     """
 
     __slots__ = ("_failures", "default_max_retries")
@@ -359,31 +367,71 @@ class RetryBudget:
         self._failures.clear()
 
 
-def collect_tools(sources: Iterable[ToolSource]) -> dict[str, Tool]:
-    """The name -> Tool mapping for ``tools=[...]``: functions, Tools and Toolbox instances.
+def tool_sources(tools: Tools) -> list[ToolSource]:
+    """``tools=`` as a list: a single function, Tool or Toolbox becomes a list of one.
 
-    Two tools with one name raise :class:`DuplicateToolError`; nothing is
-    silently replaced. Tools a Toolbox adds in ``prepare()`` appear once it
-    has been prepared (see :func:`agentloop.toolbox.prepare_toolboxes`).
+    Anything else that is not a tool, alone or in the list, raises
+    [`ToolDefinitionError`][agentloop.errors.ToolDefinitionError] (a ``TypeError``) naming
+    ``tools=`` and the item.
     """
     from agentloop.toolbox import Toolbox  # toolbox.py builds on this module
 
+    single = isinstance(tools, Tool | Toolbox) or callable(tools)
+    if single:
+        items: list[Any] = [tools]
+    elif isinstance(tools, Iterable) and not isinstance(tools, str | bytes | Mapping):
+        items = list(tools)
+    else:
+        raise ToolDefinitionError(
+            f"tools= takes a function, a Tool, a Toolbox instance or a list of them, "
+            f"not {_describe(tools)}{_hint(tools)}"
+        )
+    for index, item in enumerate(items):
+        _check_source(item, "tools=" if single else f"tools=[...] item {index}")
+    return items
+
+
+def _check_source(source: Any, at: str) -> None:
+    from agentloop.toolbox import Toolbox
+
+    if isinstance(source, type) and issubclass(source, Toolbox):
+        raise ToolDefinitionError(
+            f"{at}: {source.__name__} is a Toolbox class: pass an instance, {source.__name__}()"
+        )
+    if not (isinstance(source, Tool | Toolbox) or callable(source)):
+        raise ToolDefinitionError(
+            f"{at}: {_describe(source)} is not a tool: pass a function, a Tool or a Toolbox "
+            f"instance{_hint(source)}"
+        )
+
+
+def _describe(value: Any) -> str:
+    return f"{value!r:.60} ({type(value).__name__})"
+
+
+def _hint(value: Any) -> str:
+    # The likeliest mistake behind a str: naming a tool instead of passing it.
+    return "; to offer a function, pass the function itself" if isinstance(value, str) else ""
+
+
+def collect_tools(sources: Tools) -> dict[str, Tool]:
+    """The name -> Tool mapping for ``tools=``: functions, Tools and Toolbox instances.
+
+    ``sources`` is normalized by `tool_sources` (so a single tool works
+    too). Two tools with one name raise [`DuplicateToolError`][agentloop.errors.DuplicateToolError];
+    nothing is silently replaced. Tools a Toolbox adds in ``prepare()`` appear once it
+    has been prepared (see `agentloop.toolbox.prepare_toolboxes`).
+    """
+    from agentloop.toolbox import Toolbox
+
     found: dict[str, Tool] = {}
-    for source in sources:
+    for source in tool_sources(sources):
         if isinstance(source, Tool):
             tools = [source]
         elif isinstance(source, Toolbox):
             tools = source.tools()
-        elif isinstance(source, type) and issubclass(source, Toolbox):
-            raise ToolDefinitionError(
-                f"{source.__name__} is a Toolbox class: pass an instance, {source.__name__}()"
-            )
-        elif callable(source):
-            tools = [Tool.function(source)]
         else:
-            raise ToolDefinitionError(
-                f"{source!r} is not a tool: pass a function, a Tool or a Toolbox instance"
-            )
+            tools = [Tool.function(source)]
         for item in tools:
             if item.name in found:
                 raise duplicate_tool_error(found[item.name], item)

@@ -3,7 +3,7 @@
 This file is both sides. Run as ``python examples/toolbox_mcp.py`` it starts itself with
 ``--serve`` as an MCP server (written with the official SDK) over stdio, and a scripted
 FunctionModel calls the server's tools, so it runs offline. Needs the SDK:
-pip install 'agentloop[mcp]'
+pip install 'agentloop-kit[mcp]'
 """
 
 from __future__ import annotations

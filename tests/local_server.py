@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -43,7 +43,9 @@ class Recorded:
 
 
 class LocalServer:
-    def __init__(self) -> None:
+    def __init__(self, responder: Callable[[Recorded], Scripted] | None = None) -> None:
+        #: Answers a request when nothing is scripted (a fake provider), instead of repeating.
+        self.responder = responder
         self.script: list[Scripted] = []
         self.requests: list[Recorded] = []
         self.last = Scripted(500, b"nothing scripted")
@@ -57,12 +59,13 @@ class LocalServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
+                recorded = Recorded(self.command, self.path, dict(self.headers.items()), body)
                 with server._lock:
-                    server.requests.append(
-                        Recorded(self.command, self.path, dict(self.headers.items()), body)
-                    )
+                    server.requests.append(recorded)
                     if server.script:
                         server.last = server.script.pop(0)
+                    elif server.responder is not None:
+                        server.last = server.responder(recorded)
                     item = server.last
                 time.sleep(item.delay)
                 payload = item.body

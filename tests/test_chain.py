@@ -77,7 +77,7 @@ def test_test_model_calls_every_tool_once_then_summarises() -> None:
         return n + 1
 
     response = TestModel().chain("go", tools=[upper, count])
-    assert json.loads(response.text()) == {"upper": "A", "count": "1"}
+    assert json.loads(response.text()) == {"upper": "HELLO", "count": "3"}
     assert {c.name for c in response.tool_calls()} == {"upper", "count"}
 
 

@@ -171,4 +171,4 @@ async def test_async_reply_is_awaitable() -> None:
 async def test_async_model_from_the_registry() -> None:
     model = agentloop.get_async_model("test")
     response = await model.chain("go", tools=[upper])
-    assert response.text() == '{"upper": "A"}'
+    assert response.text() == '{"upper": "HELLO"}'

@@ -144,3 +144,27 @@ def test_a_registered_custom_model_is_found_by_name_when_resuming_without_one() 
     fresh = Conversation(tools=[upper])
     done = fresh.resume(paused.state.to_dict(), {"c1": True})
     assert done.text() == "done"
+
+
+# -- a wrong argument changes nothing ------------------------------------------------------
+
+
+def test_a_misspelt_option_leaves_the_conversation_as_it_was() -> None:
+    from agentloop import UnknownOptionError
+
+    conversation = TestModel().conversation(system="old")
+    with pytest.raises(UnknownOptionError, match="did you mean 'temperature'"):
+        conversation.prompt("x", system="new", tempreature=1)
+    assert [m.text for m in conversation.messages] == ["old"]
+    with pytest.raises(ValueError, match="chain_limit"):
+        conversation.chain("x", system="new", chain_limit=0)
+    assert [m.text for m in conversation.messages] == ["old"]
+
+
+def test_python_tools_given_to_a_conversation_call_say_where_they_belong() -> None:
+    from agentloop import ToolDefinitionError
+
+    conversation = TestModel().conversation()
+    with pytest.raises(ToolDefinitionError, match=r"model\.conversation\(tools="):
+        conversation.chain("x", tools=[upper])
+    assert conversation.messages == []

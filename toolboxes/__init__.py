@@ -1,9 +1,9 @@
 """Ready-made toolboxes for agentloop, safe by default.
 
-Each is a plain :class:`agentloop.Toolbox` subclass (and an example of how to
-write one): :class:`Memory`, :class:`Files`, :class:`HTTP`, :class:`SQLite`,
-:class:`Shell` and :class:`MCP`. ``MCP`` needs the optional ``mcp`` package
-(``pip install 'agentloop[mcp]'``) only once it is used.
+Each is a plain [`agentloop.Toolbox`][agentloop.Toolbox] subclass (and an example of how to
+write one): `Memory`, `Files`, `HTTP`, `SQLite`,
+`Shell` and `MCP`. ``MCP`` needs the optional ``mcp`` package
+(``pip install 'agentloop-kit[mcp]'``) only once it is used.
 """
 
 from __future__ import annotations

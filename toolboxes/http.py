@@ -2,7 +2,7 @@
 
 Each hop of a fetch (the URL, then every redirect, followed here one at a
 time) has its host resolved and every resolved address checked
-(:mod:`toolboxes.addresses`). The request then goes to the checked address
+(`toolboxes.addresses`). The request then goes to the checked address
 itself, with the original name in the ``Host`` header and for TLS, so a DNS
 answer that changes between the check and the connection (DNS rebinding)
 cannot redirect it. Bodies are streamed and cut at a byte limit.

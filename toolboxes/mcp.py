@@ -2,7 +2,7 @@
 
 ``MCP(command=[...])`` starts a server as a subprocess and talks to it over
 stdio; ``MCP(url=...)`` connects to one over streamable HTTP. Both go through
-the official ``mcp`` SDK (``pip install 'agentloop[mcp]'``), imported only
+the official ``mcp`` SDK (``pip install 'agentloop-kit[mcp]'``), imported only
 when the toolbox is prepared, so this module imports without it.
 
 The SDK's connection lives in async context managers that must be entered
@@ -282,7 +282,7 @@ def _import_sdk() -> Any:
         return importlib.import_module("mcp")
     except ImportError as exc:
         raise MCPServerError(
-            "The MCP toolbox needs the mcp package: pip install 'agentloop[mcp]'"
+            "The MCP toolbox needs the mcp package: pip install 'agentloop-kit[mcp]'"
         ) from exc
 
 

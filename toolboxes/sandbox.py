@@ -38,8 +38,8 @@ class Sandbox:
     def resolve(self, path: str) -> Path:
         """The real absolute path of ``path`` (relative to the root, or absolute under it).
 
-        Raises :class:`agentloop.ToolError`, worded for the model, when the path
-        is malformed or leaves the root. The path need not exist.
+        Raises [`agentloop.ToolError`][agentloop.errors.ToolError], worded for the model, when the
+        path is malformed or leaves the root. The path need not exist.
         """
         parts = self._parts(path)
         current = self.root

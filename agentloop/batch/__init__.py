@@ -1,9 +1,9 @@
 """Batches: many prompts through one model or several, within rate limits (``LLMClient``).
 
-``client`` holds :class:`LLMClient`; ``results`` the per-prompt :class:`BatchResult`;
-``limits`` the shared rate limiter; ``tokens`` the token estimates it charges;
-``calls`` one rate-limited, retried model call; ``runner`` the worker pool;
-``jsonl`` the results file that makes a batch resumable; ``progress`` the
+``client`` holds [`LLMClient`][agentloop.LLMClient]; ``results`` the per-prompt
+[`BatchResult`][agentloop.batch.BatchResult]; ``limits`` the shared rate limiter; ``tokens`` the
+token estimates it charges; ``calls`` one rate-limited, retried model call; ``runner`` the worker
+pool; ``jsonl`` the results file that makes a batch resumable; ``progress`` the
 progress bar; ``ray`` the same batch spread over Ray workers.
 """
 

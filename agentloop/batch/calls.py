@@ -1,11 +1,11 @@
 """One model call of a batch: estimate it, wait for the budget, send it, retry it, settle it.
 
-:class:`LimitedModel` stands in for the real model inside each prompt's
+`LimitedModel` stands in for the real model inside each prompt's
 conversation, so every call a chain makes (its first, each step after a tool
-ran, every retry) passes the client's one :class:`~agentloop.batch.limits.RateLimiter`.
+ran, every retry) passes the client's one `RateLimiter`.
 
 Retries live here, not in the transport: the batch's private copy of an HTTP
-model has ``max_retries=0`` (:func:`batch_models`), and ``max_attempts``
+model has ``max_retries=0`` (`batch_models`), and ``max_attempts``
 counts every request sent for one call. The two never multiply, and each
 attempt is charged to the budget like any request, which is what the provider
 counts too.
@@ -136,7 +136,7 @@ async def batch_models(
     """The models a batch sends through, in *lanes*: HTTP models get private copies.
 
     Each lane is the list of models with its own httpx connection pool (at most
-    :data:`CONNECTIONS_PER_LANE` connections; ``connections`` in all), bound to
+    `CONNECTIONS_PER_LANE` connections; ``connections`` in all), bound to
     the running event loop and closed afterwards; worker ``w`` uses lane
     ``w % len(lanes)``. The copies have ``max_retries=0``: the batch retries,
     under the rate limits. The caller's model objects are left untouched, and

@@ -29,7 +29,7 @@ from agentloop.messages import Message
 from agentloop.model import AsyncModel, Model
 from agentloop.structured import OutputSchema
 from agentloop.toolbox import close_toolboxes, prepare_toolboxes, toolboxes_in
-from agentloop.tools import ToolSource, collect_tools
+from agentloop.tools import ToolSource, collect_tools, tool_sources
 
 #: What one prompt of a batch may be.
 PromptLike = str | Message | Sequence[Message] | Conversation
@@ -39,7 +39,7 @@ ModelLike = str | Model | AsyncModel
 class LLMClient:
     """A batch client: rate limits, concurrency and retries shared by every prompt.
 
-    ``model_or_models`` is a model name (resolved with :func:`agentloop.get_model`,
+    ``model_or_models`` is a model name (resolved with [`agentloop.get_model`][agentloop.get_model],
     ``model_kwargs`` such as ``api_key=`` or ``base_url=`` going to it), a model,
     or a list of them: prompt ``i`` goes to model ``i % n`` and a retry moves to
     the next model. The limits are the client's, shared by all its models.
@@ -55,7 +55,7 @@ class LLMClient:
     - ``retry_backoff``: base seconds of the exponential backoff between attempts.
     - ``progress``: a progress bar (None: only when standard error is a terminal).
     - ``ray_workers``: run on Ray over this many workers, each with its share of
-      the limits (needs ``pip install 'agentloop[ray]'``).
+      the limits (needs ``pip install 'agentloop-kit[ray]'``).
     """
 
     def __init__(
@@ -98,7 +98,8 @@ class LLMClient:
     def process_prompts_sync(
         self, prompts: Sequence[PromptLike], **kwargs: Any
     ) -> list[BatchResult]:
-        """:meth:`process_prompts_async`, blocking; works inside a running event loop too."""
+        """[`process_prompts_async`][agentloop.LLMClient.process_prompts_async], blocking; works
+        inside a running event loop too."""
         from agentloop.shells import portal
 
         batch = self.process_prompts_async(prompts, **kwargs)
@@ -122,9 +123,9 @@ class LLMClient:
     ) -> list[BatchResult]:
         """One result per prompt, in order. A failed prompt has ``error`` set; the rest go on.
 
-        Prompts are strings, :class:`Message` objects, lists of messages or
-        :class:`Conversation` objects. ``tools=`` runs each prompt as a chain (the
-        tool loop); ``schema=`` asks for structured output (``result.parsed``);
+        Prompts are strings, [`Message`][agentloop.Message] objects, lists of messages or
+        [`Conversation`][agentloop.Conversation] objects. ``tools=`` runs each prompt as a chain
+        (the tool loop); ``schema=`` asks for structured output (``result.parsed``);
         ``system=`` is added to prompts that have no system message; other
         keywords (``temperature=``, ``max_tokens=``...) go to every call.
         ``results_file=`` streams each result to a JSONL file as it finishes; a
@@ -132,7 +133,7 @@ class LLMClient:
         asking again.
         """
         conversations = [as_messages(p, i) for i, p in enumerate(prompts)]
-        sources = list(tools)
+        sources = tool_sources(tools)
         fresh_boxes = [box for box in toolboxes_in(sources) if not box.prepared]
         try:
             await prepare_toolboxes(sources)  # before collect_tools: prepare() may add tools

@@ -1,7 +1,7 @@
 """The results file: one JSON line per prompt as it finishes, read back to resume.
 
-Each line is a :meth:`~agentloop.batch.results.BatchResult.to_record` keyed by a
-stable hash of what was asked (:func:`prompt_key`: the messages, the models, the
+Each line is a [`to_record`][agentloop.batch.BatchResult.to_record] keyed by a
+stable hash of what was asked (`prompt_key`: the messages, the models, the
 system prompt, the tools, the schema and the options), not by its position,
 so a rerun with the same file recognises the prompts already answered even if
 the list was reordered or extended, and asks only for the others. Lines are

@@ -1,7 +1,7 @@
 """The shared rate limiter: requests and tokens per minute, and one pause for everyone on a 429.
 
 Every model call of a batch (each step of each chain, each retry) asks the one
-:class:`RateLimiter` of its client before it is sent, so a single budget covers
+`RateLimiter` of its client before it is sent, so a single budget covers
 all the work in flight. Each budget holds two guarantees:
 
 - **never above the limit**: an exact log of what was charged in the last
@@ -16,7 +16,7 @@ all the work in flight. Each budget holds two guarantees:
   busy is made up by the next ones (up to 100 ms' worth), never by starting
   ahead of the schedule.
 
-Tokens are charged at the estimate (:mod:`agentloop.batch.tokens`) and
+Tokens are charged at the estimate (`agentloop.batch.tokens`) and
 settled to the usage the provider reports once the reply arrives. A 429 pauses
 every caller until its ``retry-after`` has passed (or an exponential backoff
 when the provider gave none).
@@ -71,7 +71,7 @@ class Budget:
         #: Starts are paced a little under the limit: what arrives at the provider is
         #: what we sent plus network jitter, and the provider counts arrivals.
         self.rate = limit / window * (1 - PACING_HEADROOM)
-        #: How late a start may be and still be made up for (see :meth:`charge`).
+        #: How late a start may be and still be made up for (see `charge`).
         self.catch_up = min(0.1, window / 10)
         self._log: deque[Charge] = deque()
         self._in_window = 0.0

@@ -1,4 +1,4 @@
-"""The same batch over several processes or machines, with Ray (``agentloop[ray]``).
+"""The same batch over several processes or machines, with Ray (``agentloop-kit[ray]``).
 
 The prompts still to ask are cut into chunks. Each of ``ray_workers`` workers
 (a Ray actor) holds its share of the client's limits (``1/n`` of the requests
@@ -9,7 +9,7 @@ results come back as records (the results file's lines); the caller's process
 puts them back in order, writes the results file and draws the progress bar.
 
 The distribution is written once over a *backend* that makes the workers:
-:func:`ray_backend` (actors) or :func:`local_backend` (in this process, for
+`ray_backend` (actors) or `local_backend` (in this process, for
 tests and for trying a setup without a cluster).
 """
 
@@ -225,4 +225,4 @@ def import_ray() -> Any:
     try:
         return importlib.import_module("ray")
     except ImportError:
-        raise ImportError("ray_workers= needs Ray: pip install 'agentloop[ray]'") from None
+        raise ImportError("ray_workers= needs Ray: pip install 'agentloop-kit[ray]'") from None

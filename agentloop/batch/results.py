@@ -1,4 +1,5 @@
-"""What a batch gives back: one :class:`BatchResult` per prompt, and its JSON record.
+"""What a batch gives back: one [`BatchResult`][agentloop.batch.BatchResult] per prompt, and its
+JSON record.
 
 A result made in this process holds the live response. One read back from a
 results file, or sent back by a Ray worker, is rebuilt from its record: the
@@ -67,10 +68,10 @@ class BatchResult:
 
     @property
     def response(self) -> Response | ChainResponse | None:
-        """The agentloop response (a :class:`~agentloop.ChainResponse` with ``tools=``).
+        """The agentloop response (a [`ChainResponse`][agentloop.ChainResponse] with ``tools=``).
 
         Rebuilt from the record for a result read back from a file or a Ray
-        worker (then the final :class:`~agentloop.Response` of the chain); None
+        worker (then the final [`Response`][agentloop.Response] of the chain); None
         when no model call answered or the model named in it cannot be found.
         """
         if self._response is None and self._response_data is not None:
@@ -99,7 +100,8 @@ class BatchResult:
 
     @classmethod
     def from_record(cls, record: dict[str, Any], *, index: int | None = None) -> BatchResult:
-        """Rebuild a result from :meth:`to_record`'s dict (``parsed`` is left to the caller)."""
+        """Rebuild a result from [`to_record`][agentloop.batch.BatchResult.to_record]'s dict
+        (``parsed`` is left to the caller)."""
         error = record.get("error")
         return cls(
             index=int(record["index"]) if index is None else index,
@@ -147,8 +149,8 @@ def error_to_dict(error: BaseException) -> dict[str, Any]:
 
 
 def error_from_dict(data: dict[str, Any]) -> BaseException:
-    """The exception :func:`error_to_dict` described: the same type when agentloop defines
-    it with a plain message (every provider error included), else :class:`PromptFailed`."""
+    """The exception `error_to_dict` described: the same type when agentloop defines
+    it with a plain message (every provider error included), else `PromptFailed`."""
     name = str(data.get("type") or "Exception")
     message = str(data.get("message") or "")
     kind = getattr(errors, name, None)

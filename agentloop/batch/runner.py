@@ -1,8 +1,8 @@
 """Running prompts: one prompt as a conversation, and a pool of workers over many.
 
 This is the part of a batch that runs in one process, whether the process is
-the caller's or a Ray worker's: :func:`run_prompts` takes ``(index, key,
-messages)`` items and reports each :class:`BatchResult` as it finishes.
+the caller's or a Ray worker's: `run_prompts` takes ``(index, key,
+messages)`` items and reports each [`BatchResult`][agentloop.batch.BatchResult] as it finishes.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ offer (name, description and JSON schema), tool calls and their results, the
 structured-output schema, and media, priced by each provider's published rules
 (an image by its pixel size, a PDF by its pages, audio and video by their
 length). The output is reserved at ``max_tokens`` when set. The estimate is
-then replaced by the usage the provider reports (see :mod:`agentloop.batch.limits`).
+then replaced by the usage the provider reports (see `agentloop.batch.limits`).
 
 Pure functions only: nothing here downloads a URL or reads a file.
 """

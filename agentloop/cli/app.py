@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from agentloop import __version__
 from agentloop.cli.errors import FAILURE, INTERRUPTED, UsageError, describe, exit_status
+from agentloop.cli.key_values import join_option_pairs
 from agentloop.cli.models import register_demo_model
 from agentloop.cli.render import Output
 
@@ -37,8 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Output()
     debug = False
     try:
-        args = build_parser().parse_args(with_default_command(arguments))
+        args, extras = build_parser().parse_known_args(
+            join_option_pairs(with_default_command(arguments))
+        )
         debug = args.debug
+        if extras:
+            raise unrecognized(extras, args.command)
         if args.command is None:
             build_parser().print_help()
             return 0
@@ -70,6 +75,42 @@ def with_default_command(arguments: list[str]) -> list[str]:
     return [*arguments[:index], "prompt", *rest]
 
 
+def unrecognized(extras: Sequence[str], command: str | None) -> UsageError:
+    """What argparse left over, named precisely: an unknown option, or a prompt in pieces."""
+    where = f"agentloop {command}" if command else "agentloop"
+    options = [item for item in extras if item.startswith("-") and not _is_number(item)]
+    if options:
+        name = options[0].partition("=")[0]
+        return UsageError(f"{where} has no option {name} (see {where} --help)")
+    if command in ("prompt", "chain"):
+        return UsageError(
+            f"unexpected argument {extras[0]!r}: {where} takes one prompt, "
+            "so put a prompt of several words in quotes"
+        )
+    return UsageError(f"{where} takes no argument {extras[0]!r} (see {where} --help)")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def chain_limit(text: str) -> int:
+    """``--cl N``: a whole number of model calls, at least one."""
+    try:
+        limit = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expects a whole number of model calls, got {text!r}"
+        ) from None
+    if limit < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 model call, got {limit}")
+    return limit
+
+
 def build_parser() -> Parser:
     parser = Parser(
         prog="agentloop",
@@ -89,7 +130,11 @@ def build_parser() -> Parser:
         command.set_defaults(command=name)
         return command
 
-    prompt = add("prompt", "Send a prompt and stream the answer.", [common, model])
+    prompt = add(
+        "prompt",
+        "Send a prompt and stream the answer; with tools (-T, --functions), run the tool loop.",
+        [common, model, tools],
+    )
     prompt.add_argument("prompt", nargs="?", help="the prompt (standard input is prepended)")
     _attachments(prompt)
     prompt.set_defaults(handler=_lazy("prompt"))
@@ -142,7 +187,8 @@ def _model_options() -> Parser:
         "--option",
         action="append",
         metavar="KEY=VALUE",
-        help="a model option, e.g. -o temperature=0.2 (values are read as JSON when they parse)",
+        help="a model option: -o temperature 0.2 or -o temperature=0.2 "
+        "(values are read as JSON when they parse)",
     )
     model.add_argument(
         "-c",
@@ -152,7 +198,7 @@ def _model_options() -> Parser:
         help="continue the latest conversation",
     )
     model.add_argument("--cid", metavar="ID", help="continue the conversation with this id")
-    model.add_argument("--no-log", action="store_true", help="do not log this conversation")
+    model.add_argument("-n", "--no-log", action="store_true", help="do not log this conversation")
     model.add_argument("-u", "--usage", action="store_true", help="show token usage (on stderr)")
     model.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
     return model
@@ -168,7 +214,10 @@ def _tool_options() -> Parser:
         help="module:function, module:ToolboxClass, or Memory, Files, HTTP, SQLite, Shell, MCP",
     )
     tools.add_argument(
-        "--functions", action="append", metavar="FILE.py", help="every public function in FILE.py"
+        "--functions",
+        action="append",
+        metavar="FILE_OR_CODE",
+        help="every public function of a .py file, or of Python code given inline",
     )
     tools.add_argument(
         "--tool-option",
@@ -190,7 +239,7 @@ def _tool_options() -> Parser:
         "--cl",
         "--chain-limit",
         dest="cl",
-        type=int,
+        type=chain_limit,
         default=25,
         metavar="N",
         help="most model calls in one chain (default 25)",

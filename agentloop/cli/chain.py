@@ -10,7 +10,7 @@ from agentloop.cli.session import open_session, prompt_text, run_turn
 
 
 def run(args: argparse.Namespace, output: Output) -> int:
-    session = open_session(args, output, with_tools=True)
+    session = open_session(args, output)
     try:
         text = prompt_text(args.prompt, sys.stdin)
         run_turn(session, text, system=args.system, attachments=session.attachments)

@@ -29,7 +29,7 @@ ReadLine = Callable[[str], str]
 
 
 def run(args: argparse.Namespace, output: Output) -> int:
-    session = open_session(args, output, with_tools=True)
+    session = open_session(args, output)
     interactive = sys.stdin.isatty()
     if interactive:
         _enable_line_editing()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 from rich import box
+from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -34,24 +36,61 @@ def run(args: argparse.Namespace, output: Output) -> int:
     elif args.cid:
         output.show(transcript(found[0]))
     else:
-        output.show(overview(found))
+        output.show(overview(found, output.console))
     return 0
 
 
-def overview(conversations: list[LoggedConversation]) -> Table:
+#: The overview's columns, widest layout first: a narrower terminal drops the columns that
+#: matter least. The id is always whole (it is what --cid takes); the prompt gets the rest.
+LAYOUTS: tuple[tuple[str, ...], ...] = (
+    ("id", "model", "updated (UTC)", "calls", "prompt"),
+    ("id", "model", "updated (UTC)", "prompt"),
+    ("id", "updated (UTC)", "prompt"),
+    ("id", "prompt"),
+)
+#: The prompt is cut (with an ellipsis) to at most this, and a layout is chosen only if
+#: it leaves at least NARROWEST_PROMPT characters of it (or all of a shorter one).
+SHOWN_PROMPT_CHARS = 60
+NARROWEST_PROMPT = 20
+
+
+def overview(conversations: list[LoggedConversation], console: Console) -> Table:
+    """The recent conversations as a table that fits the console's width."""
+    rows = [
+        {
+            "id": logged.id,
+            "model": logged.model or "",
+            "updated (UTC)": _when(logged.updated_utc),
+            "calls": str(len(logged.responses)),
+            "prompt": " ".join((logged.name or "").split()),
+        }
+        for logged in conversations
+    ]
+    wide = console.options.update_width(10_000)
+    for columns in LAYOUTS[:-1]:
+        narrowest = _table(columns, rows, NARROWEST_PROMPT)
+        if console.measure(narrowest, options=wide).maximum <= console.width:
+            break
+    else:
+        columns = LAYOUTS[-1]
+    return _table(columns, rows, SHOWN_PROMPT_CHARS)
+
+
+def _table(columns: Sequence[str], rows: list[dict[str, str]], prompt_chars: int) -> Table:
     table = Table(title="Recent conversations", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("id", no_wrap=True)
-    table.add_column("model", no_wrap=True)
-    table.add_column("updated (UTC)", no_wrap=True)
-    table.add_column("calls", justify="right", no_wrap=True)
-    table.add_column("prompt")
-    for logged in conversations:
+    for name in columns:
+        # The prompt is the only column rich may narrow; its cells end in an ellipsis then.
+        table.add_column(
+            name, no_wrap=name != "prompt", justify="right" if name == "calls" else "left"
+        )
+    for row in rows:
         table.add_row(
-            logged.id,
-            logged.model or "",
-            _when(logged.updated_utc),
-            str(len(logged.responses)),
-            _short(" ".join((logged.name or "").split()), 60),
+            *(
+                Text(_short(row[name], prompt_chars), no_wrap=True, overflow="ellipsis")
+                if name == "prompt"
+                else row[name]
+                for name in columns
+            )
         )
     return table
 

@@ -45,23 +45,22 @@ class Session:
                 self.log.close()
 
 
-def open_session(args: argparse.Namespace, output: Output, *, with_tools: bool) -> Session:
+def open_session(args: argparse.Namespace, output: Output) -> Session:
     """The conversation the arguments describe: new, or continued from the log."""
     options = parse_options(args.option or [])
     attachments = [attachment(item) for item in getattr(args, "attachment", None) or []]
-    settings: dict[str, Any] = {"options": options}
-    if with_tools:
-        tools: list[ToolSource] = resolve_tools(
-            args.tool or [], args.functions or [], args.tool_option or []
-        )
-        hooks = ToolHooks(output, show=args.td, approve_all=args.ta)
-        settings.update(
-            tools=tools,
-            before_call=hooks.before_call,
-            after_call=hooks.after_call,
-            approve=hooks.approve,
-            chain_limit=args.cl,
-        )
+    tools: list[ToolSource] = resolve_tools(
+        args.tool or [], args.functions or [], args.tool_option or []
+    )
+    hooks = ToolHooks(output, show=args.td, approve_all=args.ta)
+    settings: dict[str, Any] = {
+        "options": options,
+        "tools": tools,
+        "before_call": hooks.before_call,
+        "after_call": hooks.after_call,
+        "approve": hooks.approve,
+        "chain_limit": args.cl,
+    }
     log = None if args.no_log else Log()
     try:
         conversation = _conversation(args, log, settings)

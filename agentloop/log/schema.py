@@ -86,7 +86,7 @@ def data_dir() -> Path:
 
 
 def default_path() -> Path:
-    """The log used when none is named: ``logs.db`` in :func:`data_dir`."""
+    """The log used when none is named: ``logs.db`` in `data_dir`."""
     return data_dir() / "logs.db"
 
 

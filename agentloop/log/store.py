@@ -1,4 +1,4 @@
-"""The :class:`Log`: writing each step of a conversation as it completes, and reading back."""
+"""The `Log`: writing each step of a conversation as it completes, and reading back."""
 
 from __future__ import annotations
 

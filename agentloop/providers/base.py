@@ -1,8 +1,9 @@
-"""What passes between the chain and a model: a :class:`Request` in, a :class:`Reply` out.
+"""What passes between the chain and a model: a [`Request`][agentloop.Request] in, a
+[`Reply`][agentloop.Reply] out.
 
-A streamed call yields :class:`Delta` events and ends with the :class:`Reply`.
-These are plain data so that a model can be anything: an HTTP provider, a
-function, a test double.
+A streamed call yields [`Delta`][agentloop.Delta] events and ends with the
+[`Reply`][agentloop.Reply]. These are plain data so that a model can be anything: an HTTP provider,
+a function, a test double.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The HTTP transport every provider shares: clients, retries, SSE and error mapping.
 
-A provider subclasses :class:`HTTPModel` and writes only pure functions: how a
-:class:`~agentloop.providers.base.Request` becomes an :class:`HTTPCall`, how a
-reply body becomes a :class:`~agentloop.providers.base.Reply`, and how
-server-sent events become deltas (a :class:`StreamDecoder`). Sending, retrying,
+A provider subclasses `HTTPModel` and writes only pure functions: how a
+[`Request`][agentloop.Request] becomes an `HTTPCall`, how a
+reply body becomes a [`Reply`][agentloop.Reply], and how
+server-sent events become deltas (a `StreamDecoder`). Sending, retrying,
 reading the stream and turning HTTP failures into typed errors happen here,
 once, for sync and async alike.
 """
@@ -93,7 +93,8 @@ class HTTPCall:
 class StreamDecoder(Protocol):
     """Turns one provider's server-sent events into deltas, then a reply (pure, stateful)."""
 
-    #: The text received so far, kept on a :class:`StreamIncomplete` if the stream breaks.
+    #: The text received so far, kept on a [`StreamIncomplete`][agentloop.errors.StreamIncomplete]
+    #: if the stream breaks.
     partial_text: str
 
     def feed(self, event: ServerSentEvent) -> Iterable[Delta]: ...
@@ -163,8 +164,8 @@ class HTTPModel(Model):
         """Events from a streamed reply that is not ``text/event-stream`` (read whole).
 
         None, the default, means the provider never streams that way and the body is a
-        :class:`ResponseFormatError`. Gemini overrides it: without ``alt=sse`` its
-        stream is one JSON array.
+        [`ResponseFormatError`][agentloop.errors.ResponseFormatError]. Gemini overrides it: without
+        ``alt=sse`` its stream is one JSON array.
         """
         return None
 

@@ -1,4 +1,5 @@
-"""Models that run offline: :class:`TestModel` and :class:`FunctionModel`.
+"""Models that run offline: [`TestModel`][agentloop.TestModel] and
+[`FunctionModel`][agentloop.FunctionModel].
 
 They are real models as far as the chain is concerned (the same Request in,
 Reply out), so agent code tested with them behaves as with a provider.
@@ -15,6 +16,7 @@ from typing import Any
 from agentloop.messages import Message, Part, Text, ToolCall, ToolResult
 from agentloop.model import Model
 from agentloop.providers.base import Delta, Reply, Request, StreamEvent
+from agentloop.providers.samples import sample
 from agentloop.usage import Usage
 
 FunctionResult = str | Message | Reply | ToolCall | Sequence[Part | str]
@@ -24,10 +26,10 @@ ModelFunction = Callable[[Request], Any]
 class FunctionModel(Model):
     """A function plays the model: ``FunctionModel(lambda request: "hi")``.
 
-    The function gets the :class:`~agentloop.providers.base.Request` (messages,
-    tools, options) and returns text, a :class:`ToolCall`, a list of parts, a
-    :class:`Message` or a :class:`Reply`. A generator function streams: each
-    ``str`` it yields is a text chunk, each :class:`ToolCall` a call. Tool
+    The function gets the [`Request`][agentloop.Request] (messages,
+    tools, options) and returns text, a [`ToolCall`][agentloop.ToolCall], a list of parts, a
+    [`Message`][agentloop.Message] or a [`Reply`][agentloop.Reply]. A generator function streams:
+    each ``str`` it yields is a text chunk, each [`ToolCall`][agentloop.ToolCall] a call. Tool
     calls without an id get one. An ``async def`` function works from both
     the sync and the async API.
     """
@@ -91,9 +93,16 @@ class FunctionModel(Model):
 class TestModel(Model):
     """Calls every offered tool once, with arguments made from its schema, then sums up.
 
-    The final answer is a JSON object mapping each tool name to its output, or
-    ``text`` when given, or a plain reply when no tool is offered. A quick,
-    deterministic stand-in for a real model in tests of agent code.
+    The arguments look like a model's: a string comes from the prompt (a quoted
+    phrase, the text after a colon, else its first telling word) or from the
+    parameter's name (``city`` gets ``"Paris"``), a number is one of the prompt's
+    numbers or a small one, an enum its first value.
+
+    The final answer is ``text`` when given; else, for a prompt with ``schema=``,
+    JSON that validates against the schema (every field filled, so ``parsed()``
+    works offline); else a JSON object mapping each tool name to its output, or a
+    plain reply when no tool was called. A quick, deterministic stand-in for a
+    real model in tests of agent code.
     """
 
     __test__ = False  # not a pytest test class, despite the name
@@ -117,14 +126,17 @@ class TestModel(Model):
         if not results and not any(m.tool_calls for m in turn):
             wanted = [t for t in request.tools if self._wants(t.name)]
             if wanted:
+                prompt = request.last_user_text
                 calls: list[Part] = [
-                    ToolCall(t.name, example_arguments(t.parameters), f"test_{i}")
+                    ToolCall(t.name, example_arguments(t.parameters, prompt), f"test_{i}")
                     for i, t in enumerate(wanted, 1)
                 ]
                 message = Message("assistant", calls)
                 return Reply(message, self._estimate(request, message), "tool_calls")
         if self.text is not None:
             answer = self.text
+        elif request.schema is not None:
+            answer = example_answer(request.schema, request.last_user_text)
         elif results:
             answer = json.dumps({r.name: r.output for r in results}, ensure_ascii=False)
         else:
@@ -205,47 +217,16 @@ def _characters(message: Message) -> int:
     return count
 
 
-def example_arguments(schema: dict[str, Any]) -> dict[str, Any]:
-    """Arguments that satisfy a tool's JSON schema (required properties only)."""
-    value = _example(schema, schema.get("$defs", {}))
+def example_arguments(schema: dict[str, Any], prompt: str = "") -> dict[str, Any]:
+    """Plausible arguments for a tool's JSON schema (required properties only).
+
+    Strings come from ``prompt`` or the parameter's name, numbers from ``prompt`` or
+    small ones: see `agentloop.providers.samples`.
+    """
+    value = sample(schema, prompt)
     return value if isinstance(value, dict) else {}
 
 
-def _example(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
-    if "$ref" in schema:
-        return _example(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs)
-    if "const" in schema:
-        return schema["const"]
-    if "enum" in schema:
-        return schema["enum"][0]
-    if "default" in schema:
-        return schema["default"]
-    for key in ("anyOf", "oneOf", "allOf"):
-        if key in schema:
-            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
-            return _example(options[0], defs)
-    kind = schema.get("type", "object")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object":
-        properties = schema.get("properties", {})
-        required = schema.get("required", [])
-        return {name: _example(properties[name], defs) for name in required if name in properties}
-    if kind == "array":
-        minimum = schema.get("minItems", 0)
-        return [_example(schema.get("items", {}), defs) for _ in range(minimum)]
-    if "format" in schema and schema["format"] in _FORMATS:
-        return _FORMATS[schema["format"]]
-    return _SCALARS.get(kind)
-
-
-_SCALARS: dict[str, Any] = {"string": "a", "integer": 0, "number": 0.0, "boolean": False}
-_FORMATS: dict[str, Any] = {
-    "date-time": "2024-01-01T00:00:00Z",
-    "date": "2024-01-01",
-    "time": "00:00:00",
-    "uuid": "00000000-0000-0000-0000-000000000000",
-    "path": "a",
-    "email": "a@example.com",
-    "uri": "https://example.com",
-}
+def example_answer(schema: dict[str, Any], prompt: str = "") -> str:
+    """A JSON answer that validates against a structured-output schema, every field filled."""
+    return json.dumps(sample(schema, prompt, optional=True), ensure_ascii=False)

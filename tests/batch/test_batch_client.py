@@ -191,8 +191,10 @@ def test_tools_run_a_chain_per_prompt() -> None:
     client = LLMClient(FunctionModel(play))
 
     results = client.process_prompts_sync(["panda", "koala"], tools=[upper])
+    single = client.process_prompts_sync(["panda"], tools=upper)  # one tool, no list
 
     assert [r.completion for r in results] == ["done: PANDA", "done: KOALA"]
+    assert single[0].completion == "done: PANDA"
     assert isinstance(results[0].response, ChainResponse)
     assert len(results[0].response.responses) == 2  # two model calls per prompt
     assert results[0].attempts == 2

@@ -142,7 +142,7 @@ def test_without_ray_installed_the_error_says_how_to_get_it(
 
     monkeypatch.setattr(distributed.importlib, "import_module", missing)
 
-    with pytest.raises(ImportError, match=r"agentloop\[ray\]"):
+    with pytest.raises(ImportError, match=r"agentloop-kit\[ray\]"):
         distributed.import_ray()
 
 

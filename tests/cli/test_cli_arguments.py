@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from contextlib import chdir
 from pathlib import Path
 
 import pytest
@@ -9,11 +11,17 @@ import pytest
 import agentloop
 from agentloop.cli.app import build_parser, main, with_default_command
 from agentloop.cli.errors import UsageError, describe, exit_status
-from agentloop.cli.key_values import parse_options, parse_tool_options, parse_value
-from agentloop.cli.tools_option import load_functions, resolve_tools
+from agentloop.cli.functions_option import load_functions
+from agentloop.cli.key_values import (
+    join_option_pairs,
+    parse_options,
+    parse_tool_options,
+    parse_value,
+)
+from agentloop.cli.tools_option import resolve_tools
 from agentloop.errors import MissingKeyError, RateLimitError
 from agentloop.registry import UnknownModelError
-from toolboxes import Files, Memory
+from toolboxes import HTTP, Files, Memory
 
 
 @pytest.mark.parametrize(
@@ -43,14 +51,33 @@ def test_options_become_a_dict_and_a_later_key_wins() -> None:
 
 @pytest.mark.parametrize("item", ["temperature", "=3", " =3"])
 def test_an_option_without_key_and_value_is_a_usage_error(item: str) -> None:
-    with pytest.raises(UsageError, match="-o expects key=value"):
+    with pytest.raises(UsageError, match="-o expects KEY VALUE or KEY=VALUE"):
         parse_options([item])
 
 
-def test_tool_options_are_grouped_by_toolbox() -> None:
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["-o", "temperature", "0.2", "Hi"], ["-o", "temperature=0.2", "Hi"]),
+        (["--option", "stop", "a=b"], ["--option", "stop=a=b"]),
+        (["-otemperature", "0.2"], ["-o", "temperature=0.2"]),
+        (["--option=seed", "7"], ["--option", "seed=7"]),
+        (["-o", "temperature", "-1"], ["-o", "temperature=-1"]),
+        (["-o", "temperature=0.2", "Hi"], ["-o", "temperature=0.2", "Hi"]),
+        (["-o", "temperature"], ["-o", "temperature"]),  # parse_options says what -o wants
+        (["Hi", "--", "-o", "a", "b"], ["Hi", "--", "-o", "a", "b"]),
+    ],
+)
+def test_o_key_value_is_read_as_o_key_equals_value(
+    arguments: list[str], expected: list[str]
+) -> None:
+    assert join_option_pairs(arguments) == expected
+
+
+def test_tool_options_are_grouped_by_toolbox_and_stay_text() -> None:
     assert parse_tool_options(["Files.root=.", "Files.writable=true", "HTTP.max_bytes=10"]) == {
-        "Files": {"root": ".", "writable": True},
-        "HTTP": {"max_bytes": 10},
+        "Files": {"root": ".", "writable": "true"},
+        "HTTP": {"max_bytes": "10"},
     }
 
 
@@ -88,9 +115,92 @@ def test_a_tool_that_cannot_be_found_is_a_usage_error(spec: str, message: str) -
         resolve_tools([spec], [], [])
 
 
+def test_a_tool_module_that_fails_to_import_is_a_usage_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken_tools_xyz.py").write_text("raise RuntimeError('no config')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UsageError) as raised:
+        resolve_tools(["broken_tools_xyz:f"], [], [])
+    assert str(raised.value) == (
+        "-T broken_tools_xyz:f: importing 'broken_tools_xyz' failed: RuntimeError: no config"
+    )
+
+
 def test_a_toolbox_given_options_it_does_not_take_names_the_ones_it_does() -> None:
-    with pytest.raises(UsageError, match=r"Memory: .*it takes path, max_keys"):
+    with pytest.raises(UsageError) as raised:
         resolve_tools(["Memory"], [], ["Memory.colour=teal"])
+    assert str(raised.value) == (
+        "--tool-option Memory.colour: Memory has no option 'colour'; "
+        "it takes path, max_keys, max_value_chars, instance_name"
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            "Memory.max_keys=abc",
+            "--tool-option Memory.max_keys=abc: Memory.max_keys must be int "
+            "(input should be a valid integer, unable to parse string as an integer)",
+        ),
+        ("Memory.max_keys=1.5", "Memory.max_keys must be int (input should be a valid integer"),
+        ("Memory.path=[1]", "Memory.path must be str | os.PathLike[str] | None (got '[1]')"),
+    ],
+)
+def test_a_toolbox_option_of_the_wrong_type_is_a_usage_error_naming_it(
+    option: str, message: str
+) -> None:
+    with pytest.raises(UsageError) as raised:
+        resolve_tools(["Memory"], [], [option])
+    assert message in str(raised.value)
+    assert str(raised.value).startswith(f"--tool-option {option}: ")
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("HTTP.allowed_hosts=python.org", 'give a JSON list, e.g. ["a", "b"]'),
+        ("HTTP.allowed_hosts=[1]", "([0]: input should be a valid string)"),
+        ("MCP.command=python", "MCP.command must be Sequence[str] | None"),
+    ],
+)
+def test_a_list_option_wants_a_json_list_not_text_read_letter_by_letter(
+    option: str, message: str
+) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        resolve_tools([option.partition(".")[0]], [], [option])
+
+
+def test_toolbox_options_are_converted_to_the_types_the_constructor_wants(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "2024"  # a folder named like a number: its name is still text
+    root.mkdir()
+    [memory, files, http] = resolve_tools(
+        ["Memory", "Files", "HTTP"],
+        [],
+        [
+            "Memory.max_keys=3",
+            f"Files.root={root}",
+            "Files.writable=yes",
+            'Files.skip_dirs=[".git"]',
+            'HTTP.allowed_hosts=[".python.org"]',
+            "HTTP.timeout=5",
+        ],
+    )
+    assert isinstance(memory, Memory)
+    assert memory.max_keys == 3
+    assert isinstance(files, Files)
+    assert files.writable is True
+    assert files.limits.skip_dirs == frozenset({".git"})
+    assert isinstance(http, HTTP)
+    assert http.timeout == 5.0
+    with chdir(tmp_path):
+        [files] = resolve_tools(["Files"], [], ["Files.root=2024"])
+    assert isinstance(files, Files)
+    assert files.root == root.resolve()
 
 
 def test_a_toolbox_missing_a_required_option_says_how_to_give_it() -> None:
@@ -126,6 +236,45 @@ def test_a_functions_file_that_gives_no_tools_is_a_usage_error(
         file.write_text(content)
     with pytest.raises(UsageError, match=message):
         load_functions(str(file))
+
+
+def test_functions_also_takes_code_inline() -> None:
+    [double, triple] = load_functions(
+        "def double(x: int) -> int:\n    return x * 2\n\ndef triple(x: int) -> int: return x * 3"
+    )
+    assert (double(4), triple(4)) == (8, 12)
+    [one_line] = load_functions("def f(x: int) -> int: return x * 2")
+    assert one_line(21) == 42
+
+
+def test_an_existing_file_wins_over_reading_the_value_as_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tools.py").write_text("def from_the_file() -> str:\n    return 'file'\n")
+    assert [f.__name__ for f in load_functions("tools.py")] == ["from_the_file"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("tools.py", "--functions tools.py: no such file (give a .py file, or Python code"),
+        ("my tools.py", "--functions my tools.py: no such file"),
+        ("def f(x) return x", "--functions 'def f(x) return x': the code does not parse (line 1:"),
+        ("import os\nx = (", "the code does not parse (line 2:"),
+        ("x = 1", "--functions 'x = 1': defines no public function"),
+        ("import no_such_module_xyz", "ModuleNotFoundError: No module named 'no_such_module_xyz'"),
+        (".", "--functions .: a folder; give a .py file or Python code"),
+    ],
+)
+def test_functions_that_is_neither_a_file_nor_code_says_which_it_took_it_for(
+    value: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError) as raised:
+        load_functions(value)
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from agentloop.log import Log
 def test_a_module_function_becomes_a_tool(env: dict[str, str], tools_dir: Path) -> None:
     result = run_cli("chain", "-m", "test", "-T", "my_tools:shout", "Go", env=env, cwd=tools_dir)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"shout": "A!"}
+    assert json.loads(result.stdout) == {"shout": "HELLO!"}
 
 
 def test_a_toolbox_class_is_built_with_its_tool_options(
@@ -56,7 +56,7 @@ def test_functions_file_offers_its_public_functions_only(
         "chain", "-m", "test", "--functions", str(tmp_path / "maths.py"), "Add", env=env
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"add": "1"}
+    assert json.loads(result.stdout) == {"add": "6"}
 
 
 def test_td_shows_each_tool_call_and_result_between_the_steps(
@@ -94,10 +94,10 @@ def test_ta_on_a_terminal_runs_the_call_the_user_approves(
     with Terminal(
         "chain", "-m", "test", "-T", "my_tools:shout", "--ta", "Go", env=env, cwd=tools_dir
     ) as terminal:
-        terminal.expect('Run shout({"text": "a"})? [y/n]')
+        terminal.expect('Run shout({"text": "hello"})? [y/n]')
         terminal.type("y\n")
         assert terminal.wait() == 0
-        assert '{"shout": "A!"}' in terminal.shown
+        assert '{"shout": "HELLO!"}' in terminal.shown
 
 
 def test_ta_on_a_terminal_refuses_the_call_the_user_declines(
@@ -106,11 +106,11 @@ def test_ta_on_a_terminal_refuses_the_call_the_user_declines(
     with Terminal(
         "chain", "-m", "test", "-T", "my_tools:shout", "--ta", "Go", env=env, cwd=tools_dir
     ) as terminal:
-        terminal.expect('Run shout({"text": "a"})? [y/n]')
+        terminal.expect('Run shout({"text": "hello"})? [y/n]')
         terminal.type("n\n")
         assert terminal.wait() == 0
         assert "The user declined this tool call." in terminal.shown
-        assert "A!" not in terminal.shown
+        assert "HELLO!" not in terminal.shown
 
 
 def test_the_chain_limit_stops_the_chain_with_exit_1(env: dict[str, str], tools_dir: Path) -> None:

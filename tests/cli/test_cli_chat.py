@@ -49,7 +49,7 @@ def test_piped_chat_runs_tools(env: dict[str, str], tools_dir: Path) -> None:
     result = run_cli(
         "chat", "-m", "test", "-T", "my_tools:shout", input="Go\n", env=env, cwd=tools_dir
     )
-    assert (result.returncode, result.stdout) == (0, '{"shout": "A!"}\n')
+    assert (result.returncode, result.stdout) == (0, '{"shout": "HELLO!"}\n')
 
 
 def test_terminal_chat_answers_continues_lines_and_ends_on_ctrl_d(

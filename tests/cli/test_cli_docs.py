@@ -35,3 +35,15 @@ def test_the_python_example_runs(
     printed = capsys.readouterr().out
     assert re.search(r"^\w{26} Convert panda to uppercase 2$", printed, re.MULTILINE)
     assert (tmp_path / "logs.db").exists()
+
+
+def test_the_error_examples_are_what_the_command_line_prints(env: dict[str, str]) -> None:
+    [block] = [b for b in console_blocks() if "\nError: " in b]
+    examples = re.findall(r"^\$ (.*)\n((?:Error: .*\n)+)", block, re.MULTILINE)
+    assert len(examples) >= 3
+    for command, shown in examples:
+        arguments = shlex.split(command)
+        assert arguments[0] == "agentloop"
+        result = run_cli(*arguments[1:], env=env)
+        assert result.returncode in (1, 2), command
+        assert (result.stdout, result.stderr) == ("", shown), command

@@ -6,12 +6,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from local_server import LocalServer
 from openai_chat_wire import SSE, as_stream, completion
 from terminal import Ran, run_cli
 
 import agentloop
 from agentloop.log import Log
+from agentloop.providers.offline import FunctionModel
 
 
 def seed(home: Path, *prompts: str) -> list[str]:
@@ -120,8 +122,37 @@ def test_logs_cid_shows_one_conversation_message_by_message(
     for expected in [
         "user",
         "Go",
-        'Tool call: shout({"text": "a"})',
-        "shout: A!",
-        '{"shout": "A!"}',
+        'Tool call: shout({"text": "hello"})',
+        "shout: HELLO!",
+        '{"shout": "HELLO!"}',
     ]:
         assert expected in result.stdout
+
+
+@pytest.mark.parametrize("columns", [120, 100, 80, 60])
+def test_logs_keeps_ids_whole_and_cuts_the_prompt_to_fit_the_width(
+    env: dict[str, str], home: Path, columns: int
+) -> None:
+    prompts = {
+        "openai/gpt-4.1-mini": "Tell me everything you know about how pelicans migrate in winter",
+        "anthropic/claude-sonnet-4-5": "Short one",
+    }
+    ids = {}
+    with Log(home / "logs.db") as log:
+        for model_id, prompt in prompts.items():
+            conversation = FunctionModel(lambda _: "Noted.", model_id=model_id).conversation()
+            log.attach(conversation)
+            conversation.prompt(prompt)
+            ids[prompt] = log.conversation_id(conversation)
+    result = run_cli("logs", env={**env, "COLUMNS": str(columns)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    long, short = prompts.values()
+    [long_row] = [line for line in lines if ids[long] in line]  # the ids are whole
+    [short_row] = [line for line in lines if ids[short] in line]
+    assert short_row.rstrip().endswith(short)
+    shown = long_row.rstrip().rpartition("  ")[2]
+    assert len(shown) >= 20
+    assert shown.endswith("…")
+    assert long.startswith(shown[:-1])

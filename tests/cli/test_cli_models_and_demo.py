@@ -42,4 +42,4 @@ def test_demo_prints_what_the_quickstart_example_prints(
     monkeypatch.setenv("COLUMNS", env["COLUMNS"])  # the same width as the subprocess
     runpy.run_path(str(ROOT / "examples" / "quickstart.py"), run_name="__main__")
     assert demo.stdout == capsys.readouterr().out
-    assert "Your sentence has 10 words" in demo.stdout
+    assert '"the quick brown fox jumps" has 5 words' in demo.stdout

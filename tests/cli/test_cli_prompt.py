@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -126,9 +127,9 @@ def test_a_rejected_key_exits_1_naming_the_variable_to_check(
 def test_a_usage_error_exits_2_with_one_line_before_any_model_call(
     local_server: LocalServer, openai_env: dict[str, str]
 ) -> None:
-    result = run_cli("prompt", "-m", "gpt-4o", "-o", "temperature", "Hi", env=openai_env)
+    result = run_cli("prompt", "-m", "gpt-4o", "Hi", "-o", "temperature", env=openai_env)
     assert result.returncode == 2
-    assert result.stderr == "Error: -o expects key=value, got 'temperature'\n"
+    assert result.stderr == "Error: -o expects KEY VALUE or KEY=VALUE, got 'temperature'\n"
     assert local_server.requests == []
 
 
@@ -138,7 +139,22 @@ def test_a_usage_error_exits_2_with_one_line_before_any_model_call(
         (["prompt", "-m", "no-such-model", "Hi"], "Unknown model 'no-such-model'"),
         (["chain", "-T", "NoSuchToolbox", "Hi"], "Unknown tool 'NoSuchToolbox'"),
         (["chain", "-T", "Files", "Hi"], "--tool-option Files.root="),
-        (["prompt", "--no-such-flag", "Hi"], "unrecognized arguments: --no-such-flag"),
+        (["prompt", "--no-such-flag", "Hi"], "agentloop prompt has no option --no-such-flag"),
+        # The unknown option is named, not the prompt argparse left over after it.
+        (["logs", "-T", "Memory", "Hi"], "agentloop logs has no option -T "),
+        (["prompt", "-m", "test", "two", "words"], "unexpected argument 'words'"),
+        (["prompt", "-m", "test", "--cl", "0", "Hi"], "--cl/--chain-limit: must be at least 1"),
+        (["-m", "test", "--cl", "-2", "Hi"], "--cl/--chain-limit: must be at least 1"),
+        (["chain", "--cl", "1.5", "Hi"], "--cl/--chain-limit: expects a whole number"),
+        (
+            ["-m", "test", "-T", "Memory", "--tool-option", "Memory.max_keys=abc", "Hi"],
+            "--tool-option Memory.max_keys=abc: Memory.max_keys must be int",
+        ),
+        (
+            ["chain", "-T", "Memory", "--tool-option", "Memory.colour=teal", "Hi"],
+            "Memory has no option 'colour'; it takes path, max_keys",
+        ),
+        (["-m", "test", "--functions", "tools.py", "Hi"], "--functions tools.py: no such file"),
         (["prompt", "-a", "missing.png", "Hi"], "missing.png"),
         (["prompt", "-m", "test"], "No prompt"),
         (["prompt", "-m", "test", "--cid", "nope", "Hi"], "No logged conversation 'nope'"),
@@ -150,12 +166,73 @@ def test_usage_errors_exit_2(
     ran = cli_in_process(*arguments)
     assert ran.status == 2
     assert message in ran.stderr
+    assert ran.stderr.startswith("Error: ")
     assert ran.stderr.count("\n") == 1
+    assert "Traceback" not in ran.stderr
 
 
+@pytest.mark.parametrize("flag", ["--no-log", "-n"])
 def test_no_log_leaves_the_conversation_out_of_the_log(
-    cli_in_process: Callable[..., Ran], home: Path
+    cli_in_process: Callable[..., Ran], home: Path, flag: str
 ) -> None:
-    assert cli_in_process("prompt", "-m", "test", "--no-log", "Hello").status == 0
+    assert cli_in_process("prompt", "-m", "test", flag, "Hello").status == 0
+    assert cli_in_process("-m", "test", flag, "Hello").status == 0
     with Log(home / "logs.db") as log:
         assert log.conversations() == []
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["-o", "temperature", "0.2", "-o", "stop", '["END"]'],
+        ["-o", "temperature=0.2", "-o", "stop", '["END"]'],
+        ["-otemperature", "0.2", "--option", 'stop=["END"]'],
+    ],
+)
+def test_o_takes_key_and_value_as_two_arguments_too(
+    local_server: LocalServer, openai_in_process: Callable[..., Ran], options: list[str]
+) -> None:
+    answer(local_server, "Brief.")
+    ran = openai_in_process("-m", "gpt-4o", *options, "Hello")
+    assert ran.status == 0, ran.stderr
+    body = local_server.requests[0].json()
+    assert (body["temperature"], body["stop"]) == (0.2, ["END"])
+    assert body["messages"][-1] == {"role": "user", "content": "Hello"}
+
+
+@pytest.mark.parametrize("command", [["prompt"], []])  # agentloop prompt, and the bare form
+def test_tools_on_a_prompt_run_the_tool_loop(
+    env: dict[str, str], tools_dir: Path, command: list[str]
+) -> None:
+    result = run_cli(
+        *command, "-m", "test", "-T", "my_tools:Counter", "--tool-option", "Counter.start=41",
+        "Count", env=env, cwd=tools_dir,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"Counter_increment": "42"}  # the tool ran
+
+
+def test_a_prompt_takes_functions_inline_and_the_chain_options(
+    cli_in_process: Callable[..., Ran],
+) -> None:
+    ran = cli_in_process(
+        "-m", "test", "--functions", "def answer() -> int:\n    return 42", "--td", "--cl", "2",
+        "What is the answer?",
+    )  # fmt: skip
+    assert ran.status == 0, ran.stderr
+    assert ran.stdout == 'Tool call: answer({})\n  42\n{"answer": "42"}\n'
+
+
+def test_tools_on_a_prompt_are_approved_like_a_chain(cli_in_process: Callable[..., Ran]) -> None:
+    ran = cli_in_process(
+        "-m", "test", "--functions", "def answer() -> int: return 42", "--ta", "Answer"
+    )
+    assert ran.status == 0, ran.stderr
+    assert "no terminal to ask on" in json.loads(ran.stdout)["answer"]  # refused: no terminal
+
+
+def test_the_chain_limit_applies_to_a_prompt_with_tools(cli_in_process: Callable[..., Ran]) -> None:
+    ran = cli_in_process("-m", "test", "-T", "Memory", "--cl", "1", "Remember")
+    assert ran.status == 1
+    assert "chain_limit=1" in ran.stderr
+    assert ran.stderr.count("\n") == 1

@@ -69,7 +69,7 @@ def test_responses_keep_prompt_model_text_tool_calls_and_usage(log: Log) -> None
     assert first.options == {"temperature": 0.5}
     assert [c.name for c in first.tool_calls] == ["upper"]
     assert second.prompt is None  # a later step of the chain, not an answer to the user
-    assert second.text == '{"upper": "A"}'
+    assert second.text == '{"upper": "HELLO"}'
     assert logged.usage().input_tokens == first.usage.input_tokens + second.usage.input_tokens
     assert logged.name == "Shout"
 
@@ -81,8 +81,8 @@ def test_tool_calls_and_results_are_tables_to_query(log: Log) -> None:
     with sqlite3.connect(log.path) as db:
         calls = db.execute("SELECT name, arguments_json FROM tool_calls").fetchall()
         results = db.execute("SELECT name, output, is_error FROM tool_results").fetchall()
-    assert calls == [("upper", '{"text":"a"}')]
-    assert results == [("upper", "A", 0)]
+    assert calls == [("upper", '{"text":"hello"}')]
+    assert results == [("upper", "HELLO", 0)]
 
 
 def test_recording_again_stores_nothing_twice(log: Log) -> None:

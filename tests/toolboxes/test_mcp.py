@@ -196,7 +196,7 @@ def test_without_the_sdk_using_the_toolbox_says_how_to_install_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "mcp", None)
-    with pytest.raises(MCPServerError, match=r"pip install 'agentloop\[mcp\]'"):
+    with pytest.raises(MCPServerError, match=r"pip install 'agentloop-kit\[mcp\]'"):
         scripted().chain("go", tools=[stdio_server()])
 
 

@@ -43,6 +43,7 @@ System = str | list[Block] | None
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 PDF = "application/pdf"
 TEXT_BLOCK = "text_block"
+_HTTP = ("http://", "https://")
 
 
 def _error(message: str) -> ConversionError:
@@ -184,7 +185,7 @@ def _image_source(image: Media) -> Block:
     kind = image.media_type
     if kind is not None and kind not in IMAGE_TYPES:
         raise _unsupported(image, "images of type jpeg, png, gif and webp")
-    if image.url is not None:
+    if _by_url(image):
         return {"type": "url", "url": image.url}
     if kind is None:
         raise _error("cannot tell the image type of these bytes; pass media_type=")
@@ -194,16 +195,29 @@ def _image_source(image: Media) -> Block:
 def _document_source(file: Media) -> Block:
     kind = file.media_type
     if kind == PDF or (kind is None and file.url is not None):
-        if file.url is not None:
+        if _by_url(file):
             return {"type": "url", "url": file.url}  # Anthropic fetches PDF URLs itself
         return {"type": "base64", "media_type": PDF, "data": encode_base64(file.read())}
     if kind is not None and kind.startswith("text/"):
+        _check_fetchable(file)
         try:
             text = file.read().decode("utf-8")
         except UnicodeDecodeError:
             raise _error(f"the {kind} file {file.filename or ''} is not UTF-8 text") from None
         return {"type": "text", "media_type": "text/plain", "data": text}
     raise _unsupported(file, "PDF and plain-text documents")
+
+
+def _by_url(media: Media) -> bool:
+    """Whether the part goes by URL: only an http(s) one, which Anthropic fetches itself."""
+    _check_fetchable(media)
+    return media.url is not None and media.url.startswith(_HTTP)
+
+
+def _check_fetchable(media: Media) -> None:
+    # A URL nobody here can fetch (a gs:// URI) with no bytes beside it: refused, as for OpenAI.
+    if media.data is None and media.url is not None and not media.url.startswith(_HTTP):
+        raise _error(f"cannot fetch {media.url}; pass the bytes or an https URL")
 
 
 def _unsupported(media: Media, accepted: str) -> ConversionError:

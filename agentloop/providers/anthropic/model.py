@@ -10,6 +10,7 @@ from agentloop.providers.anthropic.request import encode_request
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.http import HTTPCall, HTTPModel
+from agentloop.providers.options import check_model_keywords
 
 #: The API version every request names (the one Anthropic documents for the Messages API).
 API_VERSION = "2023-06-01"
@@ -52,4 +53,5 @@ class AnthropicModel(HTTPModel):
 
 def create(name: str, **kwargs: Any) -> Model:
     """The registry's factory: ``get_model("claude-...")`` or ``get_model("anthropic/...")``."""
+    check_model_keywords(AnthropicModel, name, kwargs)
     return AnthropicModel(name, **kwargs)

@@ -1,4 +1,4 @@
-"""A Messages API response body as a :class:`~agentloop.providers.base.Reply` (pure).
+"""A Messages API response body as a [`Reply`][agentloop.Reply] (pure).
 
 The reply's ``content`` blocks are the same shape as an assistant message in
 a request, so they decode with the converter's own block decoder: a thinking

@@ -1,4 +1,4 @@
-"""A :class:`~agentloop.providers.base.Request` as the JSON body of ``POST /v1/messages`` (pure).
+"""A [`Request`][agentloop.Request] as the JSON body of ``POST /v1/messages`` (pure).
 
 The neutral options map onto Anthropic's fields:
 

@@ -3,7 +3,7 @@
 Anthropic constrains decoding to a schema, and accepts only part of JSON
 Schema: every object closed (``additionalProperties: false``), no numeric or
 length constraints, ``minItems`` of 0 or 1 only, a fixed list of string
-formats. :func:`structured_schema` reshapes a schema into that subset the way
+formats. `structured_schema` reshapes a schema into that subset the way
 Anthropic's own SDKs do: a constraint the service cannot enforce moves into
 the description (the model still reads it, and ``response.parsed()`` still
 validates against the original schema). What has no closed form at all, an

@@ -38,7 +38,7 @@ Block = dict[str, Any]
 
 
 class AnthropicStreamDecoder:
-    """Feeds on one response's server-sent events; :meth:`finish` gives the Reply."""
+    """Feeds on one response's server-sent events; `finish` gives the Reply."""
 
     def __init__(self) -> None:
         self.partial_text = ""

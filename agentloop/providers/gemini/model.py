@@ -23,6 +23,7 @@ from agentloop.providers.gemini.reply import decode_reply
 from agentloop.providers.gemini.request import encode_body, request_url
 from agentloop.providers.gemini.stream import GeminiStreamDecoder, json_array_events
 from agentloop.providers.http import HTTPCall, HTTPModel
+from agentloop.providers.options import check_model_keywords
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
@@ -82,4 +83,5 @@ def retry_delay(text: str) -> float | None:
 
 def create(name: str, **kwargs: Any) -> Model:
     """The registry's factory: ``gemini-2.5-flash`` or ``gemini/<model>``."""
+    check_model_keywords(GeminiModel, name, kwargs)
     return GeminiModel(name, **kwargs)

@@ -1,4 +1,4 @@
-"""A ``GenerateContentResponse`` as a :class:`~agentloop.providers.base.Reply` (pure).
+"""A ``GenerateContentResponse`` as a [`Reply`][agentloop.Reply] (pure).
 
 The reply's content has the same shape as a history content, so its parts go
 through the same decoder as ``decode_messages`` and round-trip into the next

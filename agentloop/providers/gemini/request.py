@@ -1,4 +1,4 @@
-"""A :class:`~agentloop.providers.base.Request` as a ``generateContent`` body (pure).
+"""A [`Request`][agentloop.Request] as a ``generateContent`` body (pure).
 
 Neutral options map onto Gemini's fields: ``temperature``, ``top_p`` (topP),
 ``max_tokens`` (maxOutputTokens), ``stop`` (stopSequences), ``seed``,

@@ -7,7 +7,7 @@ non-streamed reply would have held and decodes them the same way, so a streamed
 reply round-trips into the next request exactly like a plain one. Usage comes
 from the last chunk that carried it (Gemini's counts are running totals).
 
-Without ``alt=sse`` Gemini streams one JSON array instead; :func:`json_array_events`
+Without ``alt=sse`` Gemini streams one JSON array instead; `json_array_events`
 reads that body as the same events.
 """
 
@@ -29,7 +29,7 @@ ErrorFactory = Callable[[int, str], ProviderError]
 
 
 class GeminiStreamDecoder:
-    """Feed it the stream's events; :meth:`finish` gives the reply."""
+    """Feed it the stream's events; `finish` gives the reply."""
 
     def __init__(self, on_error: ErrorFactory) -> None:
         self.partial_text = ""

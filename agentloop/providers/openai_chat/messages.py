@@ -2,19 +2,20 @@
 
 How the neutral model maps onto the wire:
 
-- A neutral tool message becomes one ``role: tool`` message per :class:`ToolResult`;
-  consecutive tool messages decode back into one neutral tool message, each result
-  named after the call it answers. Chat has no error flag, so ``is_error`` is not
+- A neutral tool message becomes one ``role: tool`` message per
+  [`ToolResult`][agentloop.ToolResult]; consecutive tool messages decode back into one neutral tool
+  message, each result named after the call it answers. Chat has no error flag, so ``is_error`` is
+  not
   sent: the output text is what tells the model a tool failed.
 - Tool messages take only text, so the images and files a tool returned go in one
   user message right after the tool messages. Its text parts are markers naming
-  the tool call (:func:`attachment_marker`), which is how decoding gives the media
+  the tool call (`attachment_marker`), which is how decoding gives the media
   back to their results.
 - Thinking with ``provider == "openai"`` is the ``reasoning`` (Ollama, OpenRouter,
   Groq) or ``reasoning_content`` (vLLM, DeepSeek) field of an assistant message;
   the field name is remembered in ``extra``. Thinking from other formats is left out.
 - Images pass by URL; everything else is inlined as base64. Chat cannot fetch
-  file URLs, so those are downloaded (:meth:`Media.read`). OpenAI requires a
+  file URLs, so those are downloaded (`Media.read`). OpenAI requires a
   ``filename`` with ``file_data``, so a file without one gets a made-up name.
 - Fields the neutral model has no place for (``name``, ``refusal``, Gemini's
   ``extra_content``, a tool call's ``index``...) are kept in ``extra["openai"]``.

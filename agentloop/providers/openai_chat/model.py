@@ -1,13 +1,13 @@
 """Models spoken to over Chat Completions: OpenAI, any compatible server, and Ollama.
 
-- :class:`OpenAIChatModel`: OpenAI itself. Key from ``api_key=`` or
+- `OpenAIChatModel`: OpenAI itself. Key from ``api_key=`` or
   ``OPENAI_API_KEY``; base URL (including ``/v1``) from ``base_url=``,
   ``OPENAI_BASE_URL`` or ``https://api.openai.com/v1``.
-- :class:`OpenAICompatibleModel`: llama.cpp, vLLM, OpenRouter, Groq...: a
+- `OpenAICompatibleModel`: llama.cpp, vLLM, OpenRouter, Groq...: a
   ``base_url=`` is required, the key is only what ``api_key=`` gives (the
   OpenAI key in the environment is never sent to another server), and
   ``max_tokens`` keeps its original name, which these servers understand.
-- :class:`OllamaModel`: Ollama's compatible endpoint at ``$OLLAMA_HOST/v1``
+- `OllamaModel`: Ollama's compatible endpoint at ``$OLLAMA_HOST/v1``
   (default ``http://localhost:11434``); no key needed (``OLLAMA_API_KEY`` is
   sent when set, for ollama.com).
 """
@@ -27,6 +27,7 @@ from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.openai_chat.reply import decode_reply
 from agentloop.providers.openai_chat.request import encode_body
 from agentloop.providers.openai_chat.stream import ChatStreamDecoder
+from agentloop.providers.options import check_model_keywords
 
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 _OLLAMA_PORT = 11434
@@ -143,14 +144,17 @@ def ollama_base_url(host: str | None) -> str:
 
 def create(name: str, **kwargs: Any) -> OpenAIChatModel:
     """``get_model("openai/<name>")`` and bare OpenAI names (``gpt-4.1-mini``)."""
+    check_model_keywords(OpenAIChatModel, name, kwargs)
     return OpenAIChatModel(name, **kwargs)
 
 
 def create_compatible(name: str, **kwargs: Any) -> OpenAICompatibleModel:
     """``get_model("openai-compatible/<name>", base_url=..., api_key=...)``."""
+    check_model_keywords(OpenAICompatibleModel, name, kwargs)
     return OpenAICompatibleModel(name, **kwargs)
 
 
 def create_ollama(name: str, **kwargs: Any) -> OllamaModel:
     """``get_model("ollama/<name>")``."""
+    check_model_keywords(OllamaModel, name, kwargs)
     return OllamaModel(name, **kwargs)

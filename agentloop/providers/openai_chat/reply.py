@@ -1,11 +1,12 @@
-"""OpenAI Chat Completions: a ``chat.completion`` body as a :class:`Reply`.
+"""OpenAI Chat Completions: a ``chat.completion`` body as a [`Reply`][agentloop.Reply].
 
 The reply's ``choices[0].message`` has the same shape as an assistant message
 in the history, so the history decoder reads it; what only a reply carries
 (empty ``annotations``, a null ``refusal``, a tool call's stream ``index``) is
 left out so the message goes back into the next request as the provider
 expects. A body that is not what the API documents raises
-:class:`ResponseFormatError` naming the field, never a bare KeyError.
+[`ResponseFormatError`][agentloop.errors.ResponseFormatError] naming the field, never a bare
+KeyError.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ _MAPPED_COUNTERS = {
 
 
 def decode_reply(body: Any, provider: str) -> Reply:
-    """The :class:`Reply` for a non-streamed ``chat.completion`` body."""
+    """The [`Reply`][agentloop.Reply] for a non-streamed ``chat.completion`` body."""
     body = _object(body, "the reply body", provider)
     if "error" in body and body["error"] is not None:
         raise embedded_error(body["error"], provider)

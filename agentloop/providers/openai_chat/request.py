@@ -1,4 +1,5 @@
-"""OpenAI Chat Completions: a :class:`Request` as the JSON body of ``POST /chat/completions``.
+"""OpenAI Chat Completions: a [`Request`][agentloop.Request] as the JSON body of ``POST
+/chat/completions``.
 
 Neutral options map onto Chat's fields (``max_tokens`` becomes
 ``max_completion_tokens`` on OpenAI itself, where ``max_tokens`` is deprecated

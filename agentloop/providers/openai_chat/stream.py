@@ -48,7 +48,7 @@ class _Call:
 
 
 class ChatStreamDecoder:
-    """Feeds on server-sent events; :meth:`finish` gives the Reply (or StreamIncomplete)."""
+    """Feeds on server-sent events; `finish` gives the Reply (or StreamIncomplete)."""
 
     def __init__(self, provider: str) -> None:
         self.provider = provider

@@ -1,7 +1,7 @@
 """The OpenAI Responses API model: ``POST {base}/responses`` with a Bearer key.
 
-The pure parts live beside it: :mod:`.request` builds the body, :mod:`.reply`
-reads a reply and :mod:`.stream` reads the event stream; :class:`HTTPModel`
+The pure parts live beside it: `request` builds the body, `reply`
+reads a reply and `stream` reads the event stream; `HTTPModel`
 sends, retries and maps HTTP failures.
 """
 
@@ -15,6 +15,7 @@ from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.openai_responses.reply import decode_reply
 from agentloop.providers.openai_responses.request import encode_body
 from agentloop.providers.openai_responses.stream import ResponsesStreamDecoder
+from agentloop.providers.options import check_model_keywords
 
 
 class OpenAIResponsesModel(HTTPModel):
@@ -40,4 +41,5 @@ class OpenAIResponsesModel(HTTPModel):
 
 def create(name: str, **kwargs: Any) -> OpenAIResponsesModel:
     """The registry's factory: ``get_model("openai-responses/<name>", **kwargs)``."""
+    check_model_keywords(OpenAIResponsesModel, name, kwargs)
     return OpenAIResponsesModel(name, **kwargs)

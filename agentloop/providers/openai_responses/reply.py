@@ -1,4 +1,4 @@
-"""A Responses API reply (a ``response`` object) as a neutral :class:`Reply` (pure).
+"""A Responses API reply (a ``response`` object) as a neutral [`Reply`][agentloop.Reply] (pure).
 
 The ``output`` items are read by the same converter as history items, so the
 assistant message round-trips into the next request: reasoning items keep their
@@ -7,8 +7,9 @@ Output items agentloop has no part for (a built-in tool's ``web_search_call``,
 ...) describe work the server already did; they are skipped, as the answer's text
 carries their outcome.
 
-Anything that is not what the API documents raises :class:`ResponseFormatError`
-naming the field; a failed response raises the typed error its code means.
+Anything that is not what the API documents raises
+[`ResponseFormatError`][agentloop.errors.ResponseFormatError] naming the field; a failed response
+raises the typed error its code means.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from agentloop.errors import ConversionError
 from agentloop.messages import OPENAI_RESPONSES, Message, Text, Thinking
 from agentloop.providers.base import Request
 from agentloop.providers.openai_responses.messages import encode_messages
-from agentloop.providers.options import merge_extras
+from agentloop.providers.options import extras_of, merge_extras
 from agentloop.schema_transforms import openai_strict
 from agentloop.tools import Tool
 
@@ -154,7 +154,7 @@ def apply_options(
             body["tool_choice"] = encode_tool_choice(value, tools)
         else:
             extras[key] = value
-    return extras
+    return extras_of(extras)  # flattens extra_body={...}
 
 
 def encode_tool_choice(value: Any, tools: Sequence[Tool]) -> Any:

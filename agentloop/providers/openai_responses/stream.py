@@ -1,4 +1,5 @@
-"""Responses API named server-sent events as deltas, then a :class:`Reply` (pure, stateful).
+"""Responses API named server-sent events as deltas, then a [`Reply`][agentloop.Reply] (pure,
+stateful).
 
 Text (``response.output_text.delta``, ``response.refusal.delta``) and reasoning
 (``response.reasoning_summary_text.delta``, ``response.reasoning_text.delta``) are
@@ -67,7 +68,7 @@ class ItemState:
 
 
 class ResponsesStreamDecoder:
-    """Feed it each server-sent event; :meth:`finish` gives the reply."""
+    """Feed it each server-sent event; `finish` gives the reply."""
 
     def __init__(self) -> None:
         self.partial_text = ""

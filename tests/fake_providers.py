@@ -1,0 +1,85 @@
+"""Every provider at once, faked on the local server: any request gets a short, well-formed answer.
+
+For examples written against real models (the docs): point the base-URL variables at a
+:class:`LocalServer` built with ``LocalServer(responder=respond)``. Each request is answered
+in its own wire format (OpenAI Chat Completions and Responses, Anthropic Messages, Gemini),
+streamed when it asks for a stream. A request with a structured-output schema gets JSON that
+validates against it (made by the same code as ``TestModel``'s answers); any other gets
+``ANSWER``. The fake never calls tools: a chain ends after its first model call.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic_wire
+import gemini_replies
+import openai_chat_wire
+import responses_events
+from local_server import Recorded, Scripted
+
+from agentloop.providers.offline import example_answer
+
+ANSWER = "An answer from the local test server."
+SSE = {"content-type": "text/event-stream"}
+JSON = {"content-type": "application/json"}
+
+
+def environment(url: str) -> dict[str, str]:
+    """Environment variables that send every provider to ``url``, with dummy keys."""
+    return {
+        "OPENAI_BASE_URL": f"{url}/v1",
+        "OPENAI_API_KEY": "sk-docs-test",
+        "ANTHROPIC_BASE_URL": url,
+        "ANTHROPIC_API_KEY": "sk-ant-docs-test",
+        "GEMINI_BASE_URL": url,
+        "GEMINI_API_KEY": "docs-test",
+        "OLLAMA_HOST": url,
+    }
+
+
+def respond(request: Recorded) -> Scripted:
+    body: dict[str, Any] = request.json() if request.body else {}
+    path = request.path.split("?", 1)[0]
+    schema = requested_schema(body)
+    text = example_answer(schema) if schema is not None else ANSWER
+    stream = bool(body.get("stream")) or ":streamGenerateContent" in path
+    if path.endswith("/chat/completions"):
+        reply = openai_chat_wire.completion(text)
+        return _sse(openai_chat_wire.as_stream(reply)) if stream else _json(reply)
+    if path.endswith("/responses"):
+        response = responses_events.reply(responses_events.message(text))
+        return _sse(responses_events.event_stream(response)) if stream else _json(response)
+    if path.endswith("/v1/messages"):
+        content = [anthropic_wire.text(text)]
+        if stream:
+            return _sse(anthropic_wire.sse_body(content))
+        return _json(anthropic_wire.message_body(content))
+    if ":generateContent" in path or ":streamGenerateContent" in path:
+        reply = gemini_replies.reply(gemini_replies.text(text))
+        return _sse(gemini_replies.sse(reply)) if stream else _json(reply)
+    error = {"error": {"message": f"The fake providers have no endpoint {path}"}}
+    return Scripted(404, json.dumps(error).encode(), JSON)
+
+
+def requested_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The structured-output schema of a request, wherever its provider puts it."""
+    for outer, inner in [
+        ("response_format", "json_schema"),  # Chat Completions
+        ("text", "format"),  # Responses
+        ("output_config", "format"),  # Anthropic
+    ]:
+        found = (body.get(outer) or {}).get(inner) or {}
+        if "schema" in found:
+            return dict(found["schema"])
+    gemini = (body.get("generationConfig") or {}).get("responseJsonSchema")
+    return dict(gemini) if gemini is not None else None
+
+
+def _json(body: dict[str, Any]) -> Scripted:
+    return Scripted(200, json.dumps(body).encode(), JSON)
+
+
+def _sse(body: str) -> Scripted:
+    return Scripted(200, body.encode(), SSE)
