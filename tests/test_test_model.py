@@ -62,6 +62,15 @@ def test_named_parameters_get_values_that_fit_their_name() -> None:
     }
 
 
+def test_a_place_parameter_takes_the_place_the_prompt_names() -> None:
+    def weather(city: str) -> str:
+        "Weather."
+        return ""
+
+    assert arguments(weather, "And the weather in Rome?") == {"city": "Rome"}
+    assert arguments(weather, "What's the weather?") == {"city": "Paris"}
+
+
 def test_numbers_come_from_the_prompt_then_small_ones() -> None:
     def multiply(a: int, b: float, c: int) -> float:
         "Multiply."

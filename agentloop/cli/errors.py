@@ -6,6 +6,7 @@ from agentloop.errors import (
     AgentloopError,
     ChainLimitExceeded,
     DuplicateToolError,
+    OptionError,
     ToolDefinitionError,
 )
 from agentloop.registry import UnknownModelError
@@ -22,7 +23,7 @@ class UsageError(Exception):
 
 def exit_status(error: BaseException) -> int:
     """The exit status for an error that ended a command."""
-    if isinstance(error, UsageError | UnknownModelError | ToolDefinitionError):
+    if isinstance(error, UsageError | UnknownModelError | ToolDefinitionError | OptionError):
         return USAGE
     if isinstance(error, DuplicateToolError):
         return USAGE
@@ -37,6 +38,9 @@ def describe(error: BaseException) -> str:
     text = " ".join(str(error).split())
     if isinstance(error, ChainLimitExceeded):
         return f"{text} On the command line: --cl N."
+    if isinstance(error, OptionError):
+        # The library's hint names Python's extra_body={...}; here it is an -o.
+        return text.replace("extra_body={...}", "-o extra_body '{...}'")
     if isinstance(error, UsageError | AgentloopError):
         return text or type(error).__name__
     if isinstance(error, ValueError) and text:

@@ -3,9 +3,9 @@
 A test double that calls ``upper(text="a")`` or answers ``{"name": "a"}`` makes
 tests and docs hard to read, so the values look like what a model would send:
 strings come from the prompt (a quoted phrase, the text after a colon, else its
-first telling word) or from the parameter's name (``city`` is ``"Paris"``),
-numbers are the prompt's numbers or small ones, enums their first value. Every
-value still satisfies the schema: types, required properties, ``$ref``s,
+first telling word) or from the parameter's name (``city`` is the prompt's proper
+noun, else ``"Paris"``), numbers are the prompt's numbers or small ones, enums
+their first value. Every value still satisfies the schema: types, required properties, ``$ref``s,
 ``anyOf``, enums, bounds and lengths.
 """
 
@@ -97,6 +97,7 @@ class _Sampler:
         self.root = root
         self.optional = optional
         self.subject = subject(prompt)
+        self.place = _place(prompt)
         # Numeric parameters take the prompt's numbers in order, then small ones.
         found = [float(n) for n in _NUMBER.findall(prompt)]
         self.numbers: Iterator[float] = itertools.chain(found, itertools.count(2))
@@ -191,7 +192,8 @@ class _Sampler:
         return float(value)
 
     def _string(self, schema: Schema, name: str) -> str:
-        text = _FORMATS.get(schema.get("format", "")) or _named(name) or self.subject
+        place = self.place if name.lower().endswith(_PLACES) else None
+        text = _FORMATS.get(schema.get("format", "")) or place or _named(name) or self.subject
         least = schema.get("minLength", 0)
         most = schema.get("maxLength")
         if len(text) < least:
@@ -212,6 +214,16 @@ def _kind(schema: Schema) -> str | None:
         if "items" in schema or "prefixItems" in schema:
             return "array"
     return kind if isinstance(kind, str) else None
+
+
+#: Parameters that name a place take the prompt's proper noun when it has one.
+_PLACES = ("city", "country", "place", "location")
+
+
+def _place(prompt: str) -> str | None:
+    """The prompt's first capitalised word after its first word ("... in Rome?" -> "Rome")."""
+    words = _WORD.findall(prompt)[1:]
+    return next((w for w in words if w[0].isupper() and w.lower() not in _STOPWORDS), None)
 
 
 def _named(name: str) -> str | None:

@@ -158,6 +158,10 @@ def test_a_usage_error_exits_2_with_one_line_before_any_model_call(
         (["prompt", "-a", "missing.png", "Hi"], "missing.png"),
         (["prompt", "-m", "test"], "No prompt"),
         (["prompt", "-m", "test", "--cid", "nope", "Hi"], "No logged conversation 'nope'"),
+        (
+            ["-m", "test", "-o", "tempreature", "0.2", "Hi"],
+            "did you mean 'temperature'? Provider-specific fields go in -o extra_body '{...}'",
+        ),
     ],
 )
 def test_usage_errors_exit_2(
