@@ -82,6 +82,14 @@ class ResumeError(AgentloopError, ValueError):
     """A paused chain cannot be resumed as asked (a decision is missing or unknown)."""
 
 
+class ConversationBusyError(AgentloopError, RuntimeError):
+    """A conversation was asked a second question while it was still answering one.
+
+    A conversation is one ordered history: two turns running at once (from two
+    threads or two tasks) would interleave their calls and results.
+    """
+
+
 # -- tools ----------------------------------------------------------------------
 
 

@@ -109,6 +109,7 @@ class Run:
             self._raise_stored()
             return
         try:
+            self.conversation.turn_guard.claim(self)
             while True:
                 try:
                     delta = next(self._deltas)
@@ -129,6 +130,7 @@ class Run:
             self._raise_stored()
             return
         try:
+            self.conversation.turn_guard.claim(self)
             async for delta in self._adeltas:
                 if delta.kind == "text":
                     yield delta.text
@@ -152,12 +154,14 @@ class Run:
 
     def _finished(self, outcome: Outcome) -> None:
         self.done = True
+        self.conversation.turn_guard.release(self)
         if outcome.pause is not None:
             state = ChainState(outcome.pause, self.conversation.to_dict())
             self.target.state = state
 
     def _failed(self, exc: BaseException) -> None:
         self.done = True
+        self.conversation.turn_guard.release(self)
         self._error = exc
         if isinstance(exc, ChainLimitExceeded):
             exc.responses = list(self.responses)
