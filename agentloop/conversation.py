@@ -10,9 +10,6 @@ the tools, the hooks and the limits, and ``prompt()``, ``chain()`` and
 ``resume()`` talk to the model. Those three only assemble a
 `ChainSpec` and start a `Run`:
 the chain itself lives in `agentloop.loop`.
-
-A conversation knows models only as types (it calls the model through the shells):
-`agentloop.model` builds on this module, so ``model.conversation(...)`` needs no deferred import.
 """
 
 from __future__ import annotations
@@ -24,24 +21,11 @@ from agentloop.errors import AgentloopError, ResumeError, SerializationError, To
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
 from agentloop.media import Attachment, File, Image, Source
 from agentloop.messages import Message, expect_type, set_system_prompt
-from agentloop.providers.anthropic import messages as anthropic_messages
-from agentloop.providers.gemini import messages as gemini_messages
-from agentloop.providers.openai_chat import messages as openai_chat_messages
-from agentloop.providers.openai_responses import messages as openai_responses_messages
 from agentloop.providers.options import check_option_names
-from agentloop.registry import get_model
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
-from agentloop.run import start
-from agentloop.shells import portal
 from agentloop.structured import OutputSchema, json_schema, schema_name
-from agentloop.toolbox import (
-    close_toolboxes,
-    collect_tools,
-    prepare_toolboxes,
-    tool_sources,
-    toolboxes_in,
-)
-from agentloop.tools import RetryBudget, Tool, Tools, ToolSource
+from agentloop.toolbox import prepare_toolboxes, toolboxes_in
+from agentloop.tools import RetryBudget, Tool, Tools, ToolSource, collect_tools, tool_sources
 from agentloop.turns import TurnGuard
 
 if TYPE_CHECKING:
@@ -166,9 +150,10 @@ class Conversation:
 
     @model.setter
     def model(self, value: Model | AsyncModel | None) -> None:
-        # An AsyncModel is a view of a Model: the conversation keeps the Model (which both
-        # name as their backing model; an isinstance test would need agentloop.model).
-        self._model = None if value is None else value._backing_model()
+        # An AsyncModel is a view of a Model: the conversation keeps the Model.
+        from agentloop.model import AsyncModel
+
+        self._model = value.sync_model if isinstance(value, AsyncModel) else value
 
     def require_model(self) -> Model:
         if self._model is None:
@@ -351,6 +336,8 @@ class Conversation:
         target: Target,
         resume: Any = None,
     ) -> Target:
+        from agentloop.run import start
+
         start(self, spec, new, prompt, target, is_async=self.is_async, resume=resume)
         return target
 
@@ -358,29 +345,41 @@ class Conversation:
 
     def to_openai(self) -> list[dict[str, Any]]:
         """Chat Completions ``messages``."""
-        return openai_chat_messages.encode_messages(self.messages)
+        from agentloop.providers import openai_chat
+
+        return openai_chat.encode_messages(self.messages)
 
     def to_openai_responses(self) -> list[dict[str, Any]]:
         """Responses API ``input`` items (system messages included as items)."""
-        return openai_responses_messages.encode_messages(self.messages)
+        from agentloop.providers import openai_responses
+
+        return openai_responses.encode_messages(self.messages)
 
     def to_anthropic(self) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
         """Anthropic Messages ``(system, messages)``."""
-        return anthropic_messages.encode_messages(self.messages)
+        from agentloop.providers import anthropic
+
+        return anthropic.encode_messages(self.messages)
 
     def to_gemini(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """Gemini ``(systemInstruction, contents)``."""
-        return gemini_messages.encode_messages(self.messages)
+        from agentloop.providers import gemini
+
+        return gemini.encode_messages(self.messages)
 
     @classmethod
     def from_openai(cls, messages: Sequence[dict[str, Any]]) -> Conversation:
-        return cls(openai_chat_messages.decode_messages(messages))
+        from agentloop.providers import openai_chat
+
+        return cls(openai_chat.decode_messages(messages))
 
     @classmethod
     def from_openai_responses(
         cls, input: str | Sequence[dict[str, Any]], instructions: str | None = None
     ) -> Conversation:
-        return cls(openai_responses_messages.decode_messages(input, instructions))
+        from agentloop.providers import openai_responses
+
+        return cls(openai_responses.decode_messages(input, instructions))
 
     @classmethod
     def from_anthropic(
@@ -388,13 +387,17 @@ class Conversation:
         system: str | Sequence[dict[str, Any]] | None,
         messages: Sequence[dict[str, Any]],
     ) -> Conversation:
-        return cls(anthropic_messages.decode_messages(system, messages))
+        from agentloop.providers import anthropic
+
+        return cls(anthropic.decode_messages(system, messages))
 
     @classmethod
     def from_gemini(
         cls, system_instruction: dict[str, Any] | None, contents: Sequence[dict[str, Any]]
     ) -> Conversation:
-        return cls(gemini_messages.decode_messages(system_instruction, contents))
+        from agentloop.providers import gemini
+
+        return cls(gemini.decode_messages(system_instruction, contents))
 
     # -- serialization ---------------------------------------------------------
 
@@ -442,6 +445,8 @@ class Conversation:
                 raise SerializationError(f"messages[{index}]: {exc}") from None
         name = expect_type(data.get("model"), str, "A conversation dict's 'model'", optional=True)
         if model is None and name:
+            from agentloop.registry import get_model
+
             model = get_model(name)
         limit = expect_type(data.get("chain_limit", 25), int, "A conversation dict's 'chain_limit'")
         options = expect_type(data.get("options") or {}, dict, "A conversation dict's 'options'")
@@ -449,10 +454,14 @@ class Conversation:
 
     async def aclose(self) -> None:
         """Close the toolboxes this conversation prepared."""
+        from agentloop.toolbox import close_toolboxes
+
         await close_toolboxes(self.tool_sources)
 
     def close(self) -> None:
         """Blocking [`aclose`][agentloop.Conversation.aclose], for sync code."""
+        from agentloop.shells import portal
+
         portal.run(self.aclose())
 
 
