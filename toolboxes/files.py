@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from io import BufferedReader
-from pathlib import Path
 
 import agentloop
 from agentloop import Tool, ToolError
 from toolboxes.file_search import SearchLimits, find_files, find_text
-from toolboxes.sandbox import Sandbox
+from toolboxes.sandbox import Sandbox, file_kind
 
 __all__ = ["Files"]
 
@@ -65,31 +63,41 @@ class Files(agentloop.Toolbox):
         Args:
             path: The folder, relative to the root folder ("." is the root itself).
         """
-        real = self.sandbox.resolve(path)
-        kind = self.sandbox.kind(real)
-        if kind != "directory":
-            what = "does not exist" if kind == "missing" else f"is a {kind}, not a folder"
-            raise ToolError(f"{self.sandbox.relative(real)!r} {what}")
-        entries = sorted(os.scandir(real), key=lambda entry: entry.name)
-        lines = [self._describe(Path(entry.path)) for entry in entries[:_LIST_LIMIT]]
+        with self.sandbox.locate(path) as location:
+            name = location.relative
+            if location.kind not in ("directory", "missing"):
+                raise ToolError(f"{name!r} is a {location.kind}, not a folder")
+            folder = self.sandbox.open_folder(location)
+        prefix = "" if name == "." else f"{name}/"
+        try:
+            # Each entry is stat-ed through the folder's descriptor: it stays open till the end.
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+            lines = [self._describe(entry, prefix) for entry in entries[:_LIST_LIMIT]]
+        except OSError as exc:
+            raise ToolError(f"Cannot list {name!r}: {exc.strerror}") from None
+        finally:
+            os.close(folder)
         if len(entries) > _LIST_LIMIT:
             lines.append(f"[{len(entries) - _LIST_LIMIT} more entries not shown]")
         return "\n".join(lines) if lines else "(empty folder)"
 
-    def _describe(self, entry: Path) -> str:
+    def _describe(self, entry: os.DirEntry[str], prefix: str) -> str:
         if entry.is_symlink():
             try:
-                target = self.sandbox.resolve(self.sandbox.relative(entry))
+                with self.sandbox.locate(prefix + entry.name) as target:
+                    kind = target.kind
             except ToolError:
                 return f"{entry.name} (link to outside the root folder, not accessible)"
-            if self.sandbox.kind(target) == "directory":
-                return f"{entry.name}/ (link)"
-            return f"{entry.name} (link)"
-        kind = self.sandbox.kind(entry)
+            return f"{entry.name}/ (link)" if kind == "directory" else f"{entry.name} (link)"
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            return f"{entry.name} (not accessible)"
+        kind = file_kind(info.st_mode)
         if kind == "directory":
             return f"{entry.name}/"
         if kind == "file":
-            return f"{entry.name} ({entry.lstat().st_size} bytes)"
+            return f"{entry.name} ({info.st_size} bytes)"
         return f"{entry.name} ({kind}, not accessible)"
 
     def read(self, path: str, start_line: int = 1, end_line: int | None = None) -> str:
@@ -104,14 +112,16 @@ class Files(agentloop.Toolbox):
             raise ToolError("start_line counts from 1, the first line of the file")
         if end_line is not None and end_line < start_line:
             raise ToolError(f"end_line ({end_line}) is before start_line ({start_line})")
-        real = self.sandbox.resolve(path)
-        with os.fdopen(self.sandbox.open_file(real), "rb") as handle:
+        with self.sandbox.locate(path) as location:
+            name = location.relative
+            fd = self.sandbox.open_file(location)
+        with os.fdopen(fd, "rb") as handle:
             if b"\x00" in handle.peek(_BINARY_SNIFF_BYTES)[:_BINARY_SNIFF_BYTES]:
-                raise ToolError(f"{self.sandbox.relative(real)!r} is a binary file, not text")
-            return self._read_lines(handle, real, start_line, end_line)
+                raise ToolError(f"{name!r} is a binary file, not text")
+            return self._read_lines(handle, name, start_line, end_line)
 
     def _read_lines(
-        self, handle: BufferedReader, real: Path, start_line: int, end_line: int | None
+        self, handle: BufferedReader, name: str, start_line: int, end_line: int | None
     ) -> str:
         cap = self.max_read_bytes
         chunks: list[bytes] = []
@@ -135,7 +145,6 @@ class Files(agentloop.Toolbox):
             size += len(line)
         else:
             if start_line > max(number, 1):
-                name = self.sandbox.relative(real)
                 raise ToolError(
                     f"{name!r} has {number} lines; start_line {start_line} is past the end"
                 )
@@ -158,15 +167,22 @@ class Files(agentloop.Toolbox):
             path: The folder to search in, relative to the root folder.
             ignore_case: Match the text regardless of upper or lower case.
         """
-        real = self.sandbox.resolve(path)
-        if self.sandbox.kind(real) != "directory":
-            raise ToolError(f"{self.sandbox.relative(real)!r} is not a folder")
-        if text is None:
-            found = find_files(self.sandbox, real, pattern, self.limits)
-        else:
-            if not text:
-                raise ToolError("The text to search for is empty")
-            found = find_text(self.sandbox, real, pattern, text, ignore_case, self.limits)
+        if text is not None and not text:
+            raise ToolError("The text to search for is empty")
+        with self.sandbox.locate(path) as location:
+            if location.kind != "directory":
+                raise ToolError(f"{location.relative!r} is not a folder")
+            folder = self.sandbox.open_folder(location)
+            name = location.relative
+        try:
+            if text is None:
+                found = find_files(self.sandbox, folder, name, pattern, self.limits)
+            else:
+                found = find_text(
+                    self.sandbox, folder, name, pattern, text, ignore_case, self.limits
+                )
+        finally:
+            os.close(folder)
         if not found.lines:
             return "No matches." + (f" {found.note}" if found.note else "")
         return "\n".join(found.lines) + (f"\n[{found.note}]" if found.note else "")
@@ -180,19 +196,20 @@ class Files(agentloop.Toolbox):
             path: The file, relative to the root folder.
             content: The complete new text of the file.
         """
-        data = content.encode("utf-8")
+        data = _encoded("content", content)
         if len(data) > self.max_write_bytes:
             raise ToolError(
                 f"The content is {len(data)} bytes; the limit is {self.max_write_bytes}"
             )
-        real = self.sandbox.resolve(path)
-        kind = self.sandbox.kind(real)
-        if kind not in ("file", "missing"):
-            raise ToolError(f"{self.sandbox.relative(real)!r} is a {kind}; only files are written")
-        self._make_parents(real)
-        _replace(real, data)
-        verb = "Replaced" if kind == "file" else "Created"
-        return f"{verb} {self.sandbox.relative(real)!r} ({len(data)} bytes)."
+        with self.sandbox.locate(path) as location:
+            if location.kind not in ("file", "missing"):
+                raise ToolError(
+                    f"{location.relative!r} is a {location.kind}; only files are written"
+                )
+            self.sandbox.make_folders(location)
+            self.sandbox.replace_file(location, data)
+        verb = "Replaced" if location.kind == "file" else "Created"
+        return f"{verb} {location.relative!r} ({len(data)} bytes)."
 
     def _edit(self, path: str, old_text: str, new_text: str, replace_all: bool = False) -> str:
         """Replace exact text in a file. old_text must match the file exactly, including
@@ -206,10 +223,19 @@ class Files(agentloop.Toolbox):
         """
         if not old_text:
             raise ToolError("old_text is empty: give the exact text to replace")
-        real = self.sandbox.resolve(path)
-        name = self.sandbox.relative(real)
-        with os.fdopen(self.sandbox.open_file(real), "rb") as handle:
-            raw = handle.read(self.max_write_bytes + 1)
+        with self.sandbox.locate(path) as location:
+            name = location.relative
+            # Read and replaced through the same folder descriptor: the file
+            # edited is the file read, whatever happens to the path meanwhile.
+            with os.fdopen(self.sandbox.open_file(location), "rb") as handle:
+                raw = handle.read(self.max_write_bytes + 1)
+            updated, count = self._edited(name, raw, old_text, new_text, replace_all)
+            self.sandbox.replace_file(location, updated)
+        return f"Replaced {count} occurrence{'s' if count > 1 else ''} in {name!r}."
+
+    def _edited(
+        self, name: str, raw: bytes, old_text: str, new_text: str, replace_all: bool
+    ) -> tuple[bytes, int]:
         if len(raw) > self.max_write_bytes:
             raise ToolError(f"{name!r} is larger than {self.max_write_bytes} bytes; not edited")
         try:
@@ -226,22 +252,10 @@ class Files(agentloop.Toolbox):
                 f"old_text occurs {count} times in {name!r}: include more surrounding text "
                 "to make it unique, or set replace_all"
             )
-        updated = original.replace(old_text, new_text).encode("utf-8")
+        updated = _encoded("new_text", original.replace(old_text, new_text))
         if len(updated) > self.max_write_bytes:
             raise ToolError(f"The edited file would exceed {self.max_write_bytes} bytes")
-        _replace(real, updated)
-        return f"Replaced {count} occurrence{'s' if count > 1 else ''} in {name!r}."
-
-    def _make_parents(self, real: Path) -> None:
-        parent = real.parent
-        if self.sandbox.kind(parent) == "directory":
-            return
-        # Create one level at a time, re-checking each through the sandbox.
-        self._make_parents(parent)
-        checked = self.sandbox.resolve(self.sandbox.relative(parent))
-        if self.sandbox.kind(checked) != "missing":
-            raise ToolError(f"{self.sandbox.relative(checked)!r} exists and is not a folder")
-        checked.mkdir()
+        return updated, count
 
 
 def _capped_lines(handle: BufferedReader, limit: int) -> Iterator[bytes]:
@@ -253,24 +267,12 @@ def _capped_lines(handle: BufferedReader, limit: int) -> Iterator[bytes]:
         yield line
 
 
+def _encoded(what: str, text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ToolError(f"The {what} is not valid text (it holds a lone surrogate)") from None
+
+
 def _decode(chunks: list[bytes]) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
-
-
-def _replace(real: Path, data: bytes) -> None:
-    """Write ``data`` to a sibling temp file, then rename it over ``real`` (atomic).
-
-    The rename replaces a directory entry and never follows a link, so a link
-    planted at ``real`` after the check is replaced, not written through.
-    """
-    mode = real.stat().st_mode & 0o777 if real.exists() else None
-    fd, temporary = tempfile.mkstemp(prefix=f".{real.name}.", dir=real.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        if mode is not None:
-            os.chmod(temporary, mode)
-        os.replace(temporary, real)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

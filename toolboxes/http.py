@@ -5,7 +5,9 @@ time) has its host resolved and every resolved address checked
 (`toolboxes.addresses`). The request then goes to the checked address
 itself, with the original name in the ``Host`` header and for TLS, so a DNS
 answer that changes between the check and the connection (DNS rebinding)
-cannot redirect it. Bodies are streamed and cut at a byte limit.
+cannot redirect it. Bodies are streamed and cut at a byte limit, counted both
+as received and once decompressed (`toolboxes.http_body`). A malformed
+redirect is an error the model reads, and is not followed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from agentloop import ToolError
 from toolboxes import addresses
 from toolboxes.addresses import IPAddress
 from toolboxes.html_text import html_to_text
+from toolboxes.http_body import read_body
 
 __all__ = ["HTTP"]
 
@@ -99,13 +102,13 @@ class HTTP(agentloop.Toolbox):
             for _ in range(self.max_redirects + 1):
                 address = await self._checked_address(url)
                 request = self._pinned_request(client, url, address)
-                response = await client.send(request, stream=True)
+                response = await _send(client, request, url)
                 try:
                     location = response.headers.get("location")
                     if response.status_code in _REDIRECTS and location:
-                        url = _parse(str(url.join(location)), redirected_from=url)
+                        url = _redirect(url, location)
                         continue
-                    body, truncated = await self._read(response)
+                    body, truncated = await read_body(response, self.max_bytes)
                 finally:
                     await response.aclose()
                 return _Page(
@@ -158,14 +161,6 @@ class HTTP(agentloop.Toolbox):
         target = url.copy_with(host=str(address), fragment=None)
         return client.build_request("GET", target, headers=headers, extensions=extensions)
 
-    async def _read(self, response: httpx.Response) -> tuple[bytes, bool]:
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > self.max_bytes:
-                return bytes(body[: self.max_bytes]), True
-        return bytes(body), False
-
     def _render(self, page: _Page) -> str:
         text = _decode(page)
         if page.status >= 400:
@@ -180,6 +175,29 @@ class HTTP(agentloop.Toolbox):
         return f"URL: {page.url}\nStatus: {page.status}\nContent-Type: {kind}\n\n{text}{note}"
 
 
+async def _send(
+    client: httpx.AsyncClient, request: httpx.Request, url: httpx.URL
+) -> httpx.Response:
+    try:
+        return await client.send(request, stream=True)
+    except (httpx.InvalidURL, ValueError) as exc:
+        # httpx prepares the next request of a redirect inside send(), even when it
+        # will not follow it: a malformed Location fails there, before anything is sent.
+        raise ToolError(
+            f"{url} answered with a malformed redirect ({exc}); it was not followed"
+        ) from None
+
+
+def _redirect(url: httpx.URL, location: str) -> httpx.URL:
+    try:
+        target = str(url.join(location))
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ToolError(
+            f"{url} redirected to a malformed address {location!r} ({exc}); it was not followed"
+        ) from None
+    return _parse(target, redirected_from=url)
+
+
 def _parse(url: str, redirected_from: httpx.URL | None = None) -> httpx.URL:
     where = f" (redirected from {redirected_from})" if redirected_from is not None else ""
     try:
@@ -190,6 +208,8 @@ def _parse(url: str, redirected_from: httpx.URL | None = None) -> httpx.URL:
         raise ToolError(f"Only http:// and https:// URLs can be fetched, not {url!r}{where}")
     if not parsed.host:
         raise ToolError(f"The URL {url!r}{where} has no host")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ToolError(f"The URL {url!r}{where} has an invalid port, {parsed.port}")
     if parsed.userinfo:
         raise ToolError(f"URLs with a user name or password are refused: {url!r}{where}")
     return parsed

@@ -1,7 +1,10 @@
 """The hooks the command line gives a chain: showing tool calls (--td) and asking (--ta).
 
 Approval fails closed: with no terminal to ask on, a call that needs a yes is
-refused, and the model is told why.
+refused, and the model is told why. The question shows the call with control,
+format (bidirectional overrides, zero-width) and separator characters written
+as escapes, so the user approves exactly what runs: a U+202E cannot make a
+command appear reordered, nor an escape sequence rewrite the terminal.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import json
 import re
 import sys
 import threading
+import unicodedata
 from typing import Any, Protocol, TextIO
 
 from rich.console import Console, RenderableType
@@ -227,7 +228,28 @@ class Output:
 
 
 def describe_call(call: ToolCall) -> str:
-    """``name({"argument": "value"})``, as the model sent it."""
+    """``name({"argument": "value"})``, as the model sent it, with hidden characters shown
+    (what a user reads, or approves, is what runs)."""
     if call.raw_arguments is not None and not call.arguments:
-        return f"{call.name}({call.raw_arguments})"
-    return f"{call.name}({json.dumps(call.arguments, ensure_ascii=False)})"
+        return visible(f"{call.name}({call.raw_arguments})")
+    return visible(f"{call.name}({json.dumps(call.arguments, ensure_ascii=False)})")
+
+
+#: Categories shown as escapes: controls, formats (bidi, zero-width), line and paragraph
+#: separators, surrogates, private use and unassigned code points.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+
+
+def visible(text: str) -> str:
+    """``text`` with every character that could hide or rearrange what is shown escaped,
+    e.g. U+202E as ``\\u202e`` and ESC as ``\\x1b``; everything else as is."""
+    return "".join(_escape(c) if unicodedata.category(c) in _HIDDEN else c for c in text)
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import tracemalloc
+import zlib
 from typing import Any
 
 import httpx
@@ -272,3 +274,85 @@ def test_by_default_the_chain_reports_a_refusal_to_the_model() -> None:
 
     text = FunctionModel(play).chain("go", tools=[HTTP()]).text()
     assert "a cloud metadata address" in text
+
+
+# -- malformed redirects and compressed bodies ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http:\\\\127.0.0.1:{port}",  # what the attack sent (backslashes, no slashes)
+        "http:\\\\127.0.0.1:{port}/x",
+        "https://xn--/",  # an IDNA label that does not decode
+        "http://127.0.0.1:999999/",  # a port out of range
+        "http://[::1",
+        "http://1.2.3.4:80:80/",
+    ],
+)
+async def test_a_malformed_redirect_is_an_error_and_is_not_followed(
+    local_server: LocalServer, location: str
+) -> None:
+    port = local_server.url.rsplit(":", 1)[1]
+    local_server.reply(status=302, headers={"location": location.replace("{port}", port)})
+    local_server.reply("followed", headers={"content-type": "text/plain"})
+    with pytest.raises(ToolError, match=r"malformed|invalid port|Invalid URL"):
+        await HTTP(allow_private=True).fetch(local_server.url + "/start")
+    assert [r.path for r in local_server.requests] == ["/start"]
+
+
+def gzip_bomb(size: int) -> bytes:
+    """``size`` bytes of 'a', gzip-compressed without ever holding them (about size/1000)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    block = b"a" * 1_000_000
+    return b"".join(packer.compress(block) for _ in range(size // len(block))) + packer.flush()
+
+
+async def test_a_compressed_body_is_cut_at_the_limit_once_decoded(
+    local_server: LocalServer,
+) -> None:
+    bomb = gzip_bomb(100_000_000)
+    assert len(bomb) < 200_000
+    local_server.reply(bomb, headers={"content-type": "text/plain", "content-encoding": "gzip"})
+    tracemalloc.start()
+    try:
+        text = await HTTP(allow_private=True, max_bytes=1000).fetch(local_server.url)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000_000, peak
+    assert text.endswith("\n\n" + "a" * 1000 + "\n[The response was cut at 1000 bytes.]")
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "deflate-raw", "identity"])
+async def test_compressed_bodies_within_the_limit_are_decoded(
+    local_server: LocalServer, encoding: str
+) -> None:
+    text = "hello " * 100
+    packers = {
+        "gzip": lambda: zlib.compressobj(wbits=zlib.MAX_WBITS | 16),
+        "deflate": lambda: zlib.compressobj(wbits=zlib.MAX_WBITS),
+        "deflate-raw": lambda: zlib.compressobj(wbits=-zlib.MAX_WBITS),
+    }
+    body = text.encode()
+    if encoding in packers:
+        packer = packers[encoding]()
+        body = packer.compress(body) + packer.flush()
+    header = encoding.removesuffix("-raw")
+    local_server.reply(body, headers={"content-type": "text/plain", "content-encoding": header})
+    assert (await HTTP(allow_private=True).fetch(local_server.url)).endswith("\n\n" + text)
+
+
+async def test_encodings_it_did_not_ask_for_and_cannot_decode_are_errors(
+    local_server: LocalServer,
+) -> None:
+    local_server.reply(
+        b"\x00\x01", headers={"content-type": "text/plain", "content-encoding": "br"}
+    )
+    with pytest.raises(ToolError, match="encoded as 'br', which this toolbox does not decode"):
+        await HTTP(allow_private=True).fetch(local_server.url)
+    local_server.reply(
+        b"not gzip", headers={"content-type": "text/plain", "content-encoding": "gzip"}
+    )
+    with pytest.raises(ToolError, match="could not be decoded"):
+        await HTTP(allow_private=True).fetch(local_server.url)

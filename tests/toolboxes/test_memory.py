@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +86,56 @@ def test_memory_lives_across_turns_of_a_conversation() -> None:
         "Memory_keys",
         "Memory_set",
     ]
+
+
+def test_two_instances_on_one_file_keep_each_others_updates(tmp_path: Path) -> None:
+    path = tmp_path / "memory.json"
+    first, second = Memory(path), Memory(path)
+    first.set("a", "from the first")
+    second.set("b", "from the second")
+    assert json.loads(path.read_text()) == {"a": "from the first", "b": "from the second"}
+    assert second.get("a") == "from the first"
+    assert first.keys() == ["a", "b"]
+    first.delete("b")
+    with pytest.raises(ToolError, match="Nothing is stored under 'b'"):
+        second.get("b")
+    assert [p.name for p in tmp_path.iterdir()] == ["memory.json"]  # no lock or temp files
+
+
+def test_concurrent_writers_on_one_file_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "memory.json"
+    instances = [Memory(path) for _ in range(4)]
+    start = threading.Barrier(len(instances))
+
+    def write(n: int) -> None:
+        start.wait(timeout=10)
+        for i in range(25):
+            instances[n].set(f"key {n} {i}", "x")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(len(instances))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(json.loads(path.read_text())) == 100
+    assert len(Memory(path).keys()) == 100
+
+
+def test_the_key_limit_counts_keys_set_by_other_instances(tmp_path: Path) -> None:
+    path = tmp_path / "memory.json"
+    first, second = Memory(path, max_keys=1), Memory(path, max_keys=1)
+    first.set("a", "x")
+    with pytest.raises(ToolError, match="Memory is full"):
+        second.set("b", "y")
+
+
+def test_processes_sharing_a_file_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "memory.json"
+    script = (
+        "import sys\nfrom toolboxes import Memory\nmemory = Memory(sys.argv[1])\n"
+        "for i in range(30):\n    memory.set(f'{sys.argv[2]} {i}', 'x')\n"
+    )
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(path), name]) for name in "ab"]
+    assert [writer.wait(timeout=60) for writer in writers] == [0, 0]
+    assert len(Memory(path).keys()) == 60

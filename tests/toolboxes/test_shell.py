@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -106,3 +111,128 @@ def test_every_command_needs_approval(tmp_path: Path) -> None:
     assert conversation.chain("go").text() == "Exit code: 0\n"
     assert seen == ["touch made"]
     assert (tmp_path / "made").exists()
+
+
+# -- the timeout bounds the whole call; what a command started is killed ---------------
+
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="the launcher is Linux only")
+
+#: Starts a process in a new session (out of the command's group), writes its pid, and
+#: waits (bounded) until it has: it keeps the output pipe open for 20 s unless killed.
+ESCAPE = (
+    f"{sys.executable} -c 'import os, time; os.setsid(); "
+    'open("escaped.pid", "w").write(str(os.getpid())); time.sleep(20)\' & '
+    "i=0; while [ ! -s escaped.pid ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; "
+)
+
+
+def escaped_pid(folder: Path) -> int:
+    return int((folder / "escaped.pid").read_text())
+
+
+def kill_escaped(folder: Path) -> None:
+    """Without the launcher the escaped process outlives the call: the test ends it."""
+    with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+        os.kill(escaped_pid(folder), signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+    return state != "Z"  # a zombie has ended, only not been reaped yet
+
+
+#: The default (the launcher, on Linux), and the shell run directly.
+MODES = pytest.mark.parametrize("options", [{}, {"launcher": False}], ids=["default", "direct"])
+
+
+@MODES
+def test_a_process_that_leaves_the_session_cannot_hold_the_call_open(
+    tmp_path: Path, options: dict[str, Any]
+) -> None:
+    shell = Shell(tmp_path, timeout=15, **options)
+    launcher = getattr(shell, "launcher", False)
+    started = time.monotonic()
+    try:
+        result = shell.run(ESCAPE + "echo started")
+        elapsed = time.monotonic() - started
+        assert result == "Exit code: 0\nstarted\n"
+        assert elapsed < 10  # the command ended at once; its escapee sleeps 20 s
+        if launcher:
+            assert not alive(escaped_pid(tmp_path))  # the launcher adopted it and killed it
+    finally:
+        kill_escaped(tmp_path)
+
+
+@MODES
+def test_the_timeout_bounds_the_call_whatever_holds_the_output(
+    tmp_path: Path, options: dict[str, Any]
+) -> None:
+    shell = Shell(tmp_path, timeout=3, **options)
+    launcher = getattr(shell, "launcher", False)
+    started = time.monotonic()
+    try:
+        with pytest.raises(ToolError, match=r"did not finish within 3 s(.|\n)*Output so far:"):
+            shell.run(ESCAPE + "echo busy; sleep 20")
+        elapsed = time.monotonic() - started
+        assert elapsed < 3 + 5  # the timeout, then at most a bounded clean-up
+        if launcher and (tmp_path / "escaped.pid").exists():
+            assert not alive(escaped_pid(tmp_path))
+    finally:
+        kill_escaped(tmp_path)
+
+
+@linux_only
+def test_the_default_launcher_kills_double_forked_daemons(tmp_path: Path) -> None:
+    daemon = (
+        f"{sys.executable} -c 'import os, sys, time\nif os.fork(): sys.exit()\nos.setsid()\n"
+        "if os.fork(): sys.exit()\nos.close(1)\nos.close(2)\n"
+        'open("escaped.pid", "w").write(str(os.getpid())); time.sleep(20)\'; '
+        "i=0; while [ ! -s escaped.pid ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done"
+    )
+    try:
+        assert Shell(tmp_path, timeout=15).run(daemon) == "Exit code: 0\n"
+        assert not alive(escaped_pid(tmp_path))  # it closed its output: only the launcher knew
+    finally:
+        kill_escaped(tmp_path)
+
+
+# -- what the command can see of the agent process --------------------------------------
+
+AGENT = """
+import sys
+from toolboxes import Shell
+folder = sys.argv[1]
+read_parent = "tr '\\\\0' '\\\\n' < /proc/$PPID/environ"
+print("DEFAULT", Shell(folder).run(read_parent), flush=True)
+print("DIRECT", Shell(folder, launcher=False).run(read_parent))
+"""
+
+
+@linux_only
+def test_the_commands_parent_shows_no_key_from_the_agents_environment(tmp_path: Path) -> None:
+    # /proc/PID/environ shows the environment a process started with, so the key must be
+    # in the agent's at its start: the agent here is a fresh Python process.
+    canary = "sk-canary-0123456789"
+    agent = subprocess.run(
+        [sys.executable, "-c", AGENT, str(tmp_path)],
+        env={**os.environ, "OPENAI_API_KEY": canary},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    default, _, direct = agent.stdout.partition("DIRECT")
+    assert "PATH=" in default
+    assert canary not in default
+    assert agent.returncode == 0, agent.stderr
+    assert canary in direct  # the documented boundary without the launcher
+
+
+def test_the_description_says_approval_is_the_control_not_the_folder(tmp_path: Path) -> None:
+    described = Shell(tmp_path).description
+    assert "can touch any file the user can" in described
+    assert "approval is the control" in (shell_module.__doc__ or "")
+    assert "in one folder" not in (shell_module.__doc__ or "")
