@@ -1,60 +1,73 @@
 """agentloop: a small, fast, correct tool-loop library for LLM agents.
 
-Only public names live here; each is defined in the module named after it.
+Only public names live here; each is defined in the module named after it. They are imported
+on first use (PEP 562 ``__getattr__``), so ``import agentloop`` costs next to nothing, and a
+program that runs no batch and calls no HTTP provider never loads httpx, tenacity or rich. The
+``TYPE_CHECKING`` block tells type checkers and IDEs the same names, with their types.
 """
 
-from agentloop.batch import BatchResult, LLMClient
-from agentloop.conversation import AsyncConversation, Conversation
-from agentloop.errors import (
-    AgentloopError,
-    AuthenticationError,
-    BadRequestError,
-    CancelToolCall,
-    ChainLimitExceeded,
-    ContextTooLongError,
-    ConversationBusyError,
-    ConversionError,
-    DuplicateToolError,
-    MediaError,
-    MediaNotFoundError,
-    MissingKeyError,
-    ModelNotFoundError,
-    OptionError,
-    OverloadedError,
-    PauseChain,
-    PermissionDeniedError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderTimeoutError,
-    RateLimitError,
-    ResponseFormatError,
-    ResumeError,
-    SerializationError,
-    ServerError,
-    StreamIncomplete,
-    StructuredOutputError,
-    ToolArgumentsError,
-    ToolDefinitionError,
-    ToolError,
-    ToolRetriesExceeded,
-    UnknownOptionError,
-)
-from agentloop.media import Attachment, File, Image
-from agentloop.messages import Message, Part, Role, Text, Thinking, ToolCall, ToolResult
-from agentloop.model import AsyncModel, Model
-from agentloop.providers.base import Delta, Reply, Request
-from agentloop.providers.offline import FunctionModel, TestModel
-from agentloop.registry import (
-    UnknownModelError,
-    get_async_model,
-    get_model,
-    register_alias,
-    register_model,
-)
-from agentloop.response import ChainResponse, ChainState, Prompt, Response
-from agentloop.toolbox import Toolbox
-from agentloop.tools import Tool, ToolReturn, tool
-from agentloop.usage import Usage
+from __future__ import annotations
+
+import importlib
+
+# Not typing.TYPE_CHECKING: importing typing would be most of this module's cost. Type
+# checkers read a module-level TYPE_CHECKING = False the same way.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from agentloop.batch import BatchResult, LLMClient
+    from agentloop.conversation import AsyncConversation, Conversation
+    from agentloop.errors import (
+        AgentloopError,
+        AuthenticationError,
+        BadRequestError,
+        CancelToolCall,
+        ChainLimitExceeded,
+        ContextTooLongError,
+        ConversationBusyError,
+        ConversionError,
+        DuplicateToolError,
+        MediaError,
+        MediaNotFoundError,
+        MissingKeyError,
+        ModelNotFoundError,
+        OptionError,
+        OverloadedError,
+        PauseChain,
+        PermissionDeniedError,
+        ProviderConnectionError,
+        ProviderError,
+        ProviderTimeoutError,
+        RateLimitError,
+        ResponseFormatError,
+        ResumeError,
+        SerializationError,
+        ServerError,
+        StreamIncomplete,
+        StructuredOutputError,
+        ToolArgumentsError,
+        ToolDefinitionError,
+        ToolError,
+        ToolRetriesExceeded,
+        UnknownOptionError,
+    )
+    from agentloop.media import Attachment, File, Image
+    from agentloop.messages import Message, Part, Role, Text, Thinking, ToolCall, ToolResult
+    from agentloop.model import AsyncModel, Model
+    from agentloop.providers.base import Delta, Reply, Request
+    from agentloop.providers.offline import FunctionModel, TestModel
+    from agentloop.registry import (
+        UnknownModelError,
+        get_async_model,
+        get_model,
+        register_alias,
+        register_model,
+    )
+    from agentloop.response import ChainResponse, ChainState, Prompt, Response
+    from agentloop.toolbox import Toolbox
+    from agentloop.tools import Tool, ToolReturn, tool
+    from agentloop.usage import Usage
 
 __version__ = "0.1.0"
 
@@ -128,3 +141,76 @@ __all__ = [
     "register_model",
     "tool",
 ]
+
+#: Where each public name is defined, by module (the same imports as the TYPE_CHECKING block).
+_MODULES: dict[str, tuple[str, ...]] = {
+    "agentloop.batch": ("BatchResult", "LLMClient"),
+    "agentloop.conversation": ("AsyncConversation", "Conversation"),
+    "agentloop.errors": (
+        "AgentloopError",
+        "AuthenticationError",
+        "BadRequestError",
+        "CancelToolCall",
+        "ChainLimitExceeded",
+        "ContextTooLongError",
+        "ConversationBusyError",
+        "ConversionError",
+        "DuplicateToolError",
+        "MediaError",
+        "MediaNotFoundError",
+        "MissingKeyError",
+        "ModelNotFoundError",
+        "OptionError",
+        "OverloadedError",
+        "PauseChain",
+        "PermissionDeniedError",
+        "ProviderConnectionError",
+        "ProviderError",
+        "ProviderTimeoutError",
+        "RateLimitError",
+        "ResponseFormatError",
+        "ResumeError",
+        "SerializationError",
+        "ServerError",
+        "StreamIncomplete",
+        "StructuredOutputError",
+        "ToolArgumentsError",
+        "ToolDefinitionError",
+        "ToolError",
+        "ToolRetriesExceeded",
+        "UnknownOptionError",
+    ),
+    "agentloop.media": ("Attachment", "File", "Image"),
+    "agentloop.messages": ("Message", "Part", "Role", "Text", "Thinking", "ToolCall", "ToolResult"),
+    "agentloop.model": ("AsyncModel", "Model"),
+    "agentloop.providers.base": ("Delta", "Reply", "Request"),
+    "agentloop.providers.offline": ("FunctionModel", "TestModel"),
+    "agentloop.registry": (
+        "UnknownModelError",
+        "get_async_model",
+        "get_model",
+        "register_alias",
+        "register_model",
+    ),
+    "agentloop.response": ("ChainResponse", "ChainState", "Prompt", "Response"),
+    "agentloop.toolbox": ("Toolbox",),
+    "agentloop.tools": ("Tool", "ToolReturn", "tool"),
+    "agentloop.usage": ("Usage",),
+}
+_SOURCE = {name: module for module, names in _MODULES.items() for name in names}
+
+
+# Only at run time: a type checker that saw a module __getattr__ would accept any misspelt name.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        module = _SOURCE.get(name)
+        if module is None:
+            raise AttributeError(f"module 'agentloop' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # later lookups find it without calling this function
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

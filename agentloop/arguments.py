@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 
 from agentloop.errors import ConversionError, ToolArgumentsError
 from agentloop.messages import ToolCall
+from agentloop.providers.wire_json import UnreadableJSON, escape_surrogates, load_arguments
 from agentloop.schema import FunctionSchema
 from agentloop.schema_transforms import (
     Schema,
@@ -108,12 +109,13 @@ def parse_arguments(call: ToolCall, parameters: Schema) -> dict[str, Any]:
     if not raw:  # some providers send "" for a call without arguments
         return {}
     try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        problem = f"the arguments are not valid JSON ({exc}); you sent: {_clip(raw)}"
+        parsed = load_arguments(raw)
+    except UnreadableJSON as exc:  # also too deep, NaN, a lone surrogate: see wire_json
+        shown = _clip(escape_surrogates(raw))
+        problem = f"the arguments are not valid JSON ({exc}); you sent: {shown}"
         raise _arguments_error(call.name, [problem], parameters) from None
     if not isinstance(parsed, dict):
-        problem = f"the arguments must be a JSON object, not {_clip(raw)}"
+        problem = f"the arguments must be a JSON object, not {_clip(escape_surrogates(raw))}"
         raise _arguments_error(call.name, [problem], parameters)
     return parsed
 

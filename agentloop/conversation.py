@@ -10,6 +10,9 @@ the tools, the hooks and the limits, and ``prompt()``, ``chain()`` and
 ``resume()`` talk to the model. Those three only assemble a
 `ChainSpec` and start a `Run`:
 the chain itself lives in `agentloop.loop`.
+
+A conversation knows models only as types (it calls the model through the shells):
+`agentloop.model` builds on this module, so ``model.conversation(...)`` needs no deferred import.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_li
 from agentloop.media import Attachment, File, Image, Source
 from agentloop.messages import Message, expect_type, set_system_prompt
 from agentloop.providers.options import check_option_names
+from agentloop.registry import get_model
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
+from agentloop.run import start
+from agentloop.shells import portal
 from agentloop.structured import OutputSchema, json_schema, schema_name
-from agentloop.toolbox import prepare_toolboxes, toolboxes_in
+from agentloop.toolbox import close_toolboxes, prepare_toolboxes, toolboxes_in
 from agentloop.tools import RetryBudget, Tool, Tools, ToolSource, collect_tools, tool_sources
 from agentloop.turns import TurnGuard
 
@@ -150,10 +156,9 @@ class Conversation:
 
     @model.setter
     def model(self, value: Model | AsyncModel | None) -> None:
-        # An AsyncModel is a view of a Model: the conversation keeps the Model.
-        from agentloop.model import AsyncModel
-
-        self._model = value.sync_model if isinstance(value, AsyncModel) else value
+        # An AsyncModel is a view of a Model: the conversation keeps the Model (which both
+        # name as their backing model; an isinstance test would need agentloop.model).
+        self._model = None if value is None else value._backing_model()
 
     def require_model(self) -> Model:
         if self._model is None:
@@ -336,50 +341,50 @@ class Conversation:
         target: Target,
         resume: Any = None,
     ) -> Target:
-        from agentloop.run import start
-
         start(self, spec, new, prompt, target, is_async=self.is_async, resume=resume)
         return target
 
     # -- converters ------------------------------------------------------------
+    # Thin calls into each wire format's codec. Imported on use: a codec module's package
+    # also holds its HTTP model, and a conversation that never converts need not load either.
 
     def to_openai(self) -> list[dict[str, Any]]:
         """Chat Completions ``messages``."""
-        from agentloop.providers import openai_chat
+        from agentloop.providers.openai_chat.messages import encode_messages
 
-        return openai_chat.encode_messages(self.messages)
+        return encode_messages(self.messages)
 
     def to_openai_responses(self) -> list[dict[str, Any]]:
         """Responses API ``input`` items (system messages included as items)."""
-        from agentloop.providers import openai_responses
+        from agentloop.providers.openai_responses.messages import encode_messages
 
-        return openai_responses.encode_messages(self.messages)
+        return encode_messages(self.messages)
 
     def to_anthropic(self) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
         """Anthropic Messages ``(system, messages)``."""
-        from agentloop.providers import anthropic
+        from agentloop.providers.anthropic.messages import encode_messages
 
-        return anthropic.encode_messages(self.messages)
+        return encode_messages(self.messages)
 
     def to_gemini(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """Gemini ``(systemInstruction, contents)``."""
-        from agentloop.providers import gemini
+        from agentloop.providers.gemini.messages import encode_messages
 
-        return gemini.encode_messages(self.messages)
+        return encode_messages(self.messages)
 
     @classmethod
     def from_openai(cls, messages: Sequence[dict[str, Any]]) -> Conversation:
-        from agentloop.providers import openai_chat
+        from agentloop.providers.openai_chat.messages import decode_messages
 
-        return cls(openai_chat.decode_messages(messages))
+        return cls(decode_messages(messages))
 
     @classmethod
     def from_openai_responses(
         cls, input: str | Sequence[dict[str, Any]], instructions: str | None = None
     ) -> Conversation:
-        from agentloop.providers import openai_responses
+        from agentloop.providers.openai_responses.messages import decode_messages
 
-        return cls(openai_responses.decode_messages(input, instructions))
+        return cls(decode_messages(input, instructions))
 
     @classmethod
     def from_anthropic(
@@ -387,17 +392,17 @@ class Conversation:
         system: str | Sequence[dict[str, Any]] | None,
         messages: Sequence[dict[str, Any]],
     ) -> Conversation:
-        from agentloop.providers import anthropic
+        from agentloop.providers.anthropic.messages import decode_messages
 
-        return cls(anthropic.decode_messages(system, messages))
+        return cls(decode_messages(system, messages))
 
     @classmethod
     def from_gemini(
         cls, system_instruction: dict[str, Any] | None, contents: Sequence[dict[str, Any]]
     ) -> Conversation:
-        from agentloop.providers import gemini
+        from agentloop.providers.gemini.messages import decode_messages
 
-        return cls(gemini.decode_messages(system_instruction, contents))
+        return cls(decode_messages(system_instruction, contents))
 
     # -- serialization ---------------------------------------------------------
 
@@ -445,8 +450,6 @@ class Conversation:
                 raise SerializationError(f"messages[{index}]: {exc}") from None
         name = expect_type(data.get("model"), str, "A conversation dict's 'model'", optional=True)
         if model is None and name:
-            from agentloop.registry import get_model
-
             model = get_model(name)
         limit = expect_type(data.get("chain_limit", 25), int, "A conversation dict's 'chain_limit'")
         options = expect_type(data.get("options") or {}, dict, "A conversation dict's 'options'")
@@ -454,14 +457,10 @@ class Conversation:
 
     async def aclose(self) -> None:
         """Close the toolboxes this conversation prepared."""
-        from agentloop.toolbox import close_toolboxes
-
         await close_toolboxes(self.tool_sources)
 
     def close(self) -> None:
         """Blocking [`aclose`][agentloop.Conversation.aclose], for sync code."""
-        from agentloop.shells import portal
-
         portal.run(self.aclose())
 
 

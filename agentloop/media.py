@@ -13,12 +13,13 @@ import binascii
 import mimetypes
 import os
 from pathlib import Path, PurePosixPath
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import unquote, urlparse
 
-import httpx
-
 from agentloop.errors import MediaError, MediaNotFoundError, SerializationError
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Schemes that name a remote resource rather than a local path.
 URL_SCHEMES = ("http://", "https://", "gs://")
@@ -465,6 +466,8 @@ def _check_download(response: httpx.Response, url: str) -> tuple[bytes, str | No
 
 
 def _download(url: str, client: httpx.Client | None) -> tuple[bytes, str | None]:
+    import httpx  # only when a URL is fetched: messages and media never load it otherwise
+
     try:
         if client is not None:
             return _check_download(client.get(url, follow_redirects=True), url)
@@ -475,6 +478,8 @@ def _download(url: str, client: httpx.Client | None) -> tuple[bytes, str | None]
 
 
 async def _adownload(url: str, client: httpx.AsyncClient | None) -> tuple[bytes, str | None]:
+    import httpx
+
     try:
         if client is not None:
             return _check_download(await client.get(url, follow_redirects=True), url)

@@ -5,6 +5,9 @@ A subclass implements [`Model.complete`][agentloop.Model.complete] (and, when it
 [`Model.stream`][agentloop.Model.stream]; async twins default to running those in a thread). It
 then gets ``prompt()``, ``chain()`` and ``conversation()`` for free.
 [`AsyncModel`][agentloop.AsyncModel] is the awaitable view of the same model.
+
+This module builds on `agentloop.conversation`: a model makes conversations, while a
+conversation knows models only as types, so the import goes one way.
 """
 
 from __future__ import annotations
@@ -14,17 +17,17 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from agentloop.conversation import AsyncConversation, Conversation
 from agentloop.messages import Message, set_system_prompt
 from agentloop.providers.base import Delta, Reply, Request, StreamEvent
 
 if TYPE_CHECKING:
-    from agentloop.conversation import AsyncConversation, Conversation
     from agentloop.loop import AfterCall, Approve, BeforeCall, ErrorMode
     from agentloop.response import ChainResponse, Response
     from agentloop.tools import Tools
 
 
-C = TypeVar("C", bound="Conversation")
+C = TypeVar("C", bound=Conversation)
 
 
 class Prompting(Generic[C]):
@@ -118,7 +121,7 @@ class Prompting(Generic[C]):
         return conversation.chain(prompt, **kwargs)
 
 
-class Model(Prompting["Conversation"], ABC):
+class Model(Prompting[Conversation], ABC):
     """A model you can prompt. Subclasses implement [`complete`][agentloop.Model.complete]."""
 
     #: The name this model is known by (``get_model(model_id)`` finds it again).
@@ -153,8 +156,6 @@ class Model(Prompting["Conversation"], ABC):
         return self
 
     def _conversation_type(self) -> type[Conversation]:
-        from agentloop.conversation import Conversation
-
         return Conversation
 
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
@@ -172,7 +173,7 @@ class Model(Prompting["Conversation"], ABC):
         return f"<{type(self).__name__} {self.model_id!r}>"
 
 
-class AsyncModel(Prompting["AsyncConversation"]):
+class AsyncModel(Prompting[AsyncConversation]):
     """The awaitable view of a [`Model`][agentloop.Model]: same methods, every call awaitable."""
 
     def __init__(self, model: Model) -> None:
@@ -186,8 +187,6 @@ class AsyncModel(Prompting["AsyncConversation"]):
         return self.sync_model
 
     def _conversation_type(self) -> type[AsyncConversation]:
-        from agentloop.conversation import AsyncConversation
-
         return AsyncConversation
 
     def __repr__(self) -> str:

@@ -4,23 +4,29 @@ A name is looked up as an alias first, then as ``provider/model``, then by
 the prefixes each provider registered (``claude-`` → Anthropic). Providers
 register themselves with [`register_model`][agentloop.register_model]; adding a provider is one
 module plus one registration line in `_register_builtin`.
+
+The built-in providers are registered by dotted path (``"package.module:function"``) and
+imported when a model of theirs is first asked for: ``import agentloop`` and a ``TestModel``
+never load the HTTP stack, and this module sits below every provider (none imports it back).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import AgentloopError
-from agentloop.model import AsyncModel, Model
-from agentloop.providers.options import check_keywords, keyword_only
+
+if TYPE_CHECKING:
+    from agentloop.model import AsyncModel, Model
 
 #: The model ``get_model()`` returns when no name is given and $AGENTLOOP_MODEL is unset.
 DEFAULT_MODEL = "gpt-4.1-mini"
 
-Factory = Callable[..., Model]
+Factory = Callable[..., "Model"]
 
 
 class UnknownModelError(AgentloopError, LookupError):
@@ -29,8 +35,15 @@ class UnknownModelError(AgentloopError, LookupError):
 
 @dataclass(slots=True)
 class _Entry:
-    factory: Factory
+    #: The factory, or where to import it from (``"package.module:function"``).
+    target: Factory | str
     prefixes: tuple[str, ...]
+
+    @property
+    def factory(self) -> Factory:
+        if isinstance(self.target, str):
+            self.target = _load(self.target)
+        return self.target
 
 
 _PROVIDERS: dict[str, _Entry] = {}
@@ -39,15 +52,17 @@ _ALIASES: dict[str, str] = {}
 
 def register_model(
     provider: str,
-    factory: Factory,
+    factory: Factory | str,
     *,
     prefixes: tuple[str, ...] = (),
     aliases: dict[str, str] | None = None,
 ) -> None:
     """Make ``provider/<name>`` (and bare names starting with ``prefixes``) resolvable.
 
-    ``factory(model_name, **kwargs)`` builds the model. ``aliases`` maps short
-    names to full ones (``{"sonnet": "anthropic/claude-sonnet-4-5"}``).
+    ``factory(model_name, **kwargs)`` builds the model. It may also be given as a dotted path,
+    ``"package.module:function"``, imported the first time a model of ``provider`` is asked
+    for. ``aliases`` maps short names to full ones
+    (``{"sonnet": "anthropic/claude-sonnet-4-5"}``).
     """
     _PROVIDERS[provider] = _Entry(factory, prefixes)
     _ALIASES.update(aliases or {})
@@ -86,6 +101,18 @@ def get_async_model(name: str | None = None, **kwargs: Any) -> AsyncModel:
     return get_model(name, **kwargs).to_async()
 
 
+def factory_of(provider: str) -> Factory:
+    """The factory registered for ``provider``, imported now if it was given by dotted path."""
+    return _PROVIDERS[provider].factory
+
+
+def _load(path: str) -> Factory:
+    """The factory at ``"package.module:function"``."""
+    module, _, attribute = path.partition(":")
+    factory: Factory = getattr(importlib.import_module(module), attribute)
+    return factory
+
+
 def known_models() -> dict[str, list[str]]:
     """Registered providers with their name prefixes, and the aliases."""
     out = {name: list(entry.prefixes) for name, entry in _PROVIDERS.items()}
@@ -94,24 +121,17 @@ def known_models() -> dict[str, list[str]]:
 
 
 def _register_builtin() -> None:
-    # One line per provider: the name before "/", and the bare-name prefixes it owns.
-    from agentloop.providers import anthropic, gemini, openai_chat, openai_responses
-
-    register_model("openai", openai_chat.create, prefixes=("gpt-", "chatgpt-", "o1", "o3", "o4"))
-    register_model("openai-responses", openai_responses.create)
-    register_model("openai-compatible", openai_chat.create_compatible)
-    register_model("ollama", openai_chat.create_ollama)
-    register_model("anthropic", anthropic.create, prefixes=("claude-",))
-    register_model("gemini", gemini.create, prefixes=("gemini-",))
-    register_model("test", _create_test)
-
-
-def _create_test(name: str, **kwargs: Any) -> Model:
-    """``get_model("test")``: the offline TestModel (``text=``, ``call_tools=``)."""
-    from agentloop.providers.offline import TestModel
-
-    check_keywords(kwargs, keyword_only(TestModel) - {"model_id"}, call=f"get_model({name!r})")
-    return TestModel(model_id="test", **kwargs)
+    # One line per provider: the name before "/", where its factory is, and the bare-name
+    # prefixes it owns. By path, so a provider package is imported only once it is used.
+    providers = "agentloop.providers"
+    gpt = ("gpt-", "chatgpt-", "o1", "o3", "o4")
+    register_model("openai", f"{providers}.openai_chat.model:create", prefixes=gpt)
+    register_model("openai-responses", f"{providers}.openai_responses.model:create")
+    register_model("openai-compatible", f"{providers}.openai_chat.model:create_compatible")
+    register_model("ollama", f"{providers}.openai_chat.model:create_ollama")
+    register_model("anthropic", f"{providers}.anthropic.model:create", prefixes=("claude-",))
+    register_model("gemini", f"{providers}.gemini.model:create", prefixes=("gemini-",))
+    register_model("test", f"{providers}.offline:create_test")
 
 
 _register_builtin()

@@ -18,6 +18,7 @@ from agentloop.loop import Pause, PausedCall
 from agentloop.media import File, Image
 from agentloop.messages import Message, ToolCall, ToolResult, expect_type, part_from_dict
 from agentloop.providers.base import Reply, Request
+from agentloop.registry import get_model
 from agentloop.structured import OutputSchema, json_schema
 from agentloop.usage import Usage
 
@@ -217,8 +218,6 @@ class Response(_Lazy):
         Anything but what [`to_dict`][agentloop.Response.to_dict] wrote raises
         [`SerializationError`][agentloop.errors.SerializationError] naming the field at fault.
         """
-        from agentloop.conversation import Conversation
-
         data = expect_type(data, dict, "A response dict (what Response.to_dict() returns)")
         missing = [key for key in ("model", "prompt", "history", "message") if key not in data]
         if missing:
@@ -227,8 +226,12 @@ class Response(_Lazy):
         history = expect_type(data["history"], list, "A response dict's 'history'")
         where = "A response dict's 'conversation'"
         settings = expect_type(data.get("conversation") or {}, dict, where)
-        conversation = Conversation.from_dict(
-            {**settings, "model": model, "messages": history}, tools=tools
+        if not model:
+            raise SerializationError("A response dict's 'model' is empty: name the model")
+        # The model makes the conversation: agentloop.conversation builds on this module.
+        answering = get_model(model)
+        conversation = answering._conversation_type().from_dict(
+            {**settings, "model": model, "messages": history}, tools=tools, model=answering
         )
         response = cls(Prompt.from_dict(data["prompt"]), conversation, model)
         response._reply = cls._reply_from_dict(data)

@@ -7,12 +7,12 @@ provider's native JSON mode, and ``response.parsed()`` gives back a validated
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from agentloop.errors import StructuredOutputError
+from agentloop.providers.wire_json import UnreadableJSON, load_json
 from agentloop.schema_transforms import strip_titles
 
 #: What ``schema=`` accepts: a JSON schema dict, or a type pydantic can validate.
@@ -37,8 +37,8 @@ def parse(text: str, schema: OutputSchema | None) -> Any:
     """The answer decoded (and validated, for a type) or a StructuredOutputError."""
     payload = _unfence(text)
     try:
-        data = json.loads(payload)
-    except ValueError as exc:
+        data = load_json(payload)  # a hostile answer nested deep is not a RecursionError
+    except UnreadableJSON as exc:
         raise StructuredOutputError(f"The model's answer is not valid JSON: {exc}", text) from None
     if schema is None or isinstance(schema, dict):
         return data

@@ -35,6 +35,7 @@ from agentloop.errors import ToolDefinitionError
 from agentloop.tools import (
     TOOL_NAME,
     Tool,
+    ToolSet,
     ToolSource,
     default_tool_name,
     duplicate_tool_error,
@@ -55,7 +56,7 @@ class _State:
     lock: asyncio.Lock | None = None
 
 
-class Toolbox:
+class Toolbox(ToolSet):
     """Base class for stateful tool collections (see the module documentation).
 
     Configure a toolbox through your own ``__init__``; calling

@@ -38,6 +38,7 @@ from agentloop.errors import (
 )
 from agentloop.media import File, Image
 from agentloop.messages import GEMINI, ToolCall, ToolResult
+from agentloop.providers.wire_json import scrub
 from agentloop.schema import Schema, callable_name, function_schema
 from agentloop.schema_transforms import gemini_subset, openai_strict
 
@@ -53,6 +54,7 @@ __all__ = [
     "ToolError",
     "ToolOptions",
     "ToolReturn",
+    "ToolSet",
     "ToolSource",
     "Tools",
     "collect_tools",
@@ -256,7 +258,9 @@ class Tool:
     def result(self, call: ToolCall, value: Any) -> ToolResult:
         """The result the model reads for a return value (pure)."""
         output, attachments = format_return(value)
-        return ToolResult(call.name, output, call.tool_call_id, attachments=attachments)
+        # A lone surrogate (a file name read with surrogateescape, say) would make every
+        # later request of the conversation fail to encode: the model reads U+FFFD instead.
+        return ToolResult(call.name, scrub(output), call.tool_call_id, attachments=attachments)
 
     def error_result(
         self, call: ToolCall, exc: BaseException, mode: ErrorMode = "report"
@@ -278,7 +282,7 @@ class Tool:
             output = f"Tool {call.name!r} failed."
         else:
             output = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return ToolResult(call.name, output, call.tool_call_id, is_error=True, exception=exc)
+        return ToolResult(call.name, scrub(output), call.tool_call_id, is_error=True, exception=exc)
 
 
 def format_return(value: Any) -> tuple[str, list[Image | File]]:
@@ -367,6 +371,18 @@ class RetryBudget:
         self._failures.clear()
 
 
+class ToolSet:
+    """Base of the objects that offer several tools at once: ``tools=`` takes an instance and
+    offers its `tools`. [`Toolbox`][agentloop.Toolbox] is agentloop's.
+
+    Defined here rather than in `agentloop.toolbox` so that reading ``tools=`` needs only this
+    module: toolbox.py builds on tools.py, never the other way round.
+    """
+
+    def tools(self) -> list[Tool]:
+        raise NotImplementedError
+
+
 def tool_sources(tools: Tools) -> list[ToolSource]:
     """``tools=`` as a list: a single function, Tool or Toolbox becomes a list of one.
 
@@ -374,9 +390,7 @@ def tool_sources(tools: Tools) -> list[ToolSource]:
     [`ToolDefinitionError`][agentloop.errors.ToolDefinitionError] (a ``TypeError``) naming
     ``tools=`` and the item.
     """
-    from agentloop.toolbox import Toolbox  # toolbox.py builds on this module
-
-    single = isinstance(tools, Tool | Toolbox) or callable(tools)
+    single = isinstance(tools, Tool | ToolSet) or callable(tools)
     if single:
         items: list[Any] = [tools]
     elif isinstance(tools, Iterable) and not isinstance(tools, str | bytes | Mapping):
@@ -392,13 +406,11 @@ def tool_sources(tools: Tools) -> list[ToolSource]:
 
 
 def _check_source(source: Any, at: str) -> None:
-    from agentloop.toolbox import Toolbox
-
-    if isinstance(source, type) and issubclass(source, Toolbox):
+    if isinstance(source, type) and issubclass(source, ToolSet):
         raise ToolDefinitionError(
             f"{at}: {source.__name__} is a Toolbox class: pass an instance, {source.__name__}()"
         )
-    if not (isinstance(source, Tool | Toolbox) or callable(source)):
+    if not (isinstance(source, Tool | ToolSet) or callable(source)):
         raise ToolDefinitionError(
             f"{at}: {_describe(source)} is not a tool: pass a function, a Tool or a Toolbox "
             f"instance{_hint(source)}"
@@ -422,13 +434,11 @@ def collect_tools(sources: Tools) -> dict[str, Tool]:
     nothing is silently replaced. Tools a Toolbox adds in ``prepare()`` appear once it
     has been prepared (see `agentloop.toolbox.prepare_toolboxes`).
     """
-    from agentloop.toolbox import Toolbox
-
     found: dict[str, Tool] = {}
     for source in tool_sources(sources):
         if isinstance(source, Tool):
             tools = [source]
-        elif isinstance(source, Toolbox):
+        elif isinstance(source, ToolSet):
             tools = source.tools()
         else:
             tools = [Tool.function(source)]

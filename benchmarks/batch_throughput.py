@@ -2,37 +2,49 @@
 
 A Chat Completions server (tests/batch/fast_server.py: asyncio, keep-alive) runs
 in its own process on 127.0.0.1 and answers every request after ``--delay``
-seconds. Three runs of ``--prompts`` prompts (5,000 by default):
+seconds. With ``--prompts`` prompts (5,000 by default):
 
 1. **rate limited**: ``max_requests_per_minute=--rpm``. The achieved rate is
    measured at the server, from the first request's arrival to the last
-   one's: (n - 1) / span. Target: within 5% below the configured rate, never above.
-2. **unlimited**: no rate limit, ``--concurrency`` prompts at once. The ideal
-   wall time is the server's delay times ceil(prompts / concurrency).
-3. **lm-deluge**, when it is installed: the same unlimited workload through
-   lm_deluge.LLMClient, and the ratio of the wall times.
+   one's: (n - 1) / span. Target: 95 to 100% of the configured rate, never above.
+2. **unlimited**: no rate limit, ``--concurrency`` prompts at once, through
+   agentloop's async transport (aiohttp), and, when the ``httpx-aiohttp``
+   package is importable, through httpx over it instead; each beside the same
+   number of raw POSTs through that transport alone (the floor agentloop adds to).
+   The ideal wall time is the server's delay times ceil(prompts / concurrency).
+3. **lm-deluge**: the same unlimited workload through lm_deluge.LLMClient, in a
+   process of its own (``benchmarks/lm_deluge_batch.py``) run by
+   ``--lm-deluge-python`` (default: this interpreter, if it can import lm_deluge),
+   and every wall time as a ratio to lm-deluge's. Goal: agentloop at most 0.7.
 
     python benchmarks/batch_throughput.py [--prompts 5000] [--rpm 24000] [--concurrency 500]
+        [--lm-deluge-python /tmp/deluge/bin/python]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import importlib.util
 import json
 import math
-import os
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import agentloop
 from agentloop import LLMClient
 
-SERVER = Path(__file__).parents[1] / "tests" / "batch" / "fast_server.py"
+HERE = Path(__file__).parent
+SERVER = HERE.parent / "tests" / "batch" / "fast_server.py"
+DELUGE = HERE / "lm_deluge_batch.py"
+BODY = json.dumps({"model": "bench", "messages": [{"role": "user", "content": "hi"}]}).encode()
+JSON = {"content-type": "application/json"}
 
 
 class Server:
@@ -90,42 +102,113 @@ def rate_limited(server: Server, prompts: list[str], rpm: float, concurrency: in
     print(f"  busiest second at the server: {per_second} requests (limit/60 = {rpm / 60:.0f})")
 
 
-def unlimited(server: Server, prompts: list[str], concurrency: int, delay: float) -> float:
+def unlimited(server: Server, prompts: list[str], concurrency: int) -> float:
+    """Wall time of the unlimited batch through LLMClient."""
     model = agentloop.get_model("openai-compatible/bench", base_url=server.base_url)
     client = LLMClient(model, max_concurrent_requests=concurrency, progress=False)
     wall, arrivals = measured(server, lambda: client.process_prompts_sync(prompts))
-    ideal = math.ceil(len(prompts) / concurrency) * delay
-    print(f"unlimited: {len(prompts)} prompts, {concurrency} at once")
-    print(f"  wall time {wall:.2f} s, ideal {ideal:.2f} s: {wall / ideal:.2f}x the ideal")
-    print(f"  {len(arrivals) / wall:,.0f} requests/s")
+    assert len(arrivals) == len(prompts), f"{len(arrivals)} requests for {len(prompts)} prompts"
     return wall
 
 
-def lm_deluge_unlimited(server: Server, prompts: list[str], concurrency: int) -> float | None:
+async def raw_posts(post: Callable[[], Any], count: int, concurrency: int) -> float:
+    """Wall time of ``count`` POSTs, ``concurrency`` at once, through ``post`` alone."""
+    queue = iter(range(count))
+
+    async def worker() -> None:
+        for _ in queue:
+            await post()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+def raw_aiohttp(server: Server, count: int, concurrency: int) -> float:
+    import aiohttp
+
+    async def run() -> float:
+        url = f"{server.base_url}/chat/completions"
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+
+            async def post() -> Any:
+                async with session.post(url, data=BODY, headers=JSON) as reply:
+                    return json.loads(await reply.read())
+
+            return await raw_posts(post, count, concurrency)
+
+    return asyncio.run(run())
+
+
+def raw_httpx_aiohttp(server: Server, count: int, concurrency: int) -> float:
+    import httpx
+    from httpx_aiohttp import HttpxAiohttpClient  # type: ignore[import-not-found]
+
+    async def run() -> float:
+        url = f"{server.base_url}/chat/completions"
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with HttpxAiohttpClient(limits=limits) as client:
+
+            async def post() -> Any:
+                return (await client.post(url, content=BODY, headers=JSON)).json()
+
+            return await raw_posts(post, count, concurrency)
+
+    return asyncio.run(run())
+
+
+@contextmanager
+def batches_over_httpx_aiohttp() -> Iterator[None]:
+    """Make LLMClient's batch send through httpx over httpx-aiohttp instead of aiohttp."""
+    import httpx
+    from httpx_aiohttp import HttpxAiohttpClient
+
+    from agentloop.providers import aiohttp_transport
+    from agentloop.providers.httpx_transport import HTTPXAsyncTransport, httpx_timeout
+
+    def transport(*, timeout: Any, connections: int, **_: Any) -> HTTPXAsyncTransport:
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        return HTTPXAsyncTransport(
+            HttpxAiohttpClient(timeout=httpx_timeout(timeout), limits=limits)
+        )
+
+    original = aiohttp_transport.AiohttpTransport
+    aiohttp_transport.AiohttpTransport = transport  # type: ignore[assignment,misc]
     try:
-        from lm_deluge import LLMClient as DelugeClient  # type: ignore[import-not-found]
-        from lm_deluge.models import register_model  # type: ignore[import-not-found]
-    except ImportError:
-        print("lm-deluge is not installed: no comparison")
-        return None
-    os.environ.setdefault("BENCH_API_KEY", "sk-bench")
-    register_model(
-        id="bench-local",
-        name="bench",
-        api_base=server.base_url,
-        api_key_env_var="BENCH_API_KEY",
-        api_spec="openai",
-    )
-    client = DelugeClient(
-        "bench-local",
-        max_requests_per_minute=10_000_000,
-        max_tokens_per_minute=10_000_000_000,
-        max_concurrent_requests=concurrency,
-        progress="manual",
-    )
-    wall, _ = measured(server, lambda: client.process_prompts_sync(prompts, show_progress=False))
-    print(f"lm-deluge unlimited: wall time {wall:.2f} s")
-    return wall
+        yield
+    finally:
+        aiohttp_transport.AiohttpTransport = original  # type: ignore[misc]
+
+
+def lm_deluge(python: str | None, server: Server, prompts: int, concurrency: int) -> float | None:
+    if python is None:
+        if importlib.util.find_spec("lm_deluge") is None:
+            print("lm-deluge: not importable here (see --lm-deluge-python): no comparison")
+            return None
+        python = sys.executable
+    command = [python, str(DELUGE), "--base-url", server.base_url]
+    command += ["--prompts", str(prompts), "--concurrency", str(concurrency)]
+    before = len(server.arrivals())
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    sent = len(server.arrivals()) - before
+    print(f"lm-deluge {result['version']}: {sent} requests, {result['failed']} failed")
+    return float(result["wall"])
+
+
+def report(walls: dict[str, float], prompts: int, concurrency: int, delay: float) -> None:
+    ideal = math.ceil(prompts / concurrency) * delay
+    deluge = walls.get("lm-deluge")
+    print(f"\nunlimited: {prompts} prompts, {concurrency} at once (ideal {ideal:.2f} s)")
+    print(f"  {'run':<38}{'wall s':>8}{'req/s':>8}{'/ideal':>8}{'/lm-deluge':>12}")
+    for name, wall in walls.items():
+        versus = f"{wall / deluge:.2f}" if deluge else "-"
+        print(f"  {name:<38}{wall:>8.2f}{prompts / wall:>8,.0f}{wall / ideal:>8.2f}{versus:>12}")
+    ours = walls["agentloop LLMClient (aiohttp)"]
+    if deluge:
+        verdict = "meets" if ours / deluge <= 0.7 else "misses"
+        print(f"\nagentloop / lm-deluge wall time: {ours / deluge:.2f} ({verdict} the 0.7 goal)")
 
 
 def main() -> None:
@@ -134,20 +217,31 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.1)
     parser.add_argument("--rpm", type=float, default=24_000)
     parser.add_argument("--concurrency", type=int, default=500)
+    parser.add_argument("--lm-deluge-python", help="an interpreter that can import lm_deluge")
     args = parser.parse_args()
 
     prompts = [f"Question number {i}: what is {i} + {i}?" for i in range(args.prompts)]
+    n, c = args.prompts, args.concurrency
     server = Server(args.delay)
+    walls: dict[str, float] = {}
     try:
         # Rate limited: enough concurrency that the limit, not the latency, is what binds.
         needed = math.ceil(args.rpm / 60 * args.delay * 2)
         rate_limited(server, prompts, args.rpm, max(needed, 16))
-        ours = unlimited(server, prompts, args.concurrency, args.delay)
-        theirs = lm_deluge_unlimited(server, prompts, args.concurrency)
-        if theirs is not None:
-            print(f"\nagentloop / lm-deluge wall time: {ours / theirs:.2f}")
+        walls["raw aiohttp POSTs"] = raw_aiohttp(server, n, c)
+        walls["agentloop LLMClient (aiohttp)"] = unlimited(server, prompts, c)
+        if importlib.util.find_spec("httpx_aiohttp") is not None:
+            walls["raw httpx over httpx-aiohttp POSTs"] = raw_httpx_aiohttp(server, n, c)
+            with batches_over_httpx_aiohttp():
+                walls["agentloop LLMClient (httpx-aiohttp)"] = unlimited(server, prompts, c)
+        else:
+            print("httpx-aiohttp: not importable: its runs are left out")
+        deluge = lm_deluge(args.lm_deluge_python, server, n, c)
+        if deluge is not None:
+            walls["lm-deluge"] = deluge
     finally:
         server.stop()
+    report(walls, n, c, args.delay)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ A local keep-alive HTTP server on 127.0.0.1 answers every POST with the same
 Chat Completions reply. We time, many times over:
 
 - raw: ``httpx.Client.post(url, json=body)`` then ``response.json()``;
-- agentloop: ``OpenAIChatModel.complete(request)``: encode the request, post it
-  through the shared transport (retry policy included), decode the reply into
-  a ``Reply``.
+- agentloop: ``OpenAIChatModel.complete(request)``: encode the request, send it
+  through the blocking transport (httpx; the retry policy included), decode the
+  reply into a ``Reply``.
 
 and print the median of each and their ratio (target: at most 1.2). Also the
 same through ``model.prompt()``, the full user-facing path.
@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from agentloop import Message, Request
+from agentloop.providers.httpx_transport import httpx_timeout
 from agentloop.providers.openai_chat import OpenAIChatModel
 
 REPLY = json.dumps(
@@ -85,7 +86,7 @@ def main() -> None:
     model = OpenAIChatModel("gpt-4.1-mini", base_url=base_url, api_key="sk-bench")
     request = Request([Message.user("What is the capital of France?")])
     call = model.encode(request, stream=False)
-    raw = httpx.Client(timeout=model.timeout)
+    raw = httpx.Client(timeout=httpx_timeout(model.timeout))
 
     def raw_post() -> Any:
         return raw.post(call.url, json=call.body, headers=call.headers).json()

@@ -1,72 +1,23 @@
 """The shared HTTP transport: retries, retry-after, error mapping, broken streams.
 
 A minimal provider (JSON in, JSON out, one SSE event per chunk) runs against a
-real local server, so these tests exercise httpx, tenacity and httpx-sse for real.
+real local server, so these tests exercise httpx and tenacity for real
+(tests/test_async_transport.py does the same through aiohttp).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
-from typing import Any
 
 import httpx
 import pytest
-from httpx_sse import ServerSentEvent
+from echo_provider import Echo, echo, sse
 from local_server import LocalServer
 
 import agentloop
-from agentloop import Message, Reply, Request, StreamIncomplete, Text
-from agentloop.providers.base import Delta
-from agentloop.providers.http import HTTPCall, HTTPModel, classify, parse_retry_after
-
-
-class EchoDecoder:
-    def __init__(self) -> None:
-        self.partial_text = ""
-        self.done = False
-
-    def feed(self, event: ServerSentEvent) -> Iterable[Delta]:
-        if event.data == "[DONE]":
-            self.done = True
-            return []
-        chunk = json.loads(event.data)["text"]
-        self.partial_text += chunk
-        return [Delta(chunk)]
-
-    def finish(self) -> Reply:
-        if not self.done:
-            raise StreamIncomplete("no [DONE]", provider="echo", partial_text=self.partial_text)
-        return Reply(Message("assistant", [Text(self.partial_text)]))
-
-
-class Echo(HTTPModel):
-    provider = "echo"
-    key_env = ("ECHO_API_KEY",)
-
-    def encode(self, request: Request, *, stream: bool) -> HTTPCall:
-        key = self.api_key()
-        return HTTPCall(
-            f"{self.base_url}/v1/echo",
-            {"prompt": request.last_user_text, "stream": stream},
-            {"authorization": f"Bearer {key}"},
-        )
-
-    def decode(self, body: Any) -> Reply:
-        return Reply(Message("assistant", [Text(body["text"])]))
-
-    def stream_decoder(self) -> EchoDecoder:
-        return EchoDecoder()
-
-
-def echo(server: LocalServer, **kwargs: Any) -> Echo:
-    return Echo("m", base_url=server.url, api_key="sk-test", retry_backoff=0, **kwargs)
-
-
-def sse(*chunks: str, done: bool = True) -> str:
-    events = [f"data: {json.dumps({'text': c})}\n\n" for c in chunks]
-    return "".join(events) + ("data: [DONE]\n\n" if done else "")
+from agentloop import StreamIncomplete
+from agentloop.providers.http import classify, parse_retry_after
 
 
 def test_a_plain_call(local_server: LocalServer) -> None:
@@ -239,3 +190,40 @@ def test_with_clients_makes_a_copy_and_leaves_the_original_alone(
     assert model.max_retries == 4
     assert copied.prompt("x").text() == "hi"
     client.close()
+
+
+HOSTILE_RETRY_AFTER = ["soon", "0x10", "Wed, 99 Foo 2015 07:28:00 GMT", "inf", "nan", "", "1e999"]
+
+
+@pytest.mark.parametrize("value", HOSTILE_RETRY_AFTER)
+def test_an_unreadable_retry_after_is_ignored(value: str) -> None:
+    assert parse_retry_after({"retry-after": value}) is None
+    assert parse_retry_after({"retry-after-ms": value}) is None
+
+
+def test_retry_after_in_the_past_or_negative_means_now() -> None:
+    assert parse_retry_after({"retry-after": "-5"}) == 0.0
+    assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 -0000"}) == 0.0
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("value", HOSTILE_RETRY_AFTER)
+def test_a_reply_with_an_unreadable_retry_after_is_retried_as_usual(
+    local_server: LocalServer, status: int, value: str
+) -> None:
+    local_server.reply(
+        {"error": {"message": "busy"}}, status=status, headers={"retry-after": value}
+    )
+    local_server.reply({"text": "ok"})
+    assert echo(local_server).prompt("x").text() == "ok"
+    assert len(local_server.requests) == 2
+
+
+@pytest.mark.parametrize("value", HOSTILE_RETRY_AFTER)
+def test_a_client_error_with_an_unreadable_retry_after_is_typed(
+    local_server: LocalServer, value: str
+) -> None:
+    local_server.reply({"error": {"message": "no"}}, status=400, headers={"retry-after": value})
+    with pytest.raises(agentloop.BadRequestError) as info:
+        echo(local_server).prompt("x")
+    assert info.value.retry_after is None

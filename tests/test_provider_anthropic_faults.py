@@ -24,6 +24,7 @@ from anthropic_wire import (
     text,
     tool_use,
 )
+from hostile import assert_shown_text_encodes, inject, inject_event, typed_or_sendable
 from httpx_sse import ServerSentEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,7 @@ import agentloop
 from agentloop import Message, ProviderError, Request, StreamIncomplete
 from agentloop.providers.anthropic.reply import decode_reply
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
+from agentloop.providers.wire_json import load_reply
 
 HELLO = Request([Message.user("hi")])
 
@@ -269,10 +271,29 @@ def test_mutated_reply_bodies_raise_only_typed_errors(
 
 
 def _loads(text_body: str) -> Any:
-    try:
-        return json.loads(text_body)
-    except ValueError:  # the transport turns unparseable JSON into ResponseFormatError
-        raise agentloop.ResponseFormatError("not JSON", provider="anthropic") from None
+    return load_reply(text_body, provider="anthropic")  # as the transport reads a body
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.sampled_from(JSON_BODIES), seed=st.integers(0, 2**32))
+def test_hostile_values_in_reply_bodies_are_typed_or_sendable(body: str, seed: int) -> None:
+    text_body = inject(json.loads(body), random.Random(seed))
+    typed_or_sendable(lambda: decode_reply(_loads(text_body)), "anthropic")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=st.sampled_from(SSE_BODIES), seed=st.integers(0, 2**32))
+def test_hostile_values_in_event_streams_are_typed_or_sendable(body: str, seed: int) -> None:
+    events = parse_sse(body)
+    datas = inject_event([event.data for event in events], random.Random(seed))
+
+    def decode() -> agentloop.Reply:
+        decoder = AnthropicStreamDecoder()
+        for event, data in zip(events, datas, strict=True):
+            assert_shown_text_encodes(decoder.feed(ServerSentEvent(event.event, data)))
+        return decoder.finish()
+
+    typed_or_sendable(decode, "anthropic")
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from functools import partial
 from typing import Any
 
 import cassettes
@@ -12,7 +13,9 @@ import httpx
 import pytest
 import report
 import respx
-from gemini_replies import SSE, gemini, reply, sse, text
+from gemini_replies import SSE, call, gemini, reply, sse, text
+from hostile import assert_shown_text_encodes, inject_event, typed_or_sendable
+from httpx_sse import ServerSentEvent
 from local_server import LocalServer
 
 import agentloop
@@ -20,6 +23,8 @@ from agentloop import StreamIncomplete
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.gemini import GeminiModel
 from agentloop.providers.gemini.model import retry_delay
+from agentloop.providers.gemini.stream import json_array_events
+from agentloop.providers.wire_json import load_reply
 
 HELLO = Request([agentloop.Message.user("hello")])
 
@@ -329,3 +334,45 @@ def test_fuzzed_recorded_replies_only_ever_raise_typed_errors() -> None:
     assert all(f.provider == "gemini" for f in failures)
     assert failures, "the corruptions should break some replies"
     report.count("gemini corrupted replies decoded", tried)
+
+
+def _streams_to_poison() -> list[list[str]]:
+    """The chunks of scripted replies and of every recorded stream, one list per stream."""
+    scripted = [reply(text("Hel"), finish=None), reply(text("lo"), call("f", {"a": [1]}))]
+    streams = [[json.dumps(chunk) for chunk in scripted]]
+    for interaction in cassettes.all_interactions():
+        if interaction.status == 200 and ":generateContent" in interaction.uri:
+            streams.append([interaction.response_body.decode()])
+        elif interaction.status == 200 and "alt=sse" in interaction.uri:
+            blocks = interaction.response_body.decode().split("\r\n\r\n")
+            streams.append([b.removeprefix("data: ") for b in blocks if b.strip()])
+    return streams
+
+
+def _decode_chunks(model: GeminiModel, chunks: list[str], framing: str) -> Reply:
+    """The reply for chunks framed as a body (one chunk), SSE events or a streamed JSON array."""
+    if framing == "body":
+        return model.decode(load_reply("".join(chunks).encode(), provider="gemini"))
+    if framing == "array":
+        events = json_array_events(f"[{','.join(chunks)}]".encode()) or []
+    else:
+        events = [ServerSentEvent(data=chunk) for chunk in chunks]
+    decoder = model.stream_decoder()
+    for event in events:
+        assert_shown_text_encodes(decoder.feed(event))
+    return decoder.finish()
+
+
+def test_hostile_values_in_replies_are_typed_or_sendable() -> None:
+    model = GeminiModel("gemini-2.5-flash", api_key="k")
+    streams = _streams_to_poison()
+    rng = random.Random(20260522)
+    typed = 0
+    for _ in range(400):
+        chunks = inject_event(rng.choice(streams), rng)
+        framing = (
+            "body" if len(chunks) == 1 and rng.random() < 0.5 else rng.choice(["sse", "array"])
+        )
+        error = typed_or_sendable(partial(_decode_chunks, model, chunks, framing), "gemini")
+        typed += error is not None
+    assert typed, "the hostile values should break some replies"

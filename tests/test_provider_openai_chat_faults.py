@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hostile import assert_shown_text_encodes, inject, inject_event, typed_or_sendable
 from httpx_sse import ServerSentEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -35,6 +36,7 @@ from openai_chat_wire import (
 import agentloop
 from agentloop import ProviderError, Reply, StreamIncomplete
 from agentloop.providers.openai_chat import ChatStreamDecoder, OpenAIChatModel, decode_reply
+from agentloop.providers.wire_json import load_reply
 
 ERROR = {"error": {"message": "try later", "type": "server_error", "code": None}}
 
@@ -255,12 +257,8 @@ def mutated_stream(payloads: list[str], rng: random.Random) -> list[str]:
     return payloads
 
 
-def decode_text(text: str) -> Reply | None:
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return None  # the transport turns this into a ResponseFormatError (tested over HTTP)
-    return decode_reply(body, "openai")
+def decode_text(text: str) -> Reply:
+    return decode_reply(load_reply(text, provider="openai"), "openai")  # as the transport reads
 
 
 def decode_stream(payloads: list[str]) -> Reply:
@@ -293,6 +291,31 @@ def test_mutated_streams_raise_only_typed_errors(payloads: list[str], rng: rando
     mutated = mutated_stream(payloads, rng)
     error = failure(lambda: decode_stream(mutated))
     assert error is None or error.provider == "openai"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(JSON_CORPUS), st.randoms(use_true_random=False))
+def test_hostile_values_in_json_replies_are_typed_or_sendable(
+    body: Any, rng: random.Random
+) -> None:
+    text = inject(body, rng)
+    typed_or_sendable(lambda: decode_text(text), "openai")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(STREAM_CORPUS), st.randoms(use_true_random=False))
+def test_hostile_values_in_streams_are_typed_or_sendable(
+    payloads: list[str], rng: random.Random
+) -> None:
+    hostile = inject_event(payloads, rng)
+    decoder = ChatStreamDecoder("openai")
+
+    def decode() -> Reply:
+        for payload in hostile:
+            assert_shown_text_encodes(decoder.feed(ServerSentEvent(data=payload)))
+        return decoder.finish()
+
+    typed_or_sendable(decode, "openai")
 
 
 def test_a_format_error_names_the_field() -> None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import re
 from functools import cache
 from typing import Any
 
 import cassettes
 import httpx
+from hostile import assert_shown_text_encodes, inject, inject_event, typed_or_sendable
 from httpx_sse import EventSource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,6 +35,7 @@ from responses_events import (
 import agentloop
 from agentloop.providers.base import Reply
 from agentloop.providers.openai_responses import OpenAIResponsesModel, create
+from agentloop.providers.wire_json import load_reply
 
 PROVIDER = "openai-responses"
 MODEL: OpenAIResponsesModel = create("gpt-5-mini", api_key="sk-test")
@@ -136,15 +139,14 @@ def check_escape(error: BaseException) -> None:
 
 
 def decode_body(payload: bytes) -> Reply:
-    response = httpx.Response(200, content=payload, headers={"content-type": "application/json"})
-    return MODEL.decode(MODEL._json(response))  # the transport's own parsing step
+    return MODEL.decode(load_reply(payload, provider=PROVIDER))  # as the transport reads it
 
 
 def decode_stream(payload: bytes) -> Reply:
     response = httpx.Response(200, content=payload, headers={"content-type": "text/event-stream"})
     decoder = MODEL.stream_decoder()
     for event in EventSource(response).iter_sse():
-        decoder.feed(event)
+        assert_shown_text_encodes(decoder.feed(event))
     return decoder.finish()
 
 
@@ -168,6 +170,28 @@ def test_a_mutated_event_stream_raises_only_typed_errors(payload: bytes) -> None
         check_escape(exc)
     else:
         assert reply_.message.role == "assistant"
+
+
+@FUZZ
+@given(st.sampled_from(replies()), st.randoms(use_true_random=False))
+def test_hostile_values_in_a_reply_body_are_typed_or_sendable(
+    body: dict[str, Any], rng: random.Random
+) -> None:
+    payload = inject(body, rng).encode("utf-8", "backslashreplace")
+    typed_or_sendable(lambda: decode_body(payload), PROVIDER)
+
+
+@FUZZ
+@given(st.sampled_from(streams()), st.randoms(use_true_random=False))
+def test_hostile_values_in_an_event_stream_are_typed_or_sendable(
+    stream: str, rng: random.Random
+) -> None:
+    events = [block.partition("\ndata: ") for block in stream.split("\n\n") if block]
+    datas = inject_event([data for _, _, data in events], rng)
+    hostile = "".join(
+        f"{kind}\ndata: {data}\n\n" for (kind, _, _), data in zip(events, datas, strict=True)
+    )
+    typed_or_sendable(lambda: decode_stream(hostile.encode()), PROVIDER)
 
 
 def test_the_unmutated_replies_and_streams_decode() -> None:

@@ -505,3 +505,24 @@ def test_two_tools_with_one_name_are_a_clear_error() -> None:
 def test_something_that_is_not_a_tool_is_refused() -> None:
     with pytest.raises(ToolDefinitionError, match="not a tool"):
         collect_tools(["get_weather"])  # type: ignore[list-item]
+
+
+def test_a_tool_output_with_a_lone_surrogate_cannot_poison_the_history() -> None:
+    import json
+
+    from agentloop import Message, Tool, ToolCall
+
+    def listing() -> str:
+        "A file name read with surrogateescape."
+        return b"caf\xe9.txt".decode("utf-8", "surrogateescape")
+
+    def failing() -> str:
+        "Fails with a surrogate in its message."
+        raise ValueError(b"bad \xff".decode("utf-8", "surrogateescape"))
+
+    call = ToolCall("listing", {}, "c1")
+    ok = Tool.function(listing).result(call, listing())
+    error = Tool.function(failing).error_result(call, ValueError("bad \udcff"))
+    for result in (ok, error):
+        json.dumps(Message.tool(result).to_dict(), ensure_ascii=False).encode("utf-8")
+    assert ok.output == "caf\ufffd.txt"

@@ -186,7 +186,7 @@ class LLMClient:
         if self.ray_workers is not None and pending:
             from agentloop.batch.ray import run_on_ray
 
-            await run_on_ray(self, job, pending, finished)
+            await run_on_ray(self, job, pending, finished, self.ray_workers or 1)
             return
         await run_prompts(
             job,

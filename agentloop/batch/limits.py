@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agentloop.errors import AgentloopError
-from agentloop.providers.http import MAX_RETRY_AFTER
+from agentloop.providers.retry import MAX_RETRY_AFTER
 
 #: The share of a limit left unused by the pacing (the window's log still allows all of it).
 PACING_HEADROOM = 0.01

@@ -11,6 +11,9 @@ puts them back in order, writes the results file and draws the progress bar.
 The distribution is written once over a *backend* that makes the workers:
 `ray_backend` (actors) or `local_backend` (in this process, for
 tests and for trying a setup without a cluster).
+
+It is given what it divides (`Shares`: the client's models, limits and concurrency), not the
+client: `agentloop.batch.client` builds on this module.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from agentloop.batch.calls import RetryPolicy
 from agentloop.batch.limits import RateLimiter
@@ -31,9 +34,6 @@ from agentloop.batch.runner import Item, Job, run_prompts
 from agentloop.messages import Message
 from agentloop.model import Model
 from agentloop.providers.http import HTTPModel
-
-if TYPE_CHECKING:
-    from agentloop.batch.client import LLMClient
 
 #: One chunk as it travels: (index, key, messages as dicts) per prompt.
 Chunk = list[tuple[int, str, list[dict[str, Any]]]]
@@ -44,6 +44,19 @@ Backend = Callable[["WorkerSpec", int], tuple[list[Submit], Callable[[], None]]]
 
 #: The most prompts in one chunk: results come back (and reach the file) chunk by chunk.
 MAX_CHUNK = 256
+
+
+class Shares(Protocol):
+    """What the workers share out (an [`LLMClient`][agentloop.LLMClient] is one)."""
+
+    @property
+    def models(self) -> Sequence[Model]: ...
+    @property
+    def limiter(self) -> RateLimiter: ...
+    @property
+    def policy(self) -> RetryPolicy: ...
+    @property
+    def max_concurrent_requests(self) -> int: ...
 
 
 @dataclass(slots=True)
@@ -88,7 +101,7 @@ class ShardWorker:
         return records
 
 
-def worker_spec(client: LLMClient, job: Job, workers: int) -> WorkerSpec:
+def worker_spec(client: Shares, job: Job, workers: int) -> WorkerSpec:
     """One worker's share of ``client``'s limits and concurrency."""
     limiter = client.limiter.share(workers)
     return WorkerSpec(
@@ -154,7 +167,7 @@ async def run_sharded(
 
 
 async def run_distributed(
-    client: LLMClient,
+    client: Shares,
     job: Job,
     pending: Sequence[Item],
     finished: Callable[[BatchResult], None],
@@ -214,9 +227,12 @@ def ray_backend(spec: WorkerSpec, workers: int) -> tuple[list[Submit], Callable[
 
 
 async def run_on_ray(
-    client: LLMClient, job: Job, pending: Sequence[Item], finished: Callable[[BatchResult], None]
+    client: Shares,
+    job: Job,
+    pending: Sequence[Item],
+    finished: Callable[[BatchResult], None],
+    workers: int,
 ) -> None:
-    workers = client.ray_workers or 1
     await run_distributed(client, job, pending, finished, ray_backend, workers)
 
 

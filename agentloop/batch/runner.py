@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentloop.batch.calls import LimitedModel, RetryPolicy, batch_models
+from agentloop.batch.collector import fewer_collections
 from agentloop.batch.limits import RateLimiter
 from agentloop.batch.results import BatchResult
 from agentloop.conversation import AsyncConversation
@@ -71,17 +72,29 @@ async def run_prompts(
     pending = list(items)
     if not pending:
         return
-    queue = iter(pending)  # shared by the workers: each takes the next item when free
-    async with batch_models(models, concurrency) as lanes:
+    with fewer_collections():
+        await _run_pool(job, pending, models, limiter, policy, concurrency, on_result)
 
-        async def worker(lane: Sequence[Model]) -> None:
+
+async def _run_pool(
+    job: Job,
+    pending: list[Item],
+    models: Sequence[Model],
+    limiter: RateLimiter,
+    policy: RetryPolicy,
+    concurrency: int,
+    on_result: Callable[[BatchResult], None],
+) -> None:
+    queue = iter(pending)  # shared by the workers: each takes the next item when free
+    async with batch_models(models, concurrency) as sending:
+
+        async def worker() -> None:
             for index, key, messages in queue:
-                result = await run_prompt(job, index, messages, lane, limiter, policy)
+                result = await run_prompt(job, index, messages, sending, limiter, policy)
                 result.key = key
                 on_result(result)
 
-        workers = min(concurrency, len(pending))
-        await asyncio.gather(*(worker(lanes[w % len(lanes)]) for w in range(workers)))
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(pending)))))
 
 
 async def run_prompt(

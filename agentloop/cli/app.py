@@ -2,12 +2,14 @@
 
 Exit statuses: 0 success, 1 a model or provider error, 2 a mistake in the
 command line (found before any model call), 130 Ctrl-C. An error prints as one
-line on stderr; ``--debug`` adds the traceback.
+line on stderr; ``--debug`` adds the traceback, and agentloop's log (every HTTP
+request, every retry, the bodies with keys masked).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -42,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             join_option_pairs(with_default_command(arguments))
         )
         debug = args.debug
+        if debug:
+            show_debug_log()
         if extras:
             raise unrecognized(extras, args.command)
         if args.command is None:
@@ -62,6 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exception(exc, file=sys.stderr)
         return exit_status(exc)
+
+
+def show_debug_log() -> None:
+    """``--debug``: agentloop's log on stderr (each request, retry, and the bodies, keys
+    masked); other libraries stay at the standard library's WARNING."""
+    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    logging.getLogger("agentloop").setLevel(logging.DEBUG)
 
 
 def with_default_command(arguments: list[str]) -> list[str]:
@@ -118,7 +129,11 @@ def build_parser() -> Parser:
         epilog='"agentloop TEXT" is short for "agentloop prompt TEXT".',
     )
     parser.add_argument("--version", action="version", version=f"agentloop {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show agentloop's log (requests, retries, bodies) and the traceback of an error",
+    )
     parser.set_defaults(command=None)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
     common = _common_options()
@@ -171,7 +186,10 @@ def _common_options() -> Parser:
     common = Parser(add_help=False)
     # SUPPRESS: `agentloop --debug prompt` keeps the top-level value.
     common.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show agentloop's log and tracebacks",
     )
     return common
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from agentloop.cli.render import Output
 from agentloop.providers.http import HTTPModel
 from agentloop.providers.offline import FunctionModel
-from agentloop.registry import DEFAULT_MODEL, known_models, register_model
+from agentloop.registry import DEFAULT_MODEL, factory_of, known_models, register_model
 
 #: Providers that run in this process and need no key.
 OFFLINE = {"test": "the offline TestModel", "demo": "the scripted model of `agentloop demo`"}
@@ -50,6 +50,9 @@ class ProviderInfo:
 
 def providers() -> list[ProviderInfo]:
     """Every registered provider, with its names and the state of its key variables."""
+    for name in known_models():
+        if name != "aliases":
+            factory_of(name)  # imports a built-in provider's package, so its class is found below
     classes = {cls.provider: cls for cls in _subclasses(HTTPModel) if "provider" in vars(cls)}
     out = []
     for name, prefixes in known_models().items():

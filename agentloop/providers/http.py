@@ -1,72 +1,77 @@
-"""The HTTP transport every provider shares: clients, retries, SSE and error mapping.
+"""`HTTPModel`: a model served over HTTP, where the codecs meet a transport.
 
 A provider subclasses `HTTPModel` and writes only pure functions: how a
-[`Request`][agentloop.Request] becomes an `HTTPCall`, how a
-reply body becomes a [`Reply`][agentloop.Reply], and how
-server-sent events become deltas (a `StreamDecoder`). Sending, retrying,
-reading the stream and turning HTTP failures into typed errors happen here,
-once, for sync and async alike.
+[`Request`][agentloop.Request] becomes an `HTTPCall`, how a reply body
+becomes a [`Reply`][agentloop.Reply], and how server-sent events become
+deltas (a `StreamDecoder`). This class does the rest, once, for sync and
+async alike: it encodes the call to bytes, sends it through a transport
+(`agentloop.providers.transport`: httpx blocking, aiohttp async), retries
+under the one policy (`agentloop.providers.retry`), reads the event stream
+(`agentloop.providers.sse`), turns failures into typed errors with keys
+redacted, and logs each request (`agentloop.providers.request_log`).
 """
 
 from __future__ import annotations
 
 import copy
-import email.utils
-import json
 import os
-import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, Self, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
-import httpx
-from httpx_sse import EventSource, ServerSentEvent
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from httpx_sse import ServerSentEvent
 
 from agentloop.errors import (
     AuthenticationError,
-    BadRequestError,
-    ContextTooLongError,
     MissingKeyError,
     ModelNotFoundError,
-    OverloadedError,
-    PermissionDeniedError,
     ProviderConnectionError,
     ProviderError,
     ProviderTimeoutError,
-    RateLimitError,
     ResponseFormatError,
-    ServerError,
     StreamIncomplete,
 )
 from agentloop.model import Model
-from agentloop.providers.base import Delta, Reply, Request, StreamEvent
+from agentloop.providers.base import Reply, Request, StreamEvent
+from agentloop.providers.http_call import HTTPCall, StreamDecoder, wire_request
+from agentloop.providers.http_errors import classify, parse_error_body, parse_retry_after
+from agentloop.providers.redaction import redact, redact_error, secrets_of
+from agentloop.providers.request_log import RequestLog
+from agentloop.providers.retry import MAX_RETRY_AFTER, RetryPolicy
+from agentloop.providers.sse import aiter_events, iter_events
+from agentloop.providers.transport import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    AsyncResponseStream,
+    AsyncTransport,
+    HTTPRequest,
+    HTTPResponse,
+    ResponseStream,
+    Timeout,
+    Transport,
+    TransportError,
+    TransportTimeout,
+)
+from agentloop.providers.wire_json import load_reply
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_READ_TIMEOUT",
+    "MAX_RETRY_AFTER",
+    "HTTPCall",
+    "HTTPModel",
+    "Secret",
+    "StreamDecoder",
+    "classify",
+    "parse_error_body",
+    "parse_retry_after",
+]
 
 T = TypeVar("T")
-
-#: The longest wait a ``retry-after`` header can impose on one retry (seconds).
-MAX_RETRY_AFTER = 60.0
-#: Generous by default: long generations and slow reasoning models take minutes.
-DEFAULT_READ_TIMEOUT = 600.0
-DEFAULT_CONNECT_TIMEOUT = 10.0
-
-_CONTEXT_HINTS = (
-    "context length",
-    "context_length",
-    "context window",
-    "maximum context",
-    "prompt is too long",
-    "too many tokens",
-    "input is too long",
-    "exceeds the maximum number of tokens",
-)
+#: The longest backoff between a model's own retries (a batch waits up to a minute).
+MAX_BACKOFF = 8.0
 
 
 class Secret:
@@ -81,31 +86,13 @@ class Secret:
         return "Secret('********')" if self.value else "Secret(None)"
 
 
-@dataclass(slots=True)
-class HTTPCall:
-    """One HTTP request as data: the provider's encoding, before any I/O."""
-
-    url: str
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class StreamDecoder(Protocol):
-    """Turns one provider's server-sent events into deltas, then a reply (pure, stateful)."""
-
-    #: The text received so far, kept on a [`StreamIncomplete`][agentloop.errors.StreamIncomplete]
-    #: if the stream breaks.
-    partial_text: str
-
-    def feed(self, event: ServerSentEvent) -> Iterable[Delta]: ...
-
-    def finish(self) -> Reply:
-        """The reply, once the stream ended; raises StreamIncomplete if it ended early."""
-        ...
-
-
 class HTTPModel(Model):
-    """A model served over HTTP. Subclasses set the class constants and the pure methods."""
+    """A model served over HTTP. Subclasses set the class constants and the pure methods.
+
+    ``transport=`` / ``async_transport=`` replace the default transports (httpx
+    blocking, aiohttp async); ``http_client=`` / ``async_http_client=`` give httpx
+    clients to use instead (with their own timeouts and settings).
+    """
 
     #: Wire-format name used in errors and as the registry prefix ("openai", ...).
     provider: ClassVar[str]
@@ -131,6 +118,8 @@ class HTTPModel(Model):
         headers: dict[str, str] | None = None,
         http_client: httpx.Client | None = None,
         async_http_client: httpx.AsyncClient | None = None,
+        transport: Transport | None = None,
+        async_transport: AsyncTransport | None = None,
     ) -> None:
         self.model_name = model_name
         self.model_id = f"{self.provider}/{model_name}"
@@ -139,15 +128,16 @@ class HTTPModel(Model):
             or (os.environ.get(self.base_url_env) if self.base_url_env else None)
             or self.default_base_url
         ).rstrip("/")
-        self.timeout = httpx.Timeout(timeout, connect=connect_timeout)
+        self.timeout = Timeout(timeout, connect_timeout)
         self.max_retries = max_retries
         self.retry_backoff = retry_backoff
         #: Default options sent with every request (per-call options win).
         self.options = dict(options or {})
         self.extra_headers = dict(headers or {})
         self._api_key = Secret(api_key)
-        self._client = http_client
-        self._async_client = async_http_client
+        over_clients = self._over_clients(http_client, async_http_client)
+        self._transport = transport or over_clients[0]
+        self._async_transport = async_transport or over_clients[1]
 
     # -- what a provider writes (pure) -----------------------------------------
 
@@ -169,6 +159,29 @@ class HTTPModel(Model):
         """
         return None
 
+    def error_from_response(
+        self, status: int, text: str, headers: Mapping[str, str]
+    ) -> ProviderError:
+        """The typed error for an HTTP failure (a pure function of what was received).
+
+        ``text`` arrives with keys already masked; providers override this to read
+        more from their own error shape, and `http_error` is what calls it.
+        """
+        error_type, message = parse_error_body(text)
+        kind = classify(status, error_type, message)
+        if kind is AuthenticationError and self.key_env:
+            message = f"{message} (check {' or '.join(self.key_env)}, or pass api_key=)"
+        if kind is ModelNotFoundError:
+            message = f"{message} (model {self.model_name!r})"
+        return kind(
+            message or f"HTTP {status}",
+            provider=self.provider,
+            status=status,
+            error_type=error_type,
+            body=text[:2000],
+            retry_after=parse_retry_after(headers),
+        )
+
     # -- keys ------------------------------------------------------------------------
 
     def api_key(self) -> str | None:
@@ -188,6 +201,53 @@ class HTTPModel(Model):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.model_id!r} at {self.base_url}>"
 
+    # -- transports --------------------------------------------------------------------
+
+    @property
+    def transport(self) -> Transport:
+        """The blocking transport: httpx unless another was given (made on first use)."""
+        if self._transport is None:
+            from agentloop.providers.httpx_transport import HTTPXTransport
+
+            self._transport = HTTPXTransport(timeout=self.timeout)
+        return self._transport
+
+    @property
+    def async_transport(self) -> AsyncTransport:
+        """The async transport: aiohttp unless another was given (made on first use)."""
+        if self._async_transport is None:
+            from agentloop.providers.aiohttp_transport import AiohttpTransport
+
+            self._async_transport = AiohttpTransport(timeout=self.timeout)
+        return self._async_transport
+
+    @property
+    def client(self) -> httpx.Client:
+        """The ``httpx.Client`` of the blocking transport, when it is the httpx one."""
+        from agentloop.providers.httpx_transport import HTTPXTransport
+
+        transport = self.transport
+        if not isinstance(transport, HTTPXTransport):
+            raise TypeError(f"{self!r} sends through {type(transport).__name__}, not httpx")
+        return transport.client
+
+    def with_transports(
+        self,
+        transport: Transport | None = None,
+        async_transport: AsyncTransport | None = None,
+        *,
+        max_retries: int | None = None,
+    ) -> Self:
+        """A copy of this model sending through these transports (None: its own, made on
+        first use). The original keeps its transports and settings. A copy with none
+        holds no sockets or locks, so it can be pickled to another process."""
+        copied = copy.copy(self)
+        copied._transport = transport
+        copied._async_transport = async_transport
+        if max_retries is not None:
+            copied.max_retries = max_retries
+        return copied
+
     def with_clients(
         self,
         http_client: httpx.Client | None = None,
@@ -195,194 +255,244 @@ class HTTPModel(Model):
         *,
         max_retries: int | None = None,
     ) -> Self:
-        """A copy of this model using the given httpx clients (None: its own, made on first use).
+        """`with_transports` for httpx clients (None: a default transport, made on first use)."""
+        over_clients = self._over_clients(http_client, async_http_client)
+        return self.with_transports(*over_clients, max_retries=max_retries)
 
-        The original keeps its clients and settings. A copy with no clients holds no
-        sockets or locks, so it can be pickled to another process.
-        """
-        copied = copy.copy(self)
-        copied._client = http_client
-        copied._async_client = async_http_client
-        if max_retries is not None:
-            copied.max_retries = max_retries
-        return copied
+    def _over_clients(
+        self, http_client: httpx.Client | None, async_http_client: httpx.AsyncClient | None
+    ) -> tuple[Transport | None, AsyncTransport | None]:
+        if http_client is None and async_http_client is None:
+            return None, None  # no httpx import for nothing
+        from agentloop.providers.httpx_transport import over_clients
 
-    # -- sync transport --------------------------------------------------------------
+        return over_clients(http_client, async_http_client, self.timeout)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    async def aclose(self) -> None:
+        if self._async_transport is not None:
+            await self._async_transport.aclose()
+
+    def retry_policy(self) -> RetryPolicy:
+        """The model's own retries: ``max_retries`` after the first request."""
+        return RetryPolicy(self.max_retries + 1, None, self.retry_backoff, MAX_BACKOFF)
+
+    # -- blocking ----------------------------------------------------------------------
 
     def complete(self, request: Request) -> Reply:
-        call = self.encode(request, stream=False)
-        response = self._retrying(lambda: self._post(call))
-        return self.decode(self._json(response))
+        log = self._log(wire_request(self.encode(request, stream=False)))
+        response = self._retrying(lambda attempt: self._send(log, attempt))
+        return self.decode(self._json(response.status, response.body, log.wire))
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
-        call = self.encode(request, stream=True)
-        response = self._retrying(lambda: self._open_stream(call))
+        log = self._log(wire_request(self.encode(request, stream=True)))
+        response = self._retrying(lambda attempt: self._open(log, attempt))
         decoder = self.stream_decoder()
         try:
-            for event in self._events(response):
+            for event in log.events(self._events(response, log.wire)):
                 yield from decoder.feed(event)
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
+            log.broken(exc)
             raise self._broken_stream(exc, decoder) from exc
         finally:
             response.close()
         yield decoder.finish()
 
-    def _post(self, call: HTTPCall) -> httpx.Response:
+    def _retrying(self, attempt: Callable[[int], T]) -> T:
+        if self.max_retries <= 0:
+            return attempt(1)  # a batch's copy: the batch retries
+        return self.retry_policy().call(self.model_id, attempt)
+
+    def _send(self, log: RequestLog, attempt: int) -> HTTPResponse:
+        started = log.sending()
         try:
-            response = self.client.post(call.url, json=call.body, headers=call.headers)
-        except httpx.HTTPError as exc:
-            raise self._network_error(exc) from exc
-        if response.status_code >= 400:
-            raise self.error_from_response(response.status_code, response.text, response.headers)
+            response = self.transport.send(log.wire)
+        except TransportError as exc:
+            raise self._network_error(exc, log, attempt, started) from exc
+        log.received(response.status, attempt, started, response.body)
+        if response.status >= 400:
+            sent = log.wire.headers
+            raise self.http_error(response.status, response.text, response.headers, sent)
         return response
 
-    def _open_stream(self, call: HTTPCall) -> httpx.Response:
-        request = self.client.build_request("POST", call.url, json=call.body, headers=call.headers)
+    def _open(self, log: RequestLog, attempt: int) -> ResponseStream:
+        started = log.sending()
         try:
-            response = self.client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise self._network_error(exc) from exc
-        if response.status_code >= 400:
-            try:
-                text = response.read().decode("utf-8", "replace")
-            finally:
-                response.close()
-            raise self.error_from_response(response.status_code, text, response.headers)
-        return response
+            response = self.transport.stream(log.wire)
+        except TransportError as exc:
+            raise self._network_error(exc, log, attempt, started) from exc
+        if response.status < 400:
+            log.received(response.status, attempt, started)
+            return response
+        try:
+            body = response.read()
+        except TransportError:
+            body = b""
+        finally:
+            response.close()
+        raise self._status_error(response.status, response.headers, body, log, attempt, started)
 
-    def _retrying(self, attempt: Callable[[], T]) -> T:
-        for try_ in Retrying(**self._retry_policy()):
-            with try_:
-                return attempt()
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+    def _events(self, response: ResponseStream, wire: HTTPRequest) -> Iterable[ServerSentEvent]:
+        content_type = response.headers.get("content-type", "")
+        if "text/event-stream" in content_type:
+            return iter_events(response.iter_bytes())
+        return self._body_events(response.status, content_type, response.read(), wire)
 
-    @property
-    def client(self) -> httpx.Client:
-        if self._client is None:
-            self._client = httpx.Client(timeout=self.timeout)
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-
-    # -- async transport -------------------------------------------------------------
+    # -- async -------------------------------------------------------------------------
 
     async def acomplete(self, request: Request) -> Reply:
-        call = self.encode(request, stream=False)
-        response = await self._aretrying(call, stream=False)
-        return self.decode(self._json(response))
+        log = self._log(wire_request(self.encode(request, stream=False)))
+        response: HTTPResponse = await self._aretrying(log, self._asend)
+        return self.decode(self._json(response.status, response.body, log.wire))
 
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
-        call = self.encode(request, stream=True)
-        response = await self._aretrying(call, stream=True)
+        log = self._log(wire_request(self.encode(request, stream=True)))
+        response: AsyncResponseStream = await self._aretrying(log, self._aopen)
         decoder = self.stream_decoder()
         try:
-            async for event in self._aevents(response):
+            async for event in log.aevents(self._aevents(response, log.wire)):
                 for delta in decoder.feed(event):
                     yield delta
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
+            log.broken(exc)
             raise self._broken_stream(exc, decoder) from exc
         finally:
             await response.aclose()
         yield decoder.finish()
 
-    async def _aretrying(self, call: HTTPCall, *, stream: bool) -> httpx.Response:
-        async for try_ in AsyncRetrying(**self._retry_policy()):
-            with try_:
-                return await self._asend(call, stream=stream)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+    async def _aretrying(
+        self, log: RequestLog, send: Callable[[RequestLog, int], Awaitable[T]]
+    ) -> T:
+        if self.max_retries <= 0:
+            return await send(log, 1)  # a batch's copy: the batch retries
+        return await self.retry_policy().acall(self.model_id, lambda n: send(log, n))
 
-    async def _asend(self, call: HTTPCall, *, stream: bool) -> httpx.Response:
-        client = self.async_client
-        request = client.build_request("POST", call.url, json=call.body, headers=call.headers)
+    async def _asend(self, log: RequestLog, attempt: int) -> HTTPResponse:
+        started = log.sending()
         try:
-            response = await client.send(request, stream=stream)
-        except httpx.HTTPError as exc:
-            raise self._network_error(exc) from exc
-        if response.status_code >= 400:
-            try:
-                text = (await response.aread()).decode("utf-8", "replace")
-            finally:
-                await response.aclose()
-            raise self.error_from_response(response.status_code, text, response.headers)
+            response = await self.async_transport.send(log.wire)
+        except TransportError as exc:
+            raise self._network_error(exc, log, attempt, started) from exc
+        log.received(response.status, attempt, started, response.body)
+        if response.status >= 400:
+            sent = log.wire.headers
+            raise self.http_error(response.status, response.text, response.headers, sent)
         return response
 
-    @property
-    def async_client(self) -> httpx.AsyncClient:
-        if self._async_client is None:
-            self._async_client = httpx.AsyncClient(timeout=self.timeout)
-        return self._async_client
+    async def _aopen(self, log: RequestLog, attempt: int) -> AsyncResponseStream:
+        started = log.sending()
+        try:
+            response = await self.async_transport.stream(log.wire)
+        except TransportError as exc:
+            raise self._network_error(exc, log, attempt, started) from exc
+        if response.status < 400:
+            log.received(response.status, attempt, started)
+            return response
+        try:
+            body = await response.read()
+        except TransportError:
+            body = b""
+        finally:
+            await response.aclose()
+        raise self._status_error(response.status, response.headers, body, log, attempt, started)
 
-    async def aclose(self) -> None:
-        if self._async_client is not None:
-            await self._async_client.aclose()
-
-    # -- shared pieces -----------------------------------------------------------------
-
-    def _retry_policy(self) -> dict[str, Any]:
-        backoff = wait_exponential_jitter(multiplier=self.retry_backoff, max=8.0, jitter=0.5)
-
-        def wait(state: RetryCallState) -> float:
-            error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, ProviderError) and error.retry_after is not None:
-                return min(error.retry_after, MAX_RETRY_AFTER)
-            return backoff(state) if self.retry_backoff > 0 else 0.0
-
-        return {
-            "stop": stop_after_attempt(self.max_retries + 1),
-            "retry": retry_if_exception(lambda e: isinstance(e, ProviderError) and e.retryable),
-            "wait": wait,
-            "reraise": True,
-        }
-
-    def _events(self, response: httpx.Response) -> Iterable[ServerSentEvent]:
-        if "text/event-stream" in response.headers.get("content-type", ""):
-            return EventSource(response).iter_sse()
-        return self._body_events(response, response.read())
-
-    async def _aevents(self, response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
-        if "text/event-stream" in response.headers.get("content-type", ""):
-            async for event in EventSource(response).aiter_sse():
+    async def _aevents(
+        self, response: AsyncResponseStream, wire: HTTPRequest
+    ) -> AsyncIterator[ServerSentEvent]:
+        content_type = response.headers.get("content-type", "")
+        if "text/event-stream" in content_type:
+            async for event in aiter_events(response.aiter_bytes()):
                 yield event
             return
-        for event in self._body_events(response, await response.aread()):
+        body = await response.read()
+        for event in self._body_events(response.status, content_type, body, wire):
             yield event
 
-    def _body_events(self, response: httpx.Response, body: bytes) -> Iterable[ServerSentEvent]:
+    # -- errors ------------------------------------------------------------------------
+
+    def http_error(
+        self,
+        status: int,
+        text: str,
+        headers: Mapping[str, str],
+        sent: Mapping[str, str] | None = None,
+    ) -> ProviderError:
+        """The typed error for an HTTP failure, the one place such errors are made.
+
+        The API key and the credential headers ``sent`` (the model's own when None)
+        are masked in the text before `error_from_response` reads it, and in the
+        error it returns: a server that echoes request headers cannot leak them.
+        """
+        secrets = self.secrets_to_mask(sent)
+        error = self.error_from_response(status, redact(text, secrets), headers)
+        return redact_error(error, secrets)
+
+    def secrets_to_mask(self, sent: Mapping[str, str] | None = None) -> tuple[str, ...]:
+        """The key, and the credentials among the model's headers and those ``sent``."""
+        headers = {**self.extra_headers, **(sent or {})}
+        try:
+            key = self.api_key()
+        except MissingKeyError:
+            key = None
+        return secrets_of(headers, [key])
+
+    def _json(self, status: int, body: bytes, wire: HTTPRequest) -> Any:
+        """A reply body's JSON, read under the wire kit's limits (`load_reply`)."""
+        try:
+            return load_reply(body, provider=self.provider, status=status)
+        except ResponseFormatError as error:
+            raise redact_error(error, self.secrets_to_mask(wire.headers)) from None
+
+    def _body_events(
+        self, status: int, content_type: str, body: bytes, wire: HTTPRequest
+    ) -> Iterable[ServerSentEvent]:
         """A streamed body that is not an event stream: the provider's own framing, or an error."""
-        content_type = response.headers.get("content-type", "")
         events = self.events_from_body(content_type, body)
         if events is not None:
             return events
         text = body.decode("utf-8", "replace")
-        raise ResponseFormatError(
+        error = ResponseFormatError(
             f"expected an event stream, got {content_type or 'no content type'}: {text[:200]!r}",
             provider=self.provider,
-            status=response.status_code,
+            status=status,
             body=text[:2000],
         )
+        raise redact_error(error, self.secrets_to_mask(wire.headers))
 
-    def _json(self, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ResponseFormatError(
-                f"the reply is not valid JSON ({exc}): {response.text[:200]!r}",
-                provider=self.provider,
-                status=response.status_code,
-                body=response.text[:2000],
-            ) from None
-
-    def _network_error(self, exc: httpx.HTTPError) -> ProviderError:
-        if isinstance(exc, httpx.TimeoutException):
-            return ProviderTimeoutError(
-                f"no answer from {self.base_url} in time ({type(exc).__name__})",
-                provider=self.provider,
+    def _network_error(
+        self, exc: TransportError, log: RequestLog, attempt: int, started: float
+    ) -> ProviderError:
+        error: ProviderError
+        if isinstance(exc, TransportTimeout):
+            error = ProviderTimeoutError(
+                f"no answer from {self.base_url} in time ({exc})", provider=self.provider
             )
-        return ProviderConnectionError(
-            f"could not reach {self.base_url}: {exc}", provider=self.provider
-        )
+        else:
+            error = ProviderConnectionError(
+                f"could not reach {self.base_url}: {exc}", provider=self.provider
+            )
+        error = redact_error(error, self.secrets_to_mask(log.wire.headers))
+        log.received(None, attempt, started, failure=error)
+        return error
+
+    def _status_error(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        log: RequestLog,
+        attempt: int,
+        started: float,
+    ) -> ProviderError:
+        """The error for a stream that opened with a failure status (its body read whole)."""
+        log.received(status, attempt, started, body)
+        return self.http_error(status, body.decode("utf-8", "replace"), headers, log.wire.headers)
+
+    def _log(self, wire: HTTPRequest) -> RequestLog:
+        return RequestLog(self.provider, self.model_name, wire, self.secrets_to_mask)
 
     def _broken_stream(self, exc: Exception, decoder: StreamDecoder) -> StreamIncomplete:
         return StreamIncomplete(
@@ -390,86 +500,3 @@ class HTTPModel(Model):
             provider=self.provider,
             partial_text=decoder.partial_text,
         )
-
-    def error_from_response(
-        self, status: int, text: str, headers: httpx.Headers | dict[str, str]
-    ) -> ProviderError:
-        """The typed error for an HTTP failure (a pure function of what was received)."""
-        error_type, message = parse_error_body(text)
-        kind = classify(status, error_type, message)
-        if kind is AuthenticationError and self.key_env:
-            message = f"{message} (check {' or '.join(self.key_env)}, or pass api_key=)"
-        if kind is ModelNotFoundError:
-            message = f"{message} (model {self.model_name!r})"
-        return kind(
-            message or f"HTTP {status}",
-            provider=self.provider,
-            status=status,
-            error_type=error_type,
-            body=text[:2000],
-            retry_after=parse_retry_after(headers),
-        )
-
-
-def parse_error_body(text: str) -> tuple[str | None, str]:
-    """(error type, message) from an error body in the OpenAI, Anthropic or Google shape."""
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return None, text.strip()[:500]
-    if isinstance(body, list) and body:
-        body = body[0]  # Gemini's streaming endpoint wraps errors in a list
-    if not isinstance(body, dict):
-        return None, text.strip()[:500]
-    error = body.get("error", body)
-    if isinstance(error, str):
-        return None, error
-    if not isinstance(error, dict):
-        return None, text.strip()[:500]
-    message = str(error.get("message") or "")
-    error_type = error.get("type") or error.get("status") or error.get("code")
-    for detail in error.get("details") or []:
-        if isinstance(detail, dict) and detail.get("reason"):
-            error_type = detail["reason"]  # Gemini's API_KEY_INVALID is more telling
-    return (str(error_type) if error_type is not None else None), message
-
-
-def classify(status: int, error_type: str | None, message: str) -> type[ProviderError]:
-    """Which error an HTTP status (and the provider's error type) means."""
-    kind = (error_type or "").lower()
-    if status == 401 or kind in ("api_key_invalid", "authentication_error", "invalid_api_key"):
-        return AuthenticationError
-    if status == 403:
-        return PermissionDeniedError
-    if status == 404:
-        return ModelNotFoundError
-    if status == 429:
-        return RateLimitError
-    if status == 529 or "overloaded" in kind or (status == 503 and "overload" in message):
-        return OverloadedError
-    if status in (408, 409) or status >= 500:
-        return ServerError
-    lowered = message.lower()
-    if kind == "context_length_exceeded" or any(h in lowered for h in _CONTEXT_HINTS):
-        return ContextTooLongError
-    if status in (400, 413, 422):
-        return BadRequestError
-    return ProviderError
-
-
-def parse_retry_after(headers: httpx.Headers | dict[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    if "retry-after-ms" in lowered:
-        try:
-            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
-        except ValueError:
-            pass
-    value = lowered.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None

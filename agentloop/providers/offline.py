@@ -16,6 +16,7 @@ from typing import Any
 from agentloop.messages import Message, Part, Text, ToolCall, ToolResult
 from agentloop.model import Model
 from agentloop.providers.base import Delta, Reply, Request, StreamEvent
+from agentloop.providers.options import check_keywords, keyword_only
 from agentloop.providers.samples import sample
 from agentloop.usage import Usage
 
@@ -153,6 +154,12 @@ class TestModel(Model):
 
     def _wants(self, name: str) -> bool:
         return self.call_tools is None or name in self.call_tools
+
+
+def create_test(name: str, **kwargs: Any) -> TestModel:
+    """``get_model("test")``: the offline TestModel (``text=``, ``call_tools=``)."""
+    check_keywords(kwargs, keyword_only(TestModel) - {"model_id"}, call=f"get_model({name!r})")
+    return TestModel(model_id="test", **kwargs)
 
 
 def _current_turn(messages: Sequence[Message]) -> list[Message]:

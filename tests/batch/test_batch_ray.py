@@ -129,9 +129,10 @@ def test_http_models_travel_without_their_connections() -> None:
 
     shipped = distributed.detached(model)
 
-    assert shipped._client is None  # type: ignore[attr-defined]
+    assert shipped._transport is None  # type: ignore[attr-defined]
+    assert shipped._async_transport is None  # type: ignore[attr-defined]
     assert copy.deepcopy(shipped).model_id == model.model_id
-    assert model._client is not None  # type: ignore[attr-defined]  # the caller's is untouched
+    assert model._transport is not None  # type: ignore[attr-defined]  # the caller's is untouched
 
 
 def test_without_ray_installed_the_error_says_how_to_get_it(

@@ -23,6 +23,7 @@ from agentloop.messages import ANTHROPIC, Message, ToolCall
 from agentloop.providers.anthropic.messages import decode_assistant_content
 from agentloop.providers.base import Reply
 from agentloop.providers.http import classify
+from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
 #: Anthropic's stop reasons in the neutral vocabulary (unknown ones pass through).
@@ -85,7 +86,7 @@ def decode_message(content: Any, raw_arguments: dict[str, str] | None = None) ->
     for part in parts:
         if isinstance(part, ToolCall) and raw_arguments and part.tool_call_id in raw_arguments:
             part.raw_arguments = raw_arguments[part.tool_call_id]
-    return Message("assistant", parts)
+    return sendable(Message("assistant", parts))
 
 
 def decode_usage(usage: Any) -> Usage:

@@ -16,7 +16,6 @@ its typed error.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +32,7 @@ from agentloop.providers.anthropic.reply import (
     model_name,
 )
 from agentloop.providers.base import Delta, Reply
+from agentloop.providers.wire_json import load_reply, read_arguments, scrub
 
 Block = dict[str, Any]
 
@@ -127,15 +127,10 @@ class AnthropicStreamDecoder:
         if pieces is None:
             return
         text = "".join(pieces)
-        try:
-            arguments = json.loads(text) if text.strip() else {}
-        except ValueError:
-            arguments = None
-        if isinstance(arguments, dict):
-            block["input"] = arguments
-        else:  # cut off mid-call: the chain tells the model what arrived
-            block["input"] = {}
-            self._unparsed[str(block.get("id"))] = text
+        arguments, raw = read_arguments(text) if text.strip() else ({}, None)
+        block["input"] = arguments
+        if raw is not None:  # cut off mid-call, or unreadable: the chain tells the model
+            self._unparsed[str(block.get("id"))] = raw
 
     def _message_delta(self, data: Block) -> None:
         delta = data.get("delta")
@@ -153,12 +148,7 @@ class AnthropicStreamDecoder:
 
 
 def _payload(event: ServerSentEvent) -> Block:
-    try:
-        data = json.loads(event.data)
-    except ValueError:
-        raise malformed(
-            f"event {event.event!r} carries data that is not JSON: {event.data!r:.200}"
-        ) from None
+    data = load_reply(event.data, provider=ANTHROPIC, what=f"event {event.event!r}")
     if not isinstance(data, dict):
         raise malformed(f"event {event.event!r} carries {type(data).__name__}, not an object")
     return data
@@ -189,7 +179,7 @@ def _text(delta: Block, key: str, block: Block, block_type: str) -> str:
     """Append the delta's ``key`` text to the block's, checking the block can take it."""
     if block.get("type") != block_type:
         raise malformed(f"a {delta.get('type')} for a {block.get('type')} block")
-    text = _string(delta, key)
+    text = scrub(_string(delta, key))  # shown as it arrives, so mended here
     current = block.get(key) or ""
     if not isinstance(current, str):
         raise malformed(f"the {block_type} block's {key} must be a string, got {current!r:.40}")

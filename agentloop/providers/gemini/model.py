@@ -8,12 +8,10 @@ up in logs). ``GEMINI_BASE_URL`` (or ``base_url=``) is the host;
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import httpx
 from httpx_sse import ServerSentEvent
 
 from agentloop.errors import ProviderError
@@ -24,6 +22,7 @@ from agentloop.providers.gemini.request import encode_body, request_url
 from agentloop.providers.gemini.stream import GeminiStreamDecoder, json_array_events
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.options import check_model_keywords
+from agentloop.providers.wire_json import UnreadableJSON, load_json
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
@@ -48,14 +47,14 @@ class GeminiModel(HTTPModel):
         return decode_reply(body)
 
     def stream_decoder(self) -> GeminiStreamDecoder:
-        return GeminiStreamDecoder(lambda status, text: self.error_from_response(status, text, {}))
+        return GeminiStreamDecoder(lambda status, text: self.http_error(status, text, {}))
 
     def events_from_body(self, content_type: str, body: bytes) -> Iterable[ServerSentEvent] | None:
         # Gemini without alt=sse streams one JSON array; read it as the same chunks.
         return json_array_events(body) if "json" in content_type else None
 
     def error_from_response(
-        self, status: int, text: str, headers: httpx.Headers | dict[str, str]
+        self, status: int, text: str, headers: Mapping[str, str]
     ) -> ProviderError:
         error = super().error_from_response(status, text, headers)
         if error.retry_after is None:
@@ -66,8 +65,8 @@ class GeminiModel(HTTPModel):
 def retry_delay(text: str) -> float | None:
     """Seconds from a google.rpc.RetryInfo detail (``"retryDelay": "37s"``), if any."""
     try:
-        body = json.loads(text)
-    except ValueError:
+        body = load_json(text)
+    except UnreadableJSON:
         return None
     if isinstance(body, list) and body:
         body = body[0]

@@ -28,6 +28,7 @@ from agentloop.errors import ConversionError, MediaError, ResponseFormatError
 from agentloop.messages import GEMINI, Message
 from agentloop.providers.base import Reply
 from agentloop.providers.gemini.messages import _Calls, _decode_content
+from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
 _FILTERED = frozenset(
@@ -106,7 +107,7 @@ def decode_message(content: Any) -> Message:
         (message,) = _decode_content(wire, "candidates[0].content", _ReplyCalls())
     except (ConversionError, MediaError) as exc:
         fail(str(exc).removeprefix("Gemini: "))
-    return message
+    return sendable(message)
 
 
 def finish_reason(reason: str | None, message: Message) -> str | None:

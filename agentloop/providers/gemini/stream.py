@@ -23,6 +23,7 @@ from agentloop.errors import ProviderError, StreamIncomplete
 from agentloop.messages import GEMINI
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.gemini.reply import as_object, decode_reply, fail
+from agentloop.providers.wire_json import load_reply, scrub
 
 #: Builds the typed error for an error object sent inside the stream: (status, body).
 ErrorFactory = Callable[[int, str], ProviderError]
@@ -43,10 +44,8 @@ class GeminiStreamDecoder:
     def feed(self, event: ServerSentEvent) -> list[Delta]:
         if not event.data.strip():
             return []
-        try:
-            chunk = as_object(json.loads(event.data), "a stream chunk")
-        except ValueError:
-            fail(f"a stream chunk is not valid JSON: {event.data[:200]!r}")
+        data = load_reply(event.data, provider=GEMINI, what="a stream chunk")
+        chunk = as_object(data, "a stream chunk")
         if "error" in chunk:
             raise self._error(chunk["error"], event.data)
         self._usage = chunk.get("usageMetadata", self._usage)
@@ -86,6 +85,8 @@ class GeminiStreamDecoder:
 
     def _add(self, raw: Any, index: int) -> Delta | None:
         part = as_object(raw, f"candidates[0].content.parts[{index}]")
+        if isinstance(part.get("text"), str):  # shown as it arrives, so mended here
+            part = {**part, "text": scrub(part["text"])}
         if self._parts and _continues(self._parts[-1], part):
             last = self._parts[-1]
             self._parts[-1] = {**last, **part, "text": last["text"] + part["text"]}
@@ -121,8 +122,9 @@ def json_array_events(body: bytes) -> list[ServerSentEvent] | None:
     """The elements of a streamed JSON array (``[{...},\\r\\n{...}]``) as events.
 
     Reads up to the first element that does not parse: a body cut short keeps its
-    complete elements, and the decoder then tells whether the reply had finished.
-    None when the body is not JSON at all.
+    complete elements, and the decoder then tells whether the reply had finished. An element
+    too deep or holding too big a number is passed on as it is, for the decoder's loader to
+    refuse with a typed error. None when the body is not JSON at all.
     """
     text = body.decode("utf-8", "replace")
     start = len(text) - len(text.lstrip())
@@ -138,7 +140,9 @@ def json_array_events(body: bytes) -> list[ServerSentEvent] | None:
             return events
         try:
             _, end = decoder.raw_decode(text, position)
-        except ValueError:
+        except json.JSONDecodeError:
             return events
+        except (RecursionError, ValueError):  # too deep, too big a number: the loader says so
+            return [*events, ServerSentEvent(data=text[position:])]
         events.append(ServerSentEvent(data=text[position:end]))
         position = end

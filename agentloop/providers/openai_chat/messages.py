@@ -33,6 +33,7 @@ from typing import Any
 from agentloop.errors import ConversionError, MediaError
 from agentloop.media import File, Image, Media, decode_base64, encode_base64, guess_media_type
 from agentloop.messages import OPENAI, Message, Part, Text, Thinking, ToolCall, ToolResult
+from agentloop.providers.wire_json import read_arguments
 
 API = "OpenAI Chat Completions"
 REASONING_FIELDS = ("reasoning", "reasoning_content")
@@ -363,14 +364,10 @@ def _decode_tool_call(raw: dict[str, Any], where: str) -> ToolCall:
 
 
 def _parse_arguments(text: str | dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """Arguments as a dict; text that is not a JSON object is kept verbatim instead."""
+    """Arguments as a dict; text that is not a JSON object is kept instead (`read_arguments`)."""
     if isinstance(text, dict):
         return copy.deepcopy(text), None
-    try:
-        parsed = json.loads(text)
-    except (ValueError, RecursionError):
-        return {}, text
-    return (parsed, None) if isinstance(parsed, dict) else ({}, text)
+    return read_arguments(text)
 
 
 def _decode_parts(content: list[Any], where: str) -> list[Text | Image | File]:

@@ -14,12 +14,10 @@
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
-
-import httpx
 
 from agentloop.errors import ProviderError
 from agentloop.providers.base import Reply, Request
@@ -28,6 +26,7 @@ from agentloop.providers.openai_chat.reply import decode_reply
 from agentloop.providers.openai_chat.request import encode_body
 from agentloop.providers.openai_chat.stream import ChatStreamDecoder
 from agentloop.providers.options import check_model_keywords
+from agentloop.providers.wire_json import UnreadableJSON, load_json
 
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 _OLLAMA_PORT = 11434
@@ -64,7 +63,7 @@ class OpenAIChatModel(HTTPModel):
         return ChatStreamDecoder(self.provider)
 
     def error_from_response(
-        self, status: int, text: str, headers: httpx.Headers | dict[str, str]
+        self, status: int, text: str, headers: Mapping[str, str]
     ) -> ProviderError:
         error = super().error_from_response(status, text, headers)
         detail = _error_detail(text)
@@ -78,8 +77,8 @@ def _error_detail(text: str) -> str | None:
     """What a compatible server put beside the message: OpenRouter's upstream error
     (``metadata.raw``), or the call Groq could not parse (``failed_generation``)."""
     try:
-        body = json.loads(text)
-    except ValueError:
+        body = load_json(text)
+    except UnreadableJSON:
         return None
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):

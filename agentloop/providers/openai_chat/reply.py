@@ -19,6 +19,7 @@ from agentloop.messages import Message, Text, ToolCall
 from agentloop.providers.base import Reply
 from agentloop.providers.http import classify
 from agentloop.providers.openai_chat.messages import decode_assistant
+from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
 #: Counters mapped onto Usage fields (the rest of the integer counters go to ``details``).
@@ -66,7 +67,7 @@ def decode_message(raw: Any, where: str, provider: str) -> Message:
         message = decode_assistant(raw, where)
     except ConversionError as exc:
         raise ResponseFormatError(str(exc), provider=provider) from None
-    return _tidy(message)
+    return sendable(_tidy(message))
 
 
 def _clean_call(call: Any) -> Any:

@@ -28,6 +28,7 @@ from agentloop.providers.openai_chat.reply import (
     finish_reason,
     optional_string,
 )
+from agentloop.providers.wire_json import load_reply, scrub
 
 _DELTA_KNOWN = {"role", "content", "tool_calls", "refusal", *REASONING_FIELDS}
 _CALL_KNOWN = {"index", "id", "type", "function"}
@@ -74,10 +75,7 @@ class ChatStreamDecoder:
         if data == "[DONE]":
             self.done = True
             return []
-        try:
-            chunk = json.loads(data)
-        except ValueError:
-            raise self._error(f"chunk {self.chunks} is not JSON: {data[:200]!r}") from None
+        chunk = load_reply(data, provider=self.provider, what=f"stream chunk {self.chunks}")
         self.chunks += 1
         if not isinstance(chunk, dict):
             raise self._error(f"chunk {self.chunks - 1} must be an object, got {data[:80]!r}")
@@ -211,7 +209,7 @@ class ChatStreamDecoder:
             return ""
         if not isinstance(value, str):
             raise self._error(f"{key} must be a string, got {value!r}"[:160])
-        return value
+        return scrub(value)  # shown as it arrives, so mended here (sendable does the rest)
 
     def _error(self, message: str) -> ResponseFormatError:
         return ResponseFormatError(

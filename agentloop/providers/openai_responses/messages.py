@@ -25,7 +25,6 @@ the compact JSON of the arguments.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,6 +57,7 @@ from agentloop.providers.openai_responses.fields import (
     require_string,
     unread_fields,
 )
+from agentloop.providers.wire_json import UnreadableJSON, load_arguments, read_arguments
 
 LIST_FORM = "list_form"
 SUMMARY_SEPARATOR = "\n\n"
@@ -318,9 +318,9 @@ def _decode_tool_call(item: dict[str, Any], where: str) -> ToolCall:
     call_id, name = require_string(item, "call_id", where), require_string(item, "name", where)
     text = require_string(item, "arguments", where)
     fields = unread_fields(item, ("type", "call_id", "name", "arguments"))
-    arguments = _json_object(text)
-    if arguments is None:
-        return ToolCall(name, {}, call_id, raw_arguments=text, extra=as_extra(fields))
+    arguments, raw = read_arguments(text)
+    if raw is not None:
+        return ToolCall(name, {}, call_id, raw_arguments=raw, extra=as_extra(fields))
     if ToolCall(name, arguments, call_id).arguments_json() != text:
         fields["arguments"] = text  # keep the model's exact spelling of the same JSON
     return ToolCall(name, arguments, call_id, extra=as_extra(fields))
@@ -328,8 +328,8 @@ def _decode_tool_call(item: dict[str, Any], where: str) -> ToolCall:
 
 def _json_object(text: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(text)
-    except ValueError:
+        value = load_arguments(text)
+    except UnreadableJSON:
         return None
     return value if isinstance(value, dict) else None
 

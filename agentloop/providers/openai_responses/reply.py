@@ -30,6 +30,7 @@ from agentloop.errors import (
 from agentloop.messages import OPENAI_RESPONSES, Message
 from agentloop.providers.base import Reply
 from agentloop.providers.openai_responses.messages import decode_output
+from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
 FORMAT = OPENAI_RESPONSES
@@ -76,7 +77,7 @@ def decode_output_message(output: Any) -> Message:
         messages = decode_output(items)
     except ConversionError as exc:
         raise bad_reply(str(exc).removeprefix(f"{FORMAT}: ")) from None
-    return messages[0] if messages else Message("assistant", [])
+    return sendable(messages[0]) if messages else Message("assistant", [])
 
 
 def decode_usage(usage: Any) -> Usage:

@@ -12,7 +12,6 @@ raise the typed error they describe. Events this decoder does not need are ignor
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +29,7 @@ from agentloop.providers.openai_responses.reply import (
     require_object,
     type_name,
 )
+from agentloop.providers.wire_json import load_reply, scrub
 
 FORMAT = OPENAI_RESPONSES
 FINAL_EVENTS = ("response.completed", "response.incomplete")
@@ -92,10 +92,7 @@ class ResponsesStreamDecoder:
     def feed(self, event: ServerSentEvent) -> list[Delta]:
         if not event.data.strip() or event.data.strip() == "[DONE]":
             return []
-        try:
-            data = json.loads(event.data)
-        except ValueError:
-            raise bad_reply(f"event {event.event!r} is not JSON: {event.data[:200]!r}") from None
+        data = load_reply(event.data, provider=FORMAT, what=f"event {event.event!r}")
         if not isinstance(data, dict):
             raise bad_reply(f"event {event.event!r} must be a JSON object, not {type_name(data)}")
         kind = data.get("type", event.event)
@@ -127,7 +124,7 @@ class ResponsesStreamDecoder:
         return []
 
     def _text_delta(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        delta = _string(data, "delta", kind)
+        delta = _shown(data, kind)
         part = "refusal" if kind == "response.refusal.delta" else "output_text"
         state = self._state(data, kind)
         index = _int(data, "content_index", kind, default=0)
@@ -145,7 +142,7 @@ class ResponsesStreamDecoder:
         return []
 
     def _summary_delta(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        delta = _string(data, "delta", kind)
+        delta = _shown(data, kind)
         state = self._state(data, kind)
         index = _int(data, "summary_index", kind, default=0)
         # The reply joins summary parts with a blank line: the stream shows the same text.
@@ -155,7 +152,7 @@ class ResponsesStreamDecoder:
         return [Delta(text, "thinking")] if text else []
 
     def _reasoning_delta(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        delta = _string(data, "delta", kind)
+        delta = _shown(data, kind)
         return [Delta(delta, "thinking")] if delta else []
 
     def _finished(self, data: dict[str, Any], kind: str) -> list[Delta]:
@@ -197,6 +194,11 @@ def _int(data: dict[str, Any], key: str, kind: str, default: int | None = None) 
     if not isinstance(value, int) or isinstance(value, bool):
         raise bad_reply(f"field '{key}' of {kind} must be an integer, not {type_name(value)}")
     return value
+
+
+def _shown(data: dict[str, Any], kind: str) -> str:
+    """A text delta, mended as it arrives since it is shown at once (sendable does the rest)."""
+    return scrub(_string(data, "delta", kind))
 
 
 def _string(data: dict[str, Any], key: str, kind: str) -> str:

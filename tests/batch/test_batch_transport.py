@@ -1,0 +1,107 @@
+"""How a batch sends: private aiohttp pools, one retry policy, and a collector set for the load."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+
+import pytest
+from fast_server import Answer, FastServer
+
+import agentloop
+from agentloop import LLMClient, Model
+from agentloop.batch import calls
+from agentloop.batch.collector import BATCH_THRESHOLD, fewer_collections
+from agentloop.providers.aiohttp_transport import AiohttpTransport
+
+
+@pytest.fixture
+def server() -> Iterator[FastServer]:
+    with FastServer() as running:
+        yield running
+
+
+def test_a_batch_sends_through_private_pools_and_closes_them(
+    server: FastServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[AiohttpTransport] = []
+    original = calls.batch_models
+
+    @asynccontextmanager
+    async def spying(models: Sequence[Model], connections: int) -> AsyncIterator[list[Model]]:
+        async with original(models, connections) as prepared:
+            opened.extend(m.async_transport for m in prepared)  # type: ignore[attr-defined]
+            yield prepared
+
+    monkeypatch.setattr("agentloop.batch.runner.batch_models", spying)
+    model = agentloop.get_model("openai-compatible/fast", base_url=server.base_url)
+    client = LLMClient(model, max_concurrent_requests=7)
+
+    results = client.process_prompts_sync(["a", "b", "c"])
+
+    assert [r.completion for r in results] == ["echo: a", "echo: b", "echo: c"]
+    [transport] = opened
+    assert isinstance(transport, AiohttpTransport)
+    assert transport.connections == 7  # one pool as large as the batch's concurrency
+    assert transport._session is None  # closed when the batch ended
+    assert model._async_transport is None  # type: ignore[attr-defined]  # caller's untouched
+
+
+def test_an_unreadable_retry_after_in_a_batch_backs_off_as_usual(server: FastServer) -> None:
+    failures = iter([True])
+    server.respond = lambda body: (
+        Answer(503, {"error": {"message": "busy"}}, {"retry-after": "soon"})
+        if next(failures, False)
+        else None
+    )
+    model = agentloop.get_model("openai-compatible/fast", base_url=server.base_url)
+
+    [result] = LLMClient(model, retry_backoff=0.001).process_prompts_sync(["x"])
+
+    assert result.completion == "echo: x"
+    assert result.attempts == 2
+
+
+def test_a_429_on_the_last_attempt_still_pauses_the_batch(server: FastServer) -> None:
+    server.respond = lambda body: Answer(429, {"error": {"message": "slow"}}, {"retry-after": "7"})
+    model = agentloop.get_model("openai-compatible/fast", base_url=server.base_url)
+    client = LLMClient(model, max_attempts=1)
+
+    [result] = client.process_prompts_sync(["x"])
+
+    assert isinstance(result.error, agentloop.RateLimitError)
+    assert client.limiter.paused_until > 0  # the others would wait its retry-after
+
+
+@pytest.fixture
+def default_threshold() -> Iterator[tuple[int, int, int]]:
+    saved = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        yield gc.get_threshold()
+    finally:
+        gc.set_threshold(*saved)
+
+
+def test_the_collector_runs_less_often_during_a_batch_only(
+    default_threshold: tuple[int, int, int],
+) -> None:
+    with fewer_collections():
+        assert gc.get_threshold() == (BATCH_THRESHOLD, 10, 10)
+        with fewer_collections():  # an overlapping batch
+            assert gc.get_threshold()[0] == BATCH_THRESHOLD
+        assert gc.get_threshold()[0] == BATCH_THRESHOLD  # the first is still running
+    assert gc.get_threshold() == default_threshold
+
+
+def test_a_disabled_or_changed_collector_is_left_alone(
+    default_threshold: tuple[int, int, int],
+) -> None:
+    gc.set_threshold(0)
+    with fewer_collections():
+        assert gc.get_threshold()[0] == 0
+    gc.set_threshold(700, 10, 10)
+    with fewer_collections():
+        gc.set_threshold(5000, 10, 10)  # someone else's choice, made during the batch
+    assert gc.get_threshold()[0] == 5000
