@@ -87,15 +87,8 @@ class Prompting(Generic[C]):
         From an [`AsyncModel`][agentloop.AsyncModel]: ``await model.prompt(...)``, or
         ``async for chunk in model.prompt(..., stream=True)``.
         """
-        conversation = self.conversation(
-            system=system,
-            tools=tools,
-            messages=messages,
-            before_call=before_call,
-            after_call=after_call,
-            approve=approve,
-        )
-        return conversation.prompt(prompt, **kwargs)
+        hooks = (before_call, after_call, approve)
+        return self._one_off(system, messages, tools, hooks).prompt(prompt, **kwargs)
 
     def chain(
         self,
@@ -110,7 +103,19 @@ class Prompting(Generic[C]):
         **kwargs: Any,
     ) -> ChainResponse:
         """A one-off tool loop without keeping a conversation yourself."""
-        conversation = self.conversation(
+        hooks = (before_call, after_call, approve)
+        return self._one_off(system, messages, tools, hooks).chain(prompt, **kwargs)
+
+    def _one_off(
+        self,
+        system: str | None,
+        messages: Sequence[Message],
+        tools: Tools,
+        hooks: tuple[BeforeCall | None, AfterCall | None, Approve | None],
+    ) -> C:
+        """The conversation behind a one-off ``prompt()`` or ``chain()``."""
+        before_call, after_call, approve = hooks
+        return self.conversation(
             system=system,
             tools=tools,
             messages=messages,
@@ -118,7 +123,6 @@ class Prompting(Generic[C]):
             after_call=after_call,
             approve=approve,
         )
-        return conversation.chain(prompt, **kwargs)
 
 
 class Model(Prompting[Conversation], ABC):

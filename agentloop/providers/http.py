@@ -306,17 +306,23 @@ class HTTPModel(Model):
             return attempt(1)  # a batch's copy: the batch retries
         return self.retry_policy().call(self.model_id, attempt)
 
+    def _checked(
+        self, response: HTTPResponse, log: RequestLog, attempt: int, started: float
+    ) -> HTTPResponse:
+        """Log a response; an HTTP failure becomes the typed error, key masked."""
+        log.received(response.status, attempt, started, response.body)
+        if response.status >= 400:
+            sent = log.wire.headers
+            raise self.http_error(response.status, response.text, response.headers, sent)
+        return response
+
     def _send(self, log: RequestLog, attempt: int) -> HTTPResponse:
         started = log.sending()
         try:
             response = self.transport.send(log.wire)
         except TransportError as exc:
             raise self._network_error(exc, log, attempt, started) from exc
-        log.received(response.status, attempt, started, response.body)
-        if response.status >= 400:
-            sent = log.wire.headers
-            raise self.http_error(response.status, response.text, response.headers, sent)
-        return response
+        return self._checked(response, log, attempt, started)
 
     def _open(self, log: RequestLog, attempt: int) -> ResponseStream:
         started = log.sending()
@@ -376,11 +382,7 @@ class HTTPModel(Model):
             response = await self.async_transport.send(log.wire)
         except TransportError as exc:
             raise self._network_error(exc, log, attempt, started) from exc
-        log.received(response.status, attempt, started, response.body)
-        if response.status >= 400:
-            sent = log.wire.headers
-            raise self.http_error(response.status, response.text, response.headers, sent)
-        return response
+        return self._checked(response, log, attempt, started)
 
     async def _aopen(self, log: RequestLog, attempt: int) -> AsyncResponseStream:
         started = log.sending()
