@@ -20,15 +20,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from agentloop.errors import AgentloopError, ResumeError, SerializationError, ToolDefinitionError
+from agentloop.errors import AgentloopError, ResumeError, SerializationError
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
 from agentloop.media import Attachment, File, Image, Source
 from agentloop.messages import Message, expect_type, set_system_prompt
-from agentloop.providers.options import check_option_names
+from agentloop.providers.options import check_option_names, check_request_tools
 from agentloop.registry import get_model
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
 from agentloop.run import start
 from agentloop.shells import portal
+from agentloop.spending import SpendLimit, check_spend_limit
 from agentloop.structured import OutputSchema, json_schema, schema_name
 from agentloop.toolbox import close_toolboxes, prepare_toolboxes, toolboxes_in
 from agentloop.tools import RetryBudget, Tool, Tools, ToolSource, collect_tools, tool_sources
@@ -69,6 +70,8 @@ class Conversation:
         chain_limit: int = 25,
         tool_errors: ErrorMode = "report",
         options: dict[str, Any] | None = None,
+        max_cost: float | None = None,
+        max_total_tokens: int | None = None,
     ) -> None:
         self.messages: list[Message] = list(messages or [])
         self._model: Model | None = None
@@ -78,6 +81,8 @@ class Conversation:
         self.tools: dict[str, Tool] = collect_tools(self.tool_sources)
         self.hooks = Hooks(before_call, after_call, approve)
         self.chain_limit = chain_limit
+        #: The default ``max_cost`` / ``max_total_tokens`` of each prompt, chain and resume.
+        self.spend_limit = check_spend_limit(max_cost, max_total_tokens)
         self.tool_errors: ErrorMode = tool_errors
         self.options: dict[str, Any] = dict(options or {})
         #: Every response so far, in order.
@@ -180,13 +185,16 @@ class Conversation:
         before_call: BeforeCall | None = UNSET,
         after_call: AfterCall | None = UNSET,
         approve: Approve | None = UNSET,
+        max_cost: float | None = None,
+        max_total_tokens: int | None = None,
         **options: Any,
     ) -> Response:
         """One model call. Tool calls in the reply are left for ``chain()``, ``reply()`` or
         the next prompt, which run them (through the hooks) before asking the model again."""
         # The spec first: it checks every argument before anything is changed.
         hooks = (before_call, after_call, approve)
-        spec = self._spec(stream, schema, options, hooks, execute_tools=False)
+        spend = (max_cost, max_total_tokens)
+        spec = self._spec(stream, schema, options, hooks, None, spend, execute_tools=False)
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         response = Response(request_prompt, self, self.require_model().model_id)
         return self._start(spec, new, request_prompt, response)
@@ -203,12 +211,16 @@ class Conversation:
         after_call: AfterCall | None = UNSET,
         approve: Approve | None = UNSET,
         chain_limit: int | None = None,
+        max_cost: float | None = None,
+        max_total_tokens: int | None = None,
         **options: Any,
     ) -> ChainResponse:
         """Prompt, then run the tools the model asks for and feed back the results,
-        until the model answers without tool calls (or ``chain_limit`` model calls)."""
+        until the model answers without tool calls (or ``chain_limit`` model calls, or
+        ``max_cost`` USD or ``max_total_tokens``: see docs/cost.md)."""
         hooks = (before_call, after_call, approve)
-        spec = self._spec(stream, schema, options, hooks, chain_limit, execute_tools=True)
+        spend = (max_cost, max_total_tokens)
+        spec = self._spec(stream, schema, options, hooks, chain_limit, spend, execute_tools=True)
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         return self._start(spec, new, request_prompt, ChainResponse(request_prompt, self))
 
@@ -222,6 +234,8 @@ class Conversation:
         after_call: AfterCall | None = UNSET,
         approve: Approve | None = UNSET,
         chain_limit: int | None = None,
+        max_cost: float | None = None,
+        max_total_tokens: int | None = None,
         **options: Any,
     ) -> ChainResponse:
         """Carry on a paused chain. ``decisions`` maps each pending call id to True
@@ -229,7 +243,8 @@ class Conversation:
         if isinstance(state, dict):
             state = ChainState.from_dict(state)
         hooks = (before_call, after_call, approve)
-        spec = self._spec(stream, None, options, hooks, chain_limit, execute_tools=True)
+        spend = (max_cost, max_total_tokens)
+        spec = self._spec(stream, None, options, hooks, chain_limit, spend, execute_tools=True)
         missing = [c.tool_call_id for c in state.pending if c.tool_call_id not in decisions]
         if missing:
             raise ResumeError(f"No decision given for the pending calls: {', '.join(missing)}")
@@ -258,6 +273,8 @@ class Conversation:
             chain_limit=self.chain_limit,
             tool_errors=self.tool_errors,
             options=self.options,
+            max_cost=self.spend_limit.max_cost,
+            max_total_tokens=self.spend_limit.max_total_tokens,
         )
         other.tool_sources = self.tool_sources
         other.tools = self.tools
@@ -300,6 +317,7 @@ class Conversation:
         options: dict[str, Any],
         hooks: tuple[Any, Any, Any],
         chain_limit: int | None = None,
+        spend: tuple[float | None, int | None] = (None, None),
         *,
         execute_tools: bool,
     ) -> ChainSpec:
@@ -307,7 +325,7 @@ class Conversation:
         unprepared = any(not box.prepared for box in toolboxes_in(self.tool_sources))
         merged = {**self.options, **options}
         check_option_names(merged)
-        _check_request_tools(merged.get("tools"))
+        check_request_tools(merged.get("tools"))
         return ChainSpec(
             tools=self.tools,
             hooks=self._hooks(*hooks),
@@ -316,6 +334,8 @@ class Conversation:
             schema_name=schema_name(schema) if schema is not None else "response",
             execute_tools=execute_tools,
             chain_limit=self.chain_limit if chain_limit is None else check_chain_limit(chain_limit),
+            spend_limit=self.spend_limit.override(*spend),
+            model_id=self._model.model_id if self._model is not None else "",
             stream=stream,
             error_mode=self.tool_errors,
             prepare_tools=self._prepare_tools if unprepared else None,
@@ -421,6 +441,7 @@ class Conversation:
             out["options"] = self.options
         if self.chain_limit != 25:
             out["chain_limit"] = self.chain_limit
+        out.update(self.spend_limit.to_dict())
         return out
 
     @classmethod
@@ -453,7 +474,9 @@ class Conversation:
             model = get_model(name)
         limit = expect_type(data.get("chain_limit", 25), int, "A conversation dict's 'chain_limit'")
         options = expect_type(data.get("options") or {}, dict, "A conversation dict's 'options'")
-        return cls(messages, model=model, tools=tools, chain_limit=limit, options=dict(options))
+        conversation = cls(messages, model=model, tools=tools, chain_limit=limit, options=options)
+        conversation.spend_limit = SpendLimit.from_dict(data)
+        return conversation
 
     async def aclose(self) -> None:
         """Close the toolboxes this conversation prepared."""
@@ -469,21 +492,6 @@ class AsyncConversation(Conversation):
     ``async for chunk in conversation.chain(..., stream=True)``."""
 
     is_async = True
-
-
-def _check_request_tools(value: Any) -> None:
-    """``tools=`` given to a conversation's call is the provider's raw ``tools`` field.
-
-    Python tools passed there would be sent as they are; they belong to the
-    conversation, so say where.
-    """
-    items = value if isinstance(value, list | tuple) else [value]
-    if value is not None and not all(isinstance(item, dict) for item in items):
-        raise ToolDefinitionError(
-            "tools= on a conversation's prompt(), chain() or resume() is the provider's own "
-            "'tools' request field (a list of dicts). Give Python tools when making the "
-            "conversation: model.conversation(tools=[...]), or model.chain(..., tools=[...])."
-        )
 
 
 def _attachment_part(item: AttachmentLike) -> Image | File:

@@ -78,6 +78,59 @@ class ChainLimitExceeded(AgentloopError):
         self.responses = responses
 
 
+class BudgetExceeded(AgentloopError):
+    """The chain stopped at ``max_cost`` or ``max_total_tokens``.
+
+    Raised before a model call when what was spent plus the estimate of that call would
+    pass the limit (``estimate`` is then set), or after a call that passed it, before its
+    tool calls run. ``responses`` holds every response so far, as with
+    [`ChainLimitExceeded`][agentloop.errors.ChainLimitExceeded]; a later ``chain()`` with a
+    larger budget carries on from the pending tool calls.
+    """
+
+    def __init__(
+        self, limit: str, maximum: float, spent: float, estimate: float | None = None
+    ) -> None:
+        unit = "USD" if limit == "max_cost" else "tokens"
+        if estimate is None:
+            what = f"spent {spent:g} {unit}, past {limit}={maximum:g}"
+        else:
+            what = (
+                f"has spent {spent:g} {unit} and the next model call, estimated at "
+                f"{estimate:g} {unit}, would pass {limit}={maximum:g}"
+            )
+        super().__init__(f"The chain {what}. Raise {limit} to go on.")
+        self.limit = limit
+        self.maximum = maximum
+        self.spent = spent
+        self.estimate = estimate
+        self.responses: list[object] = []
+
+
+class PromptNotRun(AgentloopError):
+    """A batch prompt that was never started: the batch had reached its budget first.
+
+    Not written to the results file, so a rerun with that file (and a larger budget)
+    asks these prompts and only these.
+    """
+
+
+class UnknownPriceError(AgentloopError, LookupError):
+    """``max_cost`` was set but the price of the model is unknown, so it cannot be kept."""
+
+    def __init__(self, model_id: str, table_installed: bool) -> None:
+        why = (
+            "the price table (genai-prices) does not know it"
+            if table_installed
+            else "the price table is not installed: pip install 'agentloop-kit[prices]'"
+        )
+        super().__init__(
+            f"max_cost needs the price of {model_id!r}, and {why}. "
+            "Use max_total_tokens to cap this model's spending instead."
+        )
+        self.model_id = model_id
+
+
 class ResumeError(AgentloopError, ValueError):
     """A paused chain cannot be resumed as asked (a decision is missing or unknown)."""
 

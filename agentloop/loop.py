@@ -19,6 +19,7 @@ from agentloop.errors import CancelToolCall, ChainLimitExceeded, PauseChain
 from agentloop.history import arrange, group_by_call, unanswered_calls
 from agentloop.messages import Message, ToolCall, ToolResult
 from agentloop.providers.base import Reply, Request
+from agentloop.spending import SpendLimit, Spent, check_after, check_before, record
 from agentloop.tools import RetryBudget, Tool, ToolArgumentsError
 
 T = TypeVar("T")
@@ -86,6 +87,10 @@ class ChainSpec:
     #: False for ``prompt()``: one model call, tool calls are left for the caller.
     execute_tools: bool = True
     chain_limit: int = 25
+    #: ``max_cost`` and ``max_total_tokens`` over this run's model calls.
+    spend_limit: SpendLimit = field(default_factory=SpendLimit)
+    #: The model asked ("provider/name"), to price its calls against ``spend_limit``.
+    model_id: str = ""
     stream: bool = False
     error_mode: ErrorMode = "report"
     #: Prepares the toolboxes (user code, maybe async) and returns the tools then on
@@ -167,6 +172,7 @@ def run_chain(
     history.extend(new_messages)
     offered = tuple(spec.tools.values())  # fixed for the run once toolboxes are prepared
     model_calls = 0
+    spent, limit = Spent(), spec.spend_limit
     while True:
         request = Request(
             list(history),
@@ -176,15 +182,19 @@ def run_chain(
             spec.stream,
             spec.schema_name,
         )
+        estimate = check_before(limit, spent, request, spec.model_id)
         reply: Reply = yield CallModel(request)
         model_calls += 1
         history.append(reply.message)
+        record(limit, spent, reply, estimate, spec.model_id)
         listener.replied(request, reply)
         calls = reply.message.tool_calls
         if not calls or not spec.execute_tools:
             return Outcome(model_calls)
         if model_calls >= spec.chain_limit:
             raise ChainLimitExceeded(spec.chain_limit, [])
+        # Before the tools run: a call past the limit stops the chain here, not one step on.
+        check_after(limit, spent, spec.model_id)
         pause = yield from _settle(calls, spec, budget, listener, history, None)
         if pause is not None:
             return Outcome(model_calls, pause)

@@ -1,13 +1,14 @@
 """The provider-neutral message model: a [`Message`][agentloop.Message] is a role and ordered parts.
 
 Parts are [`Text`][agentloop.Text], [`Image`][agentloop.Image], [`File`][agentloop.File],
-[`ToolCall`][agentloop.ToolCall], [`ToolResult`][agentloop.ToolResult] and
-[`Thinking`][agentloop.Thinking]. Every part has an ``extra`` mapping of provider-specific fields
-keyed by wire format (``"openai"``, ``"openai-responses"``, ``"anthropic"``, ``"gemini"``):
-converters put there what the neutral model has no field for (an Anthropic ``cache_control``, a
-Gemini ``thoughtSignature``) and read it back when exporting to the same format, so a
-conversation survives an import/export round trip unchanged. Other formats
-ignore it.
+[`ToolCall`][agentloop.ToolCall], [`ToolResult`][agentloop.ToolResult],
+[`Thinking`][agentloop.Thinking] and [`ProviderPart`][agentloop.ProviderPart] (what only one
+provider understands: its server-side tools' calls and results, grounding metadata). Every
+part has an ``extra`` mapping of provider-specific fields keyed by wire format
+(``"openai"``, ``"openai-responses"``, ``"anthropic"``, ``"gemini"``): converters put there
+what the neutral model has no field for (an Anthropic ``cache_control``, a Gemini
+``thoughtSignature``) and read it back when exporting to the same format, so a conversation
+survives an import/export round trip unchanged. Other formats ignore it.
 """
 
 from __future__ import annotations
@@ -33,14 +34,45 @@ Extra: TypeAlias = dict[str, dict[str, Any]]
 
 
 @dataclass(slots=True)
+class Citation:
+    """A source a provider says backs some text: a web page, a document, a file.
+
+    A neutral reading of the provider's citation (Anthropic ``citations``, Responses
+    ``annotations``, Gemini grounding supports); the provider's own form stays in ``extra`` of
+    the part that carries it, and only that goes back on the wire.
+    """
+
+    url: str | None = None
+    title: str | None = None
+    cited_text: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in (("url", self.url), ("title", self.title), ("cited_text", self.cited_text))
+            if v is not None
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Citation:
+        what = "A citation"
+        expect_type(d, dict, what)
+        return cls(*(_optional_string(d, key, what) for key in ("url", "title", "cited_text")))
+
+
+@dataclass(slots=True)
 class Text:
-    """Plain text."""
+    """Plain text, with the sources the provider cited for it (``citations``), if any."""
 
     text: str
     extra: Extra = field(default_factory=dict)
+    citations: list[Citation] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return _with_extra({"type": "text", "text": self.text}, self.extra)
+        out: dict[str, Any] = {"type": "text", "text": self.text}
+        if self.citations:
+            out["citations"] = [c.to_dict() for c in self.citations]
+        return _with_extra(out, self.extra)
 
 
 @dataclass(slots=True)
@@ -145,8 +177,51 @@ class Thinking:
         return _with_extra(out, self.extra)
 
 
-Part: TypeAlias = Text | Image | File | ToolCall | ToolResult | Thinking
-PART_TYPES: tuple[type, ...] = (Text, Image, File, ToolCall, ToolResult, Thinking)
+@dataclass(slots=True)
+class ProviderPart:
+    """Something only one wire format understands, kept exactly as it came.
+
+    A provider-side tool's call or result (Anthropic ``server_tool_use`` and
+    ``web_search_tool_result``, a Responses ``web_search_call`` item, Gemini
+    ``executableCode``), or metadata about the answer (Gemini ``groundingMetadata``).
+    ``provider`` is the wire format it came from, ``kind`` its wire type, ``payload`` the
+    JSON object exactly as received: the same format gets it back unchanged. ``text`` is a
+    short rendering for every other format (see `agentloop.portable.portable`): empty for a
+    call, which is then dropped. ``citations`` are the sources it names, if any.
+    """
+
+    provider: str
+    kind: str
+    payload: dict[str, Any]
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    extra: Extra = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "type": "provider",
+            "provider": self.provider,
+            "kind": self.kind,
+            "payload": self.payload,
+        }
+        if self.text:
+            out["text"] = self.text
+        if self.citations:
+            out["citations"] = [c.to_dict() for c in self.citations]
+        return _with_extra(out, self.extra)
+
+
+#: How much of a provider part's result a rendering keeps: enough to read, not a whole page.
+RENDER_LIMIT = 2000
+
+
+def clip(text: str, limit: int = RENDER_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, marked when cut (for `ProviderPart.text`)."""
+    return text if len(text) <= limit else text[:limit] + " [...]"
+
+
+Part: TypeAlias = Text | Image | File | ToolCall | ToolResult | Thinking | ProviderPart
+PART_TYPES: tuple[type, ...] = (Text, Image, File, ToolCall, ToolResult, Thinking, ProviderPart)
 
 
 @dataclass(slots=True)
@@ -237,6 +312,13 @@ class Message:
         return [p for p in self.parts if isinstance(p, ToolCall)]
 
     @property
+    def citations(self) -> list[Citation]:
+        """Every source cited in this message: its text parts' first, in order, then those
+        of provider parts (Gemini's grounding)."""
+        texts = [c for p in self.parts if isinstance(p, Text) for c in p.citations]
+        return texts + [c for p in self.parts if isinstance(p, ProviderPart) for c in p.citations]
+
+    @property
     def tool_results(self) -> list[ToolResult]:
         return [p for p in self.parts if isinstance(p, ToolResult)]
 
@@ -298,7 +380,23 @@ def _optional_string(d: dict[str, Any], key: str, what: str) -> str | None:
 
 
 def _text(d: dict[str, Any], what: str) -> Text:
-    return Text(_string(d, "text", what), _extra(d))
+    return Text(_string(d, "text", what), _extra(d), _citations(d, what))
+
+
+def _citations(d: dict[str, Any], what: str) -> list[Citation]:
+    listed = expect_type(d.get("citations", []), list, f"{what}'s 'citations'")
+    return [Citation.from_dict(c) for c in listed]
+
+
+def _provider_part(d: dict[str, Any], what: str) -> ProviderPart:
+    return ProviderPart(
+        _string(d, "provider", what),
+        _string(d, "kind", what),
+        expect_type(d["payload"], dict, f"{what}'s 'payload'"),
+        _optional_string(d, "text", what) or "",
+        _citations(d, what),
+        _extra(d),
+    )
 
 
 def _tool_call(d: dict[str, Any], what: str) -> ToolCall:
@@ -343,6 +441,7 @@ _PART_READERS: dict[str, Callable[[dict[str, Any], str], Part]] = {
     "tool_call": _tool_call,
     "tool_result": _tool_result,
     "thinking": _thinking,
+    "provider": _provider_part,
 }
 
 T = TypeVar("T")

@@ -55,8 +55,13 @@ class Prompting(Generic[C]):
         tool_errors: ErrorMode = "report",
         messages: Sequence[Message] = (),
         options: dict[str, Any] | None = None,
+        max_cost: float | None = None,
+        max_total_tokens: int | None = None,
     ) -> C:
-        """A conversation with this model: history, tools and hooks kept across prompts."""
+        """A conversation with this model: history, tools and hooks kept across prompts.
+
+        ``max_cost`` (USD) and ``max_total_tokens`` are the default limits of each of its
+        prompts and chains (docs/cost.md)."""
         return self._conversation_type()(
             _with_system(system, messages),
             model=self._backing_model(),
@@ -67,6 +72,8 @@ class Prompting(Generic[C]):
             chain_limit=chain_limit,
             tool_errors=tool_errors,
             options=options,
+            max_cost=max_cost,
+            max_total_tokens=max_total_tokens,
         )
 
     def prompt(

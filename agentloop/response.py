@@ -12,11 +12,18 @@ from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from agentloop import structured
+from agentloop import prices, structured
 from agentloop.errors import AgentloopError, SerializationError
 from agentloop.loop import Pause, PausedCall
 from agentloop.media import File, Image
-from agentloop.messages import Message, ToolCall, ToolResult, expect_type, part_from_dict
+from agentloop.messages import (
+    Citation,
+    Message,
+    ToolCall,
+    ToolResult,
+    expect_type,
+    part_from_dict,
+)
 from agentloop.providers.base import Reply, Request
 from agentloop.registry import get_model
 from agentloop.structured import OutputSchema, json_schema
@@ -117,6 +124,7 @@ class Response(_Lazy):
         self.added: list[Message] = []
         self._reply: Reply | None = None
         self._run: Run | None = None
+        self._priced = False
 
     # -- filled in by the run ------------------------------------------------
 
@@ -149,8 +157,19 @@ class Response(_Lazy):
     def text(self) -> str:
         return self._done_reply.message.text
 
+    def citations(self) -> list[Citation]:
+        """The sources the provider cited for this answer (web pages, files, grounding)."""
+        return self._done_reply.message.citations
+
     def usage(self) -> Usage:
-        return self._done_reply.usage
+        """Tokens, and ``cost`` in USD: None when unknown (docs/cost.md says when)."""
+        reply = self._done_reply
+        if not self._priced:
+            # Priced on first use: the price table takes a few hundred ms to load.
+            self._priced = True
+            if reply.usage.cost is None:
+                reply.usage.cost = prices.cost(reply.usage, self.model, reply.model)
+        return reply.usage
 
     def tool_calls(self) -> list[ToolCall]:
         return self._done_reply.message.tool_calls
@@ -204,7 +223,7 @@ class Response(_Lazy):
             "prompt": self.prompt.to_dict(),
             "history": [m.to_dict() for m in history],
             "message": reply.message.to_dict(),
-            "usage": reply.usage.to_dict(),
+            "usage": self.usage().to_dict(),
             "finish_reason": reply.finish_reason,
             "resolved_model": reply.model,
             "tool_results": [r.to_dict() for r in self.tool_results],
@@ -257,9 +276,10 @@ class Response(_Lazy):
         message = Message.from_dict(expect_type(data["message"], dict, f"{where}'message'"))
         usage = expect_type(data.get("usage") or {}, dict, f"{where}'usage'")
         details = usage.get("details") or {}
-        counts = [v for k, v in usage.items() if k != "details"]
+        counts = [v for k, v in usage.items() if k not in ("details", "cost")]
         if (
             not isinstance(details, dict)
+            or not isinstance(usage.get("cost"), int | float | None)
             or not all(isinstance(v, int | None) for v in [*counts, *details.values()])
             or not all(isinstance(usage.get(k, 0), int) for k in ("input_tokens", "output_tokens"))
         ):
@@ -364,12 +384,10 @@ class ChainResponse(_Lazy):
         return self.responses[-1].text() if self.responses else ""
 
     def usage(self) -> Usage:
-        """Usage summed over every model call of the chain."""
+        """Usage summed over every model call of the chain; its ``cost`` is None when one
+        call's cost is unknown (a partial sum would read as the whole)."""
         self._finish()
-        total = Usage()
-        for response in self.responses:
-            total = total + response.usage()
-        return total
+        return Usage.sum(r.usage() for r in self.responses)
 
     def tool_calls(self) -> list[ToolCall]:
         """Every tool call the model made during the chain."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from agentloop.errors import ChainLimitExceeded, StreamIncomplete
+from agentloop.errors import BudgetExceeded, ChainLimitExceeded, StreamIncomplete
 from agentloop.loop import ChainSpec, Decision, Outcome, Pause, run_chain
 from agentloop.messages import Message
 from agentloop.providers.base import Delta, Reply, Request
@@ -165,7 +165,7 @@ class Run:
         self._release_driver()
         self.conversation.turn_guard.release(self)
         self._error = exc
-        if isinstance(exc, ChainLimitExceeded):
+        if isinstance(exc, ChainLimitExceeded | BudgetExceeded):
             exc.responses = list(self.responses)
         if isinstance(exc, StreamIncomplete):
             # Whatever arrived before the break stays readable on the response too.

@@ -1,7 +1,8 @@
-"""Token usage of one model call, or summed over a chain."""
+"""Token usage of one model call, or summed over a chain, and what it cost."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -10,8 +11,12 @@ from typing import Any
 class Usage:
     """Tokens counted by the provider.
 
+    ``input_tokens`` counts every input token, cached ones included;
     ``cached_input_tokens`` and ``reasoning_tokens`` are None when the provider
     does not report them; ``details`` keeps any other counters it sent.
+
+    ``cost`` is in USD, None when unknown (see docs/cost.md): a sum is unknown as
+    soon as one of its terms is, because a partial sum would read as the whole.
     """
 
     input_tokens: int = 0
@@ -19,6 +24,15 @@ class Usage:
     cached_input_tokens: int | None = None
     reasoning_tokens: int | None = None
     details: dict[str, int] = field(default_factory=dict)
+    cost: float | None = None
+
+    @classmethod
+    def sum(cls, usages: Iterable[Usage]) -> Usage:
+        """The total of ``usages``; nothing at all cost nothing (0.0, not unknown)."""
+        total = cls(cost=0.0)
+        for usage in usages:
+            total = total + usage
+        return total
 
     @property
     def total_tokens(self) -> int:
@@ -34,6 +48,7 @@ class Usage:
             _add_optional(self.cached_input_tokens, other.cached_input_tokens),
             _add_optional(self.reasoning_tokens, other.reasoning_tokens),
             details,
+            None if self.cost is None or other.cost is None else self.cost + other.cost,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,6 +68,7 @@ class Usage:
             data.get("cached_input_tokens"),
             data.get("reasoning_tokens"),
             dict(data.get("details") or {}),
+            None if data.get("cost") is None else float(data["cost"]),
         )
 
 

@@ -1,7 +1,8 @@
 """Reading the recorded provider traffic in ../shared/cassettes (see its INDEX.md).
 
 Tests that use it skip cleanly when the folder is absent. Set
-``AGENTLOOP_CASSETTES`` to point elsewhere.
+``AGENTLOOP_CASSETTES`` to point elsewhere. ``../shared/cassettes-more`` (provider-side tools,
+more hosts; ``AGENTLOOP_CASSETTES_MORE``) is read the same way with ``more()``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ CASSETTES = Path(
         "AGENTLOOP_CASSETTES", Path(__file__).resolve().parents[2] / "shared" / "cassettes"
     )
 )
+
+MORE = Path(os.environ.get("AGENTLOOP_CASSETTES_MORE", CASSETTES.parent / "cassettes-more"))
 
 
 @dataclass
@@ -60,9 +63,9 @@ def _body(side: dict[str, Any], is_response: bool) -> bytes:
     return body
 
 
-def load(path: Path) -> list[Interaction]:
+def load(path: Path, root: Path = CASSETTES) -> list[Interaction]:
     data = yaml.load(path.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    rel = path.relative_to(CASSETTES).as_posix()
+    rel = path.relative_to(root).as_posix()
     out = []
     for i, it in enumerate(data["interactions"]):
         req, resp = it["request"], it["response"]
@@ -97,3 +100,10 @@ def all_interactions() -> Iterator[Interaction]:
         return
     for path in sorted(CASSETTES.rglob("*.yaml")):
         yield from load(path)
+
+
+def more(folder: str) -> list[Interaction]:
+    """Every interaction of ``cassettes-more/<folder>``; skips the test when it is absent."""
+    if not (MORE / folder).is_dir():
+        pytest.skip(f"recorded cassettes not found at {MORE / folder}")
+    return [it for path in sorted((MORE / folder).glob("*.yaml")) for it in load(path, MORE)]

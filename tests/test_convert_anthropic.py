@@ -440,8 +440,8 @@ def _user(*blocks: Any) -> list[dict[str, Any]]:
         ),
         (
             None,
-            [{"role": "assistant", "content": [{"type": "server_tool_use"}]}],
-            "unsupported block type 'server_tool_use'",
+            [{"role": "assistant", "content": [{"type": "container_upload"}]}],
+            "unsupported block type 'container_upload'",
         ),
         (
             None,

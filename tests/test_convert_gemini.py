@@ -393,7 +393,7 @@ def test_system_instruction_role_is_kept() -> None:
         (None, [{"role": "user"}], r"contents\[0\]\.parts must be a list"),
         (None, [{"role": "system", "parts": []}], r"contents\[0\]\.role"),
         (None, [{"role": "user", "parts": [], "x": 1}], r"unknown fields \['x'\]"),
-        (None, [{"parts": [{"executableCode": {}}]}], r"parts\[0\] has none of"),
+        (None, [{"parts": [{"somethingElse": {}}]}], r"parts\[0\] has none of"),
         (None, [{"parts": [{"text": 3}]}], r"parts\[0\]\.text must be a string"),
         (None, [{"parts": [{"text": "a", "inlineData": {}}]}], "several data fields"),
         (None, [{"parts": [{"inlineData": {"data": "AAAA"}}]}], r"inlineData\.mimeType"),

@@ -165,9 +165,9 @@ def test_arguments_win_over_the_environment(
 
 def test_the_default_endpoint_is_the_anthropic_api(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_BASE_URL", raising=False)
-    assert AnthropicModel("claude-test").endpoint == "https://api.anthropic.com/v1/messages"
+    assert AnthropicModel("claude-test").url() == "https://api.anthropic.com/v1/messages"
     with_v1 = AnthropicModel("claude-test", base_url="http://proxy.local/v1/")
-    assert with_v1.endpoint == "http://proxy.local/v1/messages"
+    assert with_v1.url() == "http://proxy.local/v1/messages"
 
 
 def test_a_missing_key_names_the_variable_before_any_request(

@@ -1,10 +1,11 @@
 """Batches: many prompts through one model or several, within rate limits (``LLMClient``).
 
 ``client`` holds [`LLMClient`][agentloop.LLMClient]; ``results`` the per-prompt
-[`BatchResult`][agentloop.batch.BatchResult]; ``limits`` the shared rate limiter; ``tokens`` the
-token estimates it charges; ``calls`` one rate-limited, retried model call; ``runner`` the worker
-pool; ``jsonl`` the results file that makes a batch resumable; ``progress`` the
-progress bar; ``ray`` the same batch spread over Ray workers.
+[`BatchResult`][agentloop.batch.BatchResult]; ``limits`` the shared rate limiter (charging the
+token estimates of `agentloop.tokens`); ``calls`` one rate-limited, retried model call;
+``runner`` the worker pool; ``spend`` the batch's own budget; ``jsonl`` the results file that
+makes a batch resumable; ``progress`` the progress bar; ``ray`` the same batch spread over Ray
+workers.
 """
 
 from agentloop.batch.client import LLMClient

@@ -19,12 +19,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from agentloop.batch.limits import RateLimiter
-from agentloop.batch.tokens import request_tokens
 from agentloop.errors import ProviderTimeoutError
 from agentloop.model import Model
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.http import HTTPModel
 from agentloop.providers.retry import RetryPolicy
+from agentloop.tokens import request_tokens
 
 __all__ = ["LimitedModel", "RetryPolicy", "batch_models"]
 

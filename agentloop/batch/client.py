@@ -23,10 +23,12 @@ from agentloop.batch.jsonl import RecordWriter, fingerprint, prompt_key, read_do
 from agentloop.batch.limits import RateLimiter
 from agentloop.batch.results import BatchResult, rebuild
 from agentloop.batch.runner import Item, Job, run_prompts
+from agentloop.batch.spend import BatchSpend, not_run
 from agentloop.conversation import Conversation
 from agentloop.errors import AgentloopError
 from agentloop.messages import Message
 from agentloop.model import AsyncModel, Model
+from agentloop.spending import check_spend_limit
 from agentloop.structured import OutputSchema
 from agentloop.toolbox import close_toolboxes, prepare_toolboxes, toolboxes_in
 from agentloop.tools import ToolSource, collect_tools, tool_sources
@@ -119,6 +121,10 @@ class LLMClient:
         results_file: str | os.PathLike[str] | None = None,
         progress: bool | None = None,
         chain_limit: int | None = None,
+        max_cost: float | None = None,
+        max_total_tokens: int | None = None,
+        batch_max_cost: float | None = None,
+        batch_max_total_tokens: int | None = None,
         **options: Any,
     ) -> list[BatchResult]:
         """One result per prompt, in order. A failed prompt has ``error`` set; the rest go on.
@@ -131,13 +137,27 @@ class LLMClient:
         ``results_file=`` streams each result to a JSONL file as it finishes; a
         rerun with the same file returns the prompts answered there without
         asking again.
+
+        ``max_cost`` (USD) and ``max_total_tokens`` limit each prompt (one that reaches them
+        fails with [`BudgetExceeded`][agentloop.errors.BudgetExceeded]);
+        ``batch_max_cost`` and ``batch_max_total_tokens`` the whole call: once the prompts
+        finished so far have spent that much, no other prompt starts, those in flight
+        finish, and the rest fail with [`PromptNotRun`][agentloop.errors.PromptNotRun] and
+        are not written to ``results_file`` (a rerun asks them). See docs/cost.md.
         """
+        prompt_limit = check_spend_limit(max_cost, max_total_tokens)
+        spend = BatchSpend.checked(
+            batch_max_cost, batch_max_total_tokens, self.models, prompt_limit
+        )
+        if spend.limited and self.ray_workers is not None:
+            raise ValueError("batch_max_cost and batch_max_total_tokens do not work on Ray yet")
         conversations = [as_messages(p, i) for i, p in enumerate(prompts)]
         sources = tool_sources(tools)
         fresh_boxes = [box for box in toolboxes_in(sources) if not box.prepared]
         try:
             await prepare_toolboxes(sources)  # before collect_tools: prepare() may add tools
             job = Job(system, list(collect_tools(sources).values()), schema, options, chain_limit)
+            job.max_cost, job.max_total_tokens = max_cost, max_total_tokens
             shared = fingerprint(job.settings([m.model_id for m in self.models]))
             keys = [prompt_key(job.messages(m), shared) for m in conversations]
             results = _answered_before(keys, results_file, schema)
@@ -145,9 +165,12 @@ class LLMClient:
                 (i, keys[i], conversations[i]) for i in range(len(keys)) if results[i] is None
             ]
             enabled = self.progress if progress is None else progress
-            await self._run_and_record(job, pending, results, results_file, enabled)
+            await self._run_and_record(job, pending, results, results_file, enabled, spend)
         finally:
             await close_toolboxes(fresh_boxes)
+        for index, key, _ in pending:
+            if results[index] is None and spend.reached():
+                results[index] = not_run(index, key, spend)
         answered = [r for r in results if r is not None]
         if len(answered) != len(results):  # every path above reports every prompt
             raise AgentloopError("internal error: a prompt of the batch got no result")
@@ -160,6 +183,7 @@ class LLMClient:
         results: list[BatchResult | None],
         results_file: str | os.PathLike[str] | None,
         progress: bool | None,
+        spend: BatchSpend,
     ) -> None:
         """Run ``pending``, putting each result in place, the file and the progress bar."""
         from agentloop.batch.progress import BatchProgress  # rich, only when a batch runs
@@ -169,19 +193,24 @@ class LLMClient:
 
         def finished(result: BatchResult) -> None:
             results[result.index] = result
+            spend.add(result.usage)
             if writer is not None:
                 writer.write(result.to_record())
-            bar.advance(failed=result.error is not None)
+            bar.advance(failed=result.error is not None, cost=spend.cost)
 
         try:
             with bar:
-                await self._run(job, pending, finished)
+                await self._run(job, pending, finished, spend.reached if spend.limited else None)
         finally:
             if writer is not None:
                 writer.close()
 
     async def _run(
-        self, job: Job, pending: list[Item], finished: Callable[[BatchResult], None]
+        self,
+        job: Job,
+        pending: list[Item],
+        finished: Callable[[BatchResult], None],
+        stop: Callable[[], bool] | None,
     ) -> None:
         if self.ray_workers is not None and pending:
             from agentloop.batch.ray import run_on_ray
@@ -196,6 +225,7 @@ class LLMClient:
             self.policy,
             self.max_concurrent_requests,
             finished,
+            stop,
         )
 
 

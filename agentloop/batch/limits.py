@@ -16,7 +16,7 @@ all the work in flight. Each budget holds two guarantees:
   busy is made up by the next ones (up to 100 ms' worth), never by starting
   ahead of the schedule.
 
-Tokens are charged at the estimate (`agentloop.batch.tokens`) and
+Tokens are charged at the estimate (`agentloop.tokens`) and
 settled to the usage the provider reports once the reply arrives. A 429 pauses
 every caller until its ``retry-after`` has passed (or an exponential backoff
 when the provider gave none).

@@ -1,4 +1,4 @@
-"""The batch's progress bar (rich): done, failed, rate and time left.
+"""The batch's progress bar (rich): done, failed, cost so far (when known), rate, time left.
 
 Shown by default only when standard error is a terminal, so logs and CI output
 stay clean; ``progress=True`` or ``False`` decides explicitly.
@@ -60,23 +60,28 @@ class BatchProgress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("[red]{task.fields[failed]} failed"),
+                TextColumn("{task.fields[cost]}"),
                 RateColumn(),
                 TimeElapsedColumn(),
                 TextColumn("eta"),
                 TimeRemainingColumn(),
                 console=console,
             )
-            self._task = self._progress.add_task(description, total=total, completed=done, failed=0)
+            self._task = self._progress.add_task(
+                description, total=total, completed=done, failed=0, cost=""
+            )
 
     @property
     def enabled(self) -> bool:
         return self._progress is not None
 
-    def advance(self, *, failed: bool = False, count: int = 1) -> None:
+    def advance(self, *, failed: bool = False, count: int = 1, cost: float | None = None) -> None:
+        """Count finished prompts; ``cost`` is what the batch has spent so far, when known."""
         self.done += count
         self.failed += count if failed else 0
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, advance=count, failed=self.failed)
+            shown = "" if cost is None else f"${cost:.4f}"
+            self._progress.update(self._task, advance=count, failed=self.failed, cost=shown)
 
     def __enter__(self) -> BatchProgress:
         if self._progress is not None:

@@ -38,14 +38,14 @@ class BatchResult:
     """The outcome of one prompt of a batch.
 
     ``completion`` is the answer's text (None when the prompt failed), ``usage``
-    the tokens of every model call it made (zero when none answered), ``error``
+    the tokens and cost of every model call it made (zero when none answered), ``error``
     the exception that stopped it (None on success: a failed prompt never sinks
     the batch), ``parsed`` the structured output when ``schema=`` was given.
     """
 
     index: int
     completion: str | None
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=lambda: Usage(cost=0.0))
     error: BaseException | None = None
     #: The structured output (``schema=``), validated; None without a schema.
     parsed: Any = None

@@ -24,6 +24,7 @@ from agentloop.model import Model
 from agentloop.response import ChainResponse, Response
 from agentloop.structured import OutputSchema, json_schema, schema_name
 from agentloop.tools import Tool
+from agentloop.usage import Usage
 
 #: One prompt to run: its position in the caller's list, its key, its messages.
 Item = tuple[int, str, list[Message]]
@@ -39,6 +40,10 @@ class Job:
     schema: OutputSchema | None = None
     options: dict[str, Any] = field(default_factory=dict)
     chain_limit: int | None = None
+    #: Each prompt's ``max_cost`` / ``max_total_tokens``. Not part of `settings`: a rerun
+    #: with a larger budget keeps the answers it has and asks the prompts that hit it.
+    max_cost: float | None = None
+    max_total_tokens: int | None = None
 
     def settings(self, model_ids: Sequence[str]) -> dict[str, Any]:
         """Everything that changes the answer, for the results file's keys."""
@@ -67,13 +72,18 @@ async def run_prompts(
     policy: RetryPolicy,
     concurrency: int,
     on_result: Callable[[BatchResult], None],
+    stop: Callable[[], bool] | None = None,
 ) -> None:
-    """Run every item, ``concurrency`` at a time, reporting each result as it finishes."""
+    """Run every item, ``concurrency`` at a time, reporting each result as it finishes.
+
+    Once ``stop()`` is true no further item starts (those running finish); the items
+    never started get no result.
+    """
     pending = list(items)
     if not pending:
         return
     with fewer_collections():
-        await _run_pool(job, pending, models, limiter, policy, concurrency, on_result)
+        await _run_pool(job, pending, models, limiter, policy, concurrency, on_result, stop)
 
 
 async def _run_pool(
@@ -84,12 +94,18 @@ async def _run_pool(
     policy: RetryPolicy,
     concurrency: int,
     on_result: Callable[[BatchResult], None],
+    stop: Callable[[], bool] | None,
 ) -> None:
     queue = iter(pending)  # shared by the workers: each takes the next item when free
     async with batch_models(models, concurrency) as sending:
 
         async def worker() -> None:
-            for index, key, messages in queue:
+            # Asked before taking an item, so one never leaves the queue unstarted.
+            while stop is None or not stop():
+                item = next(queue, None)
+                if item is None:
+                    return
+                index, key, messages = item
                 result = await run_prompt(job, index, messages, sending, limiter, policy)
                 result.key = key
                 on_result(result)
@@ -116,7 +132,7 @@ async def run_prompt(
     except Exception as exc:
         result = BatchResult(index, None, error=exc)
         if conversation.responses:  # a chain that failed part-way keeps what it paid for
-            result.usage = sum((r.usage() for r in conversation.responses), result.usage)
+            result.usage = Usage.sum(r.usage() for r in conversation.responses)
     result.model = model.served_by
     result.attempts = model.attempts
     result.elapsed = time.monotonic() - started
@@ -124,6 +140,8 @@ async def run_prompt(
 
 
 async def _ask(job: Job, conversation: AsyncConversation) -> Response | ChainResponse:
+    limits = (job.max_cost, job.max_total_tokens)
+    conversation.spend_limit = conversation.spend_limit.override(*limits)
     if job.tools:
         chain_response = conversation.chain(
             None, schema=job.schema, chain_limit=job.chain_limit, **job.options

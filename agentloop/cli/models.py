@@ -10,9 +10,15 @@ from typing import Any
 from rich.table import Table
 
 from agentloop.cli.render import Output
-from agentloop.providers.http import HTTPModel
 from agentloop.providers.offline import FunctionModel
-from agentloop.registry import DEFAULT_MODEL, factory_of, known_models, register_model
+from agentloop.registry import (
+    DEFAULT_MODEL,
+    ProviderLoadError,
+    endpoint_of,
+    known_models,
+    load_entry_points,
+    register_model,
+)
 
 #: Providers that run in this process and need no key.
 OFFLINE = {"test": "the offline TestModel", "demo": "the scripted model of `agentloop demo`"}
@@ -49,23 +55,28 @@ class ProviderInfo:
 
 
 def providers() -> list[ProviderInfo]:
-    """Every registered provider, with its names and the state of its key variables."""
-    for name in known_models():
-        if name != "aliases":
-            factory_of(name)  # imports a built-in provider's package, so its class is found below
-    classes = {cls.provider: cls for cls in _subclasses(HTTPModel) if "provider" in vars(cls)}
+    """Every registered provider, with its names and the state of its key variables.
+
+    The installed packages' providers (entry points) are listed too; one that cannot be
+    loaded is listed with the reason rather than failing the command.
+    """
+    load_entry_points()
     out = []
     for name, prefixes in known_models().items():
         if name == "aliases":
             continue
-        names = [f"{name}/<model>", *(f"{p}*" for p in prefixes)]
-        cls = classes.get(name)
-        if cls is None:
+        try:
+            endpoint = endpoint_of(name)
+        except ProviderLoadError as error:
+            out.append(ProviderInfo(name, [f"{name}/<model>"], {}, False, str(error)))
+            continue
+        if endpoint is None:  # a model of code (offline, or registered by a program)
             out.append(ProviderInfo(name, [name], {}, False, OFFLINE.get(name, "")))
             continue
-        keys = {variable: bool(os.environ.get(variable)) for variable in cls.key_env}
-        note = "" if cls.requires_key else "a local server: no key needed"
-        out.append(ProviderInfo(name, names, keys, cls.requires_key, note))
+        names = [f"{name}/<model>", *(f"{p}*" for p in prefixes)]
+        keys = {variable: bool(os.environ.get(variable)) for variable in endpoint.key_env}
+        note = "" if endpoint.requires_key else "a local or compatible server: no key needed"
+        out.append(ProviderInfo(name, names, keys, endpoint.requires_key, note))
     return out
 
 
@@ -111,11 +122,3 @@ def _key_status(info: ProviderInfo) -> str:
     if info.needs_key and not any(info.keys.values()):
         return f"{status}: export one to use it"
     return status
-
-
-def _subclasses(cls: type[HTTPModel]) -> list[type[HTTPModel]]:
-    found = []
-    for sub in cls.__subclasses__():
-        found.append(sub)
-        found.extend(_subclasses(sub))
-    return found

@@ -154,4 +154,6 @@ def usage_line(usage: Usage) -> str:
         extras.append(f"{usage.cached_input_tokens:,} cached")
     if usage.reasoning_tokens:
         extras.append(f"{usage.reasoning_tokens:,} reasoning")
-    return f"{line} ({', '.join(extras)})" if extras else line
+    line = f"{line} ({', '.join(extras)})" if extras else line
+    # Unknown stays unsaid rather than shown as $0: a local model, or no price table.
+    return line if usage.cost is None else f"{line}, cost ${usage.cost:.6f}"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from httpx_sse import ServerSentEvent
 
@@ -32,6 +32,7 @@ from agentloop.errors import (
 )
 from agentloop.model import Model
 from agentloop.providers.base import Reply, Request, StreamEvent
+from agentloop.providers.endpoints import Endpoint
 from agentloop.providers.http_call import HTTPCall, StreamDecoder, wire_request
 from agentloop.providers.http_errors import classify, parse_error_body, parse_retry_after
 from agentloop.providers.redaction import redact, redact_error, secrets_of
@@ -86,23 +87,43 @@ class Secret:
         return "Secret('********')" if self.value else "Secret(None)"
 
 
-class HTTPModel(Model):
-    """A model served over HTTP. Subclasses set the class constants and the pure methods.
+def _legacy_endpoint(cls: type) -> Endpoint:
+    """The endpoint of a subclass written before endpoints, from its class constants
+    (``provider``, ``key_env``, ``base_url_env``, ``default_base_url``, ``requires_key``),
+    so that it keeps working unchanged."""
 
+    def constant(name: str, kind: type, default: Any) -> Any:
+        value = getattr(cls, name, default)
+        return value if isinstance(value, kind) else default  # a property: not set there
+
+    return Endpoint(
+        constant("provider", str, cls.__name__.lower()),
+        "custom",
+        constant("default_base_url", str, ""),
+        "",
+        key_env=tuple(constant("key_env", tuple, ())),
+        base_url_env=constant("base_url_env", str, None),
+        requires_key=constant("requires_key", bool, True),
+    )
+
+
+class HTTPModel(Model):
+    """A model served over HTTP. Subclasses name their `Endpoint` and write the pure methods.
+
+    ``endpoint=`` serves the same wire format from another place (an OpenAI-compatible host);
     ``transport=`` / ``async_transport=`` replace the default transports (httpx
     blocking, aiohttp async); ``http_client=`` / ``async_http_client=`` give httpx
     clients to use instead (with their own timeouts and settings).
     """
 
-    #: Wire-format name used in errors and as the registry prefix ("openai", ...).
-    provider: ClassVar[str]
-    #: Environment variables holding the API key, in order of preference.
-    key_env: ClassVar[tuple[str, ...]] = ()
-    #: Environment variable overriding the base URL.
-    base_url_env: ClassVar[str | None] = None
-    default_base_url: ClassVar[str] = ""
-    #: Local servers (Ollama, llama.cpp) need no key.
-    requires_key: ClassVar[bool] = True
+    #: Where the model is served: URL, auth, key and base-URL variables, quirks. Each
+    #: subclass names its own; ``endpoint=`` replaces it for one model.
+    endpoint: Endpoint
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "endpoint", None) is None:
+            cls.endpoint = _legacy_endpoint(cls)
 
     def __init__(
         self,
@@ -120,24 +141,59 @@ class HTTPModel(Model):
         async_http_client: httpx.AsyncClient | None = None,
         transport: Transport | None = None,
         async_transport: AsyncTransport | None = None,
+        endpoint: Endpoint | None = None,
     ) -> None:
+        if endpoint is not None:
+            self.endpoint = endpoint
         self.model_name = model_name
         self.model_id = f"{self.provider}/{model_name}"
-        self.base_url = (
-            base_url
-            or (os.environ.get(self.base_url_env) if self.base_url_env else None)
-            or self.default_base_url
-        ).rstrip("/")
+        self.base_url = (base_url or self.configured_base_url()).rstrip("/")
         self.timeout = Timeout(timeout, connect_timeout)
         self.max_retries = max_retries
         self.retry_backoff = retry_backoff
-        #: Default options sent with every request (per-call options win).
-        self.options = dict(options or {})
+        #: Default options sent with every request (per-call options win), over the endpoint's.
+        self.options = {**self.endpoint.options, **(options or {})}
         self.extra_headers = dict(headers or {})
         self._api_key = Secret(api_key)
         over_clients = self._over_clients(http_client, async_http_client)
         self._transport = transport or over_clients[0]
         self._async_transport = async_transport or over_clients[1]
+
+    # -- the endpoint ------------------------------------------------------------------
+
+    @property
+    def provider(self) -> str:
+        """The endpoint's name: in errors, logs and ``model_id`` (``"groq"``)."""
+        return self.endpoint.name
+
+    @property
+    def key_env(self) -> tuple[str, ...]:
+        return self.endpoint.key_env
+
+    @property
+    def requires_key(self) -> bool:
+        return self.endpoint.requires_key
+
+    def configured_base_url(self) -> str:
+        """The base URL when ``base_url=`` is not given: the endpoint's variable, else its
+        default."""
+        variable = self.endpoint.base_url_env
+        return (os.environ.get(variable) if variable else None) or self.endpoint.base_url
+
+    def url(self, *, stream: bool = False) -> str:
+        """Where a request goes: the base URL and the endpoint's path."""
+        return self.endpoint.url(self.base_url, model=self.model_name)
+
+    def request_headers(self) -> dict[str, str]:
+        """The endpoint's headers, its auth header with the key, then ``headers=``.
+
+        The caller's headers win, and a credential header given there under any case
+        (``Authorization``) replaces the endpoint's rather than travelling beside it.
+        """
+        given = {name.lower() for name in self.extra_headers}
+        auth = self.endpoint.auth_headers(self.api_key() if self.endpoint.auth != "none" else None)
+        auth = {name: value for name, value in auth.items() if name not in given}
+        return {**self.endpoint.headers, **auth, **self.extra_headers}
 
     # -- what a provider writes (pure) -----------------------------------------
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from agentloop.errors import OptionError, UnknownOptionError
+from agentloop.errors import OptionError, ToolDefinitionError, UnknownOptionError
 
 #: Options every provider understands (each maps them to its own fields).
 NEUTRAL_OPTIONS = frozenset(
@@ -56,6 +56,8 @@ CALL_KEYWORDS = frozenset(
         "after_call",
         "approve",
         "chain_limit",
+        "max_cost",
+        "max_total_tokens",
     }
 )
 
@@ -203,3 +205,18 @@ def _merged(current: Any, value: Any, extend: bool = False) -> Any:
     if extend and isinstance(current, list) and isinstance(value, list):
         return current + [copy.deepcopy(v) for v in value if v not in current]
     return copy.deepcopy(value)
+
+
+def check_request_tools(value: Any) -> None:
+    """``tools=`` given to a conversation's call is the provider's raw ``tools`` field.
+
+    Python tools passed there would be sent as they are; they belong to the
+    conversation, so say where.
+    """
+    items = value if isinstance(value, list | tuple) else [value]
+    if value is not None and not all(isinstance(item, dict) for item in items):
+        raise ToolDefinitionError(
+            "tools= on a conversation's prompt(), chain() or resume() is the provider's own "
+            "'tools' request field (a list of dicts). Give Python tools when making the "
+            "conversation: model.conversation(tools=[...]), or model.chain(..., tools=[...])."
+        )

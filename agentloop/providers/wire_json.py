@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from agentloop.errors import ResponseFormatError
-from agentloop.messages import Message, Text, Thinking, ToolCall
+from agentloop.messages import Message, ProviderPart, Text, Thinking, ToolCall
 
 #: How many containers (objects, arrays) deep a value off the wire may be.
 MAX_DEPTH = 128
@@ -147,6 +147,9 @@ def sendable(message: Message) -> Message:
             part.signature = None if part.signature is None else scrub(part.signature)
         elif isinstance(part, ToolCall):
             _sendable_call(part)
+        elif isinstance(part, ProviderPart):  # goes back as received, so it must encode
+            part.payload = _mended(part.payload)
+            part.text = scrub(part.text)
     return message
 
 

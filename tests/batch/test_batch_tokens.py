@@ -7,8 +7,7 @@ import zlib
 
 import pytest
 
-from agentloop import File, Image, Message, Request, Tool, ToolCall, ToolResult
-from agentloop.batch import tokens
+from agentloop import File, Image, Message, Request, Tool, ToolCall, ToolResult, tokens
 from agentloop.messages import ANTHROPIC, GEMINI
 
 

@@ -19,10 +19,12 @@ The wire format differs from the neutral model in a few ways, handled here:
   block and so imports back as an Image. A Files API ``file_id`` source is kept
   as is. Anything else (audio, video, other binaries, another provider's stored
   file) raises ConversionError.
+- Server tools' blocks (``server_tool_use``, ``*_tool_result``) are ProviderParts kept as
+  received (``server_tools.py``).
 - Block fields the neutral model has no field for (``cache_control``,
-  ``citations``, an explicit ``"is_error": false``, a document's ``context``)
-  are kept in ``extra["anthropic"]`` and written back. A document's ``title`` is
-  the file's ``filename``. Extras of the text block inside a list-form tool
+  ``citations``, also read into ``Text.citations``, an explicit ``"is_error": false``, a
+  document's ``context``) are kept in ``extra["anthropic"]`` and written back. A document's
+  ``title`` is the file's ``filename``. Extras of the text block inside a list-form tool
   result live under the extra key ``"text_block"``.
 - Thinking is sent back only when it came from Anthropic; a redacted block's
   ``data`` is the Thinking's ``signature``.
@@ -35,7 +37,24 @@ from typing import Any, NoReturn
 
 from agentloop.errors import ConversionError, MediaError
 from agentloop.media import File, Image, Media, decode_base64, encode_base64, guess_media_type
-from agentloop.messages import ANTHROPIC, Extra, Message, Part, Text, Thinking, ToolCall, ToolResult
+from agentloop.messages import (
+    ANTHROPIC,
+    Extra,
+    Message,
+    Part,
+    ProviderPart,
+    Text,
+    Thinking,
+    ToolCall,
+    ToolResult,
+)
+from agentloop.portable import portable
+from agentloop.providers.anthropic.server_tools import (
+    citations,
+    decode_server_block,
+    encode_server_block,
+    is_server_block,
+)
 
 Block = dict[str, Any]
 System = str | list[Block] | None
@@ -57,7 +76,7 @@ def encode_messages(messages: Sequence[Message]) -> tuple[System, list[Block]]:
     """The ``system`` value and the ``messages`` list of a Messages API request."""
     system: list[Block] = []
     wire: list[Block] = []
-    for index, message in enumerate(messages):
+    for index, message in enumerate(portable(messages, ANTHROPIC)):
         try:
             if message.role == "system":
                 system.extend(_encode_system_part(part) for part in message.parts)
@@ -113,6 +132,8 @@ def _encode_part(part: Part, message: Message) -> Block | None:
         return _thinking_block(part) if assistant else _misplaced(part, message)
     if isinstance(part, ToolCall):
         return _tool_use_block(part) if assistant else _misplaced(part, message)
+    if isinstance(part, ProviderPart):
+        return encode_server_block(part)  # portable() left only Anthropic's own
     if assistant:
         return _misplaced(part, message)
     if isinstance(part, ToolResult):
@@ -299,6 +320,8 @@ def _decode_assistant_block(block: Block, where: str, tool_names: dict[str, str]
     if kind == "redacted_thinking":
         data = _field(block, "data", str, where)
         return Thinking("", data, ANTHROPIC, redacted=True, extra=_wrap(_rest(block, "data")))
+    if is_server_block(kind):
+        return decode_server_block(block)
     raise _error(f"{where}: unsupported block type {kind!r} in an assistant message")
 
 
@@ -339,7 +362,7 @@ def _decode_result_content(
 def _decode_text(block: Block, where: str) -> Text:
     if block["type"] != "text":
         raise _error(f"{where}: expected a text block, got {block['type']!r}")
-    return Text(_field(block, "text", str, where), _wrap(_rest(block, "text")))
+    return Text(_field(block, "text", str, where), _wrap(_rest(block, "text")), citations(block))
 
 
 def _decode_user_block(block: Block, where: str) -> Text | Image | File:

@@ -9,11 +9,12 @@ from agentloop.providers.anthropic.reply import decode_reply
 from agentloop.providers.anthropic.request import encode_request
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
 from agentloop.providers.base import Reply, Request
+from agentloop.providers.endpoints import ANTHROPIC
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.options import check_model_keywords
 
 #: The API version every request names (the one Anthropic documents for the Messages API).
-API_VERSION = "2023-06-01"
+API_VERSION = ANTHROPIC.headers["anthropic-version"]
 
 
 class AnthropicModel(HTTPModel):
@@ -24,25 +25,16 @@ class AnthropicModel(HTTPModel):
     Extra headers (``headers={"anthropic-beta": ...}``) go with every request.
     """
 
-    provider = "anthropic"
-    key_env = ("ANTHROPIC_API_KEY",)
-    base_url_env = "ANTHROPIC_BASE_URL"
-    default_base_url = "https://api.anthropic.com"
+    endpoint = ANTHROPIC
 
-    @property
-    def endpoint(self) -> str:
+    def url(self, *, stream: bool = False) -> str:
         # A base URL given with its /v1 (as for OpenAI) still reaches /v1/messages.
-        return f"{self.base_url.removesuffix('/v1')}/v1/messages"
+        return self.endpoint.url(self.base_url.removesuffix("/v1"))
 
     def encode(self, request: Request, *, stream: bool) -> HTTPCall:
         options = {**self.options, **request.options}
         body = encode_request(self.model_name, request, options, stream=stream)
-        headers = {
-            "x-api-key": self.api_key() or "",
-            "anthropic-version": API_VERSION,
-            **self.extra_headers,
-        }
-        return HTTPCall(self.endpoint, body, headers)
+        return HTTPCall(self.url(stream=stream), body, self.request_headers())
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)

@@ -20,6 +20,8 @@ What the neutral model has no field for is kept in ``extra["gemini"]``:
 - ``file_data``: a tool-result attachment sent as fileData (Vertex) instead of inlined;
 - ``role`` (on the system message): the role recorded on ``systemInstruction``.
 
+Code execution parts and grounding metadata are ProviderParts (``server_tools.py``).
+
 Limits: Gemini's blobs carry no file name outside tool results, so ``File.filename``
 of a user file is not sent.
 """
@@ -34,7 +36,23 @@ from typing import Any, NoReturn
 
 from agentloop.errors import ConversionError, MediaError
 from agentloop.media import File, Image, Media, decode_base64, encode_base64
-from agentloop.messages import GEMINI, Message, Part, Role, Text, Thinking, ToolCall, ToolResult
+from agentloop.messages import (
+    GEMINI,
+    Message,
+    Part,
+    ProviderPart,
+    Role,
+    Text,
+    Thinking,
+    ToolCall,
+    ToolResult,
+)
+from agentloop.portable import portable
+from agentloop.providers.gemini.server_tools import (
+    decode_server_part,
+    encode_server_part,
+    server_part_kind,
+)
 
 _DATA_KINDS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 _SIGNATURE = "thoughtSignature"
@@ -187,6 +205,9 @@ def _read_part(raw: Any, where: str) -> _WirePart:
 
 
 def _decode_part(raw: Any, where: str, role: str, calls: _Calls) -> Part:
+    server_kind = server_part_kind(raw)
+    if server_kind is not None:
+        return decode_server_part(server_kind, raw)
     wire = _read_part(raw, where)
     if wire.kind == "functionCall" and role != "model":
         _fail(f"{where} is a functionCall in a {role} content; only the model makes calls")
@@ -294,6 +315,7 @@ def encode_messages(
     for i, message in enumerate(messages):
         if not isinstance(message, Message):
             _fail(f"messages[{i}] must be a Message, got {type(message).__name__}")
+    messages = portable(messages, GEMINI)
     names = {c.tool_call_id: c.name for m in messages for c in m.tool_calls}
     contents: list[dict[str, Any]] = []
     for i, message in enumerate(messages):
@@ -340,6 +362,8 @@ def _encode_part(part: Any, role: str, where: str, names: dict[str, str]) -> dic
         return _encode_thinking(part) if part.provider == GEMINI else None
     if isinstance(part, Image | File):
         return _with_part_extra(_encode_media(part, where), part.extra)
+    if isinstance(part, ProviderPart):
+        return encode_server_part(part)  # portable() left only Gemini's own
     if isinstance(part, ToolCall):
         if role != "assistant":
             _fail(f"{where} is a ToolCall in a {role} message; only assistant messages make calls")

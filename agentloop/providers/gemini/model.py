@@ -17,6 +17,7 @@ from httpx_sse import ServerSentEvent
 from agentloop.errors import ProviderError
 from agentloop.model import Model
 from agentloop.providers.base import Reply, Request
+from agentloop.providers.endpoints import GEMINI
 from agentloop.providers.gemini.reply import decode_reply
 from agentloop.providers.gemini.request import encode_body, request_url
 from agentloop.providers.gemini.stream import GeminiStreamDecoder, json_array_events
@@ -30,18 +31,15 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 class GeminiModel(HTTPModel):
     """A Gemini model (``gemini-2.5-flash``, ``gemini-3-pro-preview``...)."""
 
-    provider = "gemini"
-    key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-    base_url_env = "GEMINI_BASE_URL"
-    default_base_url = "https://generativelanguage.googleapis.com"
+    endpoint = GEMINI
+
+    def url(self, *, stream: bool = False) -> str:
+        # The codec's: the streaming method, and a base URL that names its API version.
+        return request_url(self.base_url, self.model_name, stream=stream)
 
     def encode(self, request: Request, *, stream: bool) -> HTTPCall:
-        headers = dict(self.extra_headers)
-        key = self.api_key()
-        if key:
-            headers["x-goog-api-key"] = key
         body = encode_body(request, {**self.options, **request.options})
-        return HTTPCall(request_url(self.base_url, self.model_name, stream=stream), body, headers)
+        return HTTPCall(self.url(stream=stream), body, self.request_headers())
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)

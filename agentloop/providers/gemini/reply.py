@@ -13,6 +13,9 @@ case (``"malformed_function_call"``). A prompt blocked outright (no candidates,
 ``promptFeedback.blockReason``) is an empty reply with ``"content_filter"``, like a
 blocked answer, so one check covers every refusal.
 
+A candidate's ``groundingMetadata`` and ``urlContextMetadata`` become ProviderParts at the
+end of the message (their sources are its ``citations``).
+
 Usage: ``input_tokens`` is promptTokenCount (plus toolUsePromptTokenCount),
 ``output_tokens`` is candidatesTokenCount plus thoughtsTokenCount (Gemini bills
 thoughts as output), ``reasoning_tokens`` is thoughtsTokenCount and
@@ -28,6 +31,7 @@ from agentloop.errors import ConversionError, MediaError, ResponseFormatError
 from agentloop.messages import GEMINI, Message
 from agentloop.providers.base import Reply
 from agentloop.providers.gemini.messages import _Calls, _decode_content
+from agentloop.providers.gemini.server_tools import decode_candidate_metadata
 from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
@@ -74,6 +78,8 @@ def decode_reply(body: Any) -> Reply:
     if candidate is None:
         return Reply(Message("assistant", []), usage, "content_filter", model)
     message = decode_message(candidate.get("content"))
+    message.parts.extend(decode_candidate_metadata(candidate))
+    sendable(message)  # again, for the metadata (idempotent for the rest)
     reason = candidate.get("finishReason")
     if reason is not None and not isinstance(reason, str):
         fail(f"candidates[0].finishReason must be a string, got {type(reason).__name__}")

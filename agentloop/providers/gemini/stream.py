@@ -5,7 +5,8 @@ holding the next piece of the output: text and thought parts arrive in pieces,
 function calls whole. The decoder joins the pieces back into the parts a
 non-streamed reply would have held and decodes them the same way, so a streamed
 reply round-trips into the next request exactly like a plain one. Usage comes
-from the last chunk that carried it (Gemini's counts are running totals).
+from the last chunk that carried it (Gemini's counts are running totals), and so does a
+candidate's grounding metadata (earlier chunks send it empty).
 
 Without ``alt=sse`` Gemini streams one JSON array instead; `json_array_events`
 reads that body as the same events.
@@ -23,6 +24,7 @@ from agentloop.errors import ProviderError, StreamIncomplete
 from agentloop.messages import GEMINI
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.gemini.reply import as_object, decode_reply, fail
+from agentloop.providers.gemini.server_tools import metadata_of
 from agentloop.providers.wire_json import load_reply, scrub
 
 #: Builds the typed error for an error object sent inside the stream: (status, body).
@@ -40,6 +42,7 @@ class GeminiStreamDecoder:
         self._block_reason: Any = None
         self._usage: Any = None
         self._model: Any = None
+        self._metadata: dict[str, Any] = {}
 
     def feed(self, event: ServerSentEvent) -> list[Delta]:
         if not event.data.strip():
@@ -60,6 +63,7 @@ class GeminiStreamDecoder:
             fail(f"candidates must be a list, got {type(candidates).__name__}")
         candidate = as_object(candidates[0], "candidates[0]")
         self._finish_reason = candidate.get("finishReason", self._finish_reason)
+        self._metadata.update(metadata_of(candidate))
         content = candidate.get("content")
         if content is None:
             return []
@@ -78,7 +82,8 @@ class GeminiStreamDecoder:
         response: dict[str, Any] = {"usageMetadata": self._usage, "modelVersion": self._model}
         if self._finish_reason is not None:
             content = {"role": "model", "parts": self._parts}
-            response["candidates"] = [{"content": content, "finishReason": self._finish_reason}]
+            candidate = {"content": content, "finishReason": self._finish_reason}
+            response["candidates"] = [{**candidate, **self._metadata}]
         else:
             response["promptFeedback"] = {"blockReason": self._block_reason}
         return decode_reply(response)

@@ -32,7 +32,16 @@ from typing import Any
 
 from agentloop.errors import ConversionError, MediaError
 from agentloop.media import File, Image, Media, decode_base64, encode_base64, guess_media_type
-from agentloop.messages import OPENAI, Message, Part, Text, Thinking, ToolCall, ToolResult
+from agentloop.messages import (
+    OPENAI,
+    Message,
+    Part,
+    Text,
+    Thinking,
+    ToolCall,
+    ToolResult,
+)
+from agentloop.portable import portable
 from agentloop.providers.wire_json import read_arguments
 
 API = "OpenAI Chat Completions"
@@ -59,7 +68,8 @@ def attachment_marker(tool_call_id: str) -> str:
 def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """Chat Completions ``messages`` for neutral messages."""
     out: list[dict[str, Any]] = []
-    for index, message in enumerate(messages):
+    # No provider tool writes Chat Completions parts: every ProviderPart is rendered or dropped.
+    for index, message in enumerate(portable(messages, OPENAI)):
         where = f"message {index} ({message.role})"
         if message.role == "tool":
             out.extend(_encode_tool_message(message, where))

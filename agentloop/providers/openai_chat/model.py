@@ -1,12 +1,14 @@
-"""Models spoken to over Chat Completions: OpenAI, any compatible server, and Ollama.
+"""Models spoken to over Chat Completions: OpenAI, any compatible server or host, and Ollama.
 
 - `OpenAIChatModel`: OpenAI itself. Key from ``api_key=`` or
   ``OPENAI_API_KEY``; base URL (including ``/v1``) from ``base_url=``,
   ``OPENAI_BASE_URL`` or ``https://api.openai.com/v1``.
-- `OpenAICompatibleModel`: llama.cpp, vLLM, OpenRouter, Groq...: a
-  ``base_url=`` is required, the key is only what ``api_key=`` gives (the
-  OpenAI key in the environment is never sent to another server), and
-  ``max_tokens`` keeps its original name, which these servers understand.
+- `OpenAICompatibleModel`: llama.cpp, vLLM, OpenRouter, Groq...: either one of
+  the hosts of `agentloop.providers.endpoints` (``endpoint=``, which the registry passes
+  for ``get_model("groq/...")``: its base URL, key variable and quirks), or any server
+  given by ``base_url=``, whose key is only what ``api_key=`` gives (the OpenAI key in
+  the environment is never sent to another server). ``max_tokens`` keeps its original
+  name, which these servers understand.
 - `OllamaModel`: Ollama's compatible endpoint at ``$OLLAMA_HOST/v1``
   (default ``http://localhost:11434``); no key needed (``OLLAMA_API_KEY`` is
   sent when set, for ollama.com).
@@ -16,16 +18,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
-from agentloop.errors import ProviderError
+from agentloop.errors import OptionError, ProviderError
 from agentloop.providers.base import Reply, Request
+from agentloop.providers.endpoints import OLLAMA, OPENAI, OPENAI_COMPATIBLE, Endpoint
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.openai_chat.reply import decode_reply
 from agentloop.providers.openai_chat.request import encode_body
 from agentloop.providers.openai_chat.stream import ChatStreamDecoder
-from agentloop.providers.options import check_model_keywords
+from agentloop.providers.options import check_model_keywords, extras_of
 from agentloop.providers.wire_json import UnreadableJSON, load_json
 
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
@@ -35,26 +38,21 @@ _OLLAMA_PORT = 11434
 class OpenAIChatModel(HTTPModel):
     """A model behind OpenAI's Chat Completions API (``POST {base_url}/chat/completions``)."""
 
-    provider = "openai"
-    key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
-    base_url_env: ClassVar[str | None] = "OPENAI_BASE_URL"
-    default_base_url = "https://api.openai.com/v1"
-    #: OpenAI deprecated ``max_tokens``, and its reasoning models refuse it.
-    max_tokens_field: ClassVar[str] = "max_completion_tokens"
+    endpoint = OPENAI
 
     def encode(self, request: Request, *, stream: bool) -> HTTPCall:
+        options = host_options(self.endpoint, {**self.options, **request.options})
+        quirks = self.endpoint.quirks
         body = encode_body(
             request,
             model=self.model_name,
             stream=stream,
-            options={**self.options, **request.options},
-            max_tokens_field=self.max_tokens_field,
+            options=options,
+            max_tokens_field=quirks.max_tokens_field,
         )
-        headers = dict(self.extra_headers)
-        key = self.api_key()
-        if key and not any(name.lower() == "authorization" for name in headers):
-            headers["authorization"] = f"Bearer {key}"
-        return HTTPCall(f"{self.base_url}/chat/completions", body, headers)
+        if not quirks.stream_options and "stream_options" not in extras_of(options):
+            body.pop("stream_options", None)
+        return HTTPCall(self.url(stream=stream), body, self.request_headers())
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body, self.provider)
@@ -71,6 +69,21 @@ class OpenAIChatModel(HTTPModel):
             error.message = f"{error.message}: {detail}"
             error.args = (error.message,)
         return error
+
+
+def host_options(endpoint: Endpoint, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` as ``endpoint``'s quirks allow them: what the host would refuse is either
+    sent in a form it accepts (tools non-strict) or refused here, naming the host."""
+    quirks = endpoint.quirks
+    if options.get("reasoning_effort") is not None and not quirks.reasoning_effort:
+        raise OptionError(
+            f"{endpoint.display_name} takes no reasoning_effort; leave it out for "
+            f"{endpoint.name}/ models"
+        )
+    if options.get("strict_tools") and not quirks.strict_tools:
+        # As for a tool whose schema strict mode cannot express: sent non-strict.
+        return {**options, "strict_tools": False}
+    return options
 
 
 def _error_detail(text: str) -> str | None:
@@ -92,37 +105,26 @@ def _error_detail(text: str) -> str | None:
 
 
 class OpenAICompatibleModel(OpenAIChatModel):
-    """Any server that speaks Chat Completions: ``OpenAICompatibleModel(name, base_url=...)``."""
+    """Any server that speaks Chat Completions: ``OpenAICompatibleModel(name, base_url=...)``,
+    or a known host: ``OpenAICompatibleModel(name, endpoint=endpoints.ENDPOINTS["groq"])``."""
 
-    provider = "openai-compatible"
-    key_env: ClassVar[tuple[str, ...]] = ()
-    base_url_env = None
-    requires_key = False
-    max_tokens_field = "max_tokens"
+    endpoint = OPENAI_COMPATIBLE
 
-    def __init__(self, model_name: str, *, base_url: str | None = None, **kwargs: Any) -> None:
-        base_url = base_url or self.default_base()
-        if not base_url:
+    def __init__(self, model_name: str, **kwargs: Any) -> None:
+        super().__init__(model_name, **kwargs)
+        if not self.base_url:
             raise ValueError(
                 f"{type(self).__name__} needs the server's base URL, including /v1: "
                 f"base_url='http://localhost:8080/v1' for example"
             )
-        super().__init__(model_name, base_url=base_url, **kwargs)
-
-    @classmethod
-    def default_base(cls) -> str | None:
-        """The base URL when none is given (none: a compatible server can be anywhere)."""
-        return None
 
 
 class OllamaModel(OpenAICompatibleModel):
     """A model served by Ollama, through its OpenAI-compatible endpoint."""
 
-    provider = "ollama"
-    key_env = ("OLLAMA_API_KEY",)
+    endpoint = OLLAMA
 
-    @classmethod
-    def default_base(cls) -> str:
+    def configured_base_url(self) -> str:
         return ollama_base_url(os.environ.get("OLLAMA_HOST"))
 
 
@@ -157,3 +159,9 @@ def create_ollama(name: str, **kwargs: Any) -> OllamaModel:
     """``get_model("ollama/<name>")``."""
     check_model_keywords(OllamaModel, name, kwargs)
     return OllamaModel(name, **kwargs)
+
+
+def create_on(endpoint: Endpoint, name: str, **kwargs: Any) -> OpenAICompatibleModel:
+    """``get_model("<host>/<name>")`` for an OpenAI-compatible host of the endpoints table."""
+    check_model_keywords(OpenAICompatibleModel, name, kwargs)
+    return OpenAICompatibleModel(name, **{"endpoint": endpoint, **kwargs})

@@ -21,6 +21,7 @@ from agentloop.providers.openai_responses.fields import (
     require_string,
     unread_fields,
 )
+from agentloop.providers.openai_responses.server_tools import citations
 
 TEXT_TYPES = ("input_text", "output_text", "refusal")
 # Responses input_file takes documents, text and spreadsheets; audio and video are refused.
@@ -88,7 +89,8 @@ def decode_content_part(part: Any, role: str, where: str) -> Part:
         fields = unread_fields(part, ("type", key))
         if kind != ("output_text" if role == "assistant" else "input_text"):
             fields["type"] = kind
-        return Text(require_string(part, key, where), as_extra(fields))
+        text = require_string(part, key, where)
+        return Text(text, as_extra(fields), citations(text, part.get("annotations")))
     if role == "assistant":
         raise invalid(f"{where}: assistant content cannot hold {kind!r} parts")
     if kind == "input_image":

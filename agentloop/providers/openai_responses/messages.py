@@ -8,6 +8,8 @@ Neutral -> wire:
 - an assistant message becomes one item per part, in order: Thinking (from this format only)
   -> ``reasoning``, ToolCall -> ``function_call``, and a run of Text parts -> one assistant
   message item (``output_text``);
+- a ProviderPart of this format (a built-in tool's item: ``web_search_call``...) goes back as
+  the item it was (``server_tools.py``);
 - a tool message becomes one ``function_call_output`` per ToolResult; attachments turn
   ``output`` into a list. The format has no error flag, so ``is_error`` is not sent.
 
@@ -32,12 +34,14 @@ from agentloop.media import File, Image
 from agentloop.messages import (
     Message,
     Part,
+    ProviderPart,
     Role,
     Text,
     Thinking,
     ToolCall,
     ToolResult,
 )
+from agentloop.portable import portable
 from agentloop.providers.openai_responses.content import (
     decode_content_part,
     decode_output_list,
@@ -57,6 +61,11 @@ from agentloop.providers.openai_responses.fields import (
     require_string,
     unread_fields,
 )
+from agentloop.providers.openai_responses.server_tools import (
+    SERVER_ITEMS,
+    decode_server_item,
+    encode_server_item,
+)
 from agentloop.providers.wire_json import UnreadableJSON, load_arguments, read_arguments
 
 LIST_FORM = "list_form"
@@ -69,7 +78,7 @@ SUMMARY_SEPARATOR = "\n\n"
 def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
     """The Responses ``input`` items for ``messages`` (system messages included as items)."""
     items: list[dict[str, Any]] = []
-    for index, message in enumerate(messages):
+    for index, message in enumerate(portable(messages, FORMAT)):
         if not isinstance(message, Message):
             raise invalid(f"messages[{index}] must be a Message, not {type(message).__name__}")
         if message.role == "assistant":
@@ -122,6 +131,8 @@ def _encode_assistant(message: Message) -> list[dict[str, Any]]:
         elif isinstance(first, Thinking):
             if first.provider == FORMAT:  # no provider accepts another's reasoning
                 items.append(_encode_reasoning(first))
+        elif isinstance(first, ProviderPart):
+            items.append(encode_server_item(first))  # portable() left only this format's
         else:
             raise cannot_carry(first, "an assistant message")
     return items
@@ -259,10 +270,13 @@ def _decode_item(
         _append(messages, "assistant", [_decode_reasoning(item, where)])
     elif kind == "function_call_output":
         _append(messages, "tool", [_decode_tool_result(item, where, names)])
+    elif kind in SERVER_ITEMS:
+        _append(messages, "assistant", [decode_server_item(item)])
     else:
         raise invalid(
             f"{where} is a {kind!r} item, which agentloop cannot represent "
-            "(it reads message, reasoning, function_call and function_call_output items)"
+            "(it reads message, reasoning, function_call and function_call_output items, "
+            f"and the built-in tools' {', '.join(SERVER_ITEMS)})"
         )
 
 

@@ -7,10 +7,10 @@ sends, retries and maps HTTP failures.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from agentloop.messages import OPENAI_RESPONSES
 from agentloop.providers.base import Reply, Request
+from agentloop.providers.endpoints import OPENAI_RESPONSES
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.openai_responses.reply import decode_reply
 from agentloop.providers.openai_responses.request import encode_body
@@ -21,16 +21,12 @@ from agentloop.providers.options import check_model_keywords
 class OpenAIResponsesModel(HTTPModel):
     """A model served through the Responses API (OpenAI, or a server that speaks it)."""
 
-    provider: ClassVar[str] = OPENAI_RESPONSES
-    key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
-    base_url_env: ClassVar[str | None] = "OPENAI_BASE_URL"
-    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+    endpoint = OPENAI_RESPONSES
 
     def encode(self, request: Request, *, stream: bool) -> HTTPCall:
         options = {**self.options, **request.options}
         body = encode_body(self.model_name, request, options, stream=stream)
-        headers = {"authorization": f"Bearer {self.api_key()}", **self.extra_headers}
-        return HTTPCall(f"{self.base_url}/responses", body, headers)
+        return HTTPCall(self.url(stream=stream), body, self.request_headers())
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)

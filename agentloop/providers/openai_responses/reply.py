@@ -3,9 +3,9 @@
 The ``output`` items are read by the same converter as history items, so the
 assistant message round-trips into the next request: reasoning items keep their
 ``id`` and ``encrypted_content``, function calls their ``call_id`` and ``id``.
-Output items agentloop has no part for (a built-in tool's ``web_search_call``,
-...) describe work the server already did; they are skipped, as the answer's text
-carries their outcome.
+A built-in tool's item (``web_search_call``, ``code_interpreter_call``...) becomes a
+ProviderPart that goes back unchanged. Output item types agentloop does not know describe
+work the server already did; they are skipped, as the answer's text carries their outcome.
 
 Anything that is not what the API documents raises
 [`ResponseFormatError`][agentloop.errors.ResponseFormatError] naming the field; a failed response
@@ -30,12 +30,13 @@ from agentloop.errors import (
 from agentloop.messages import OPENAI_RESPONSES, Message
 from agentloop.providers.base import Reply
 from agentloop.providers.openai_responses.messages import decode_output
+from agentloop.providers.openai_responses.server_tools import SERVER_ITEMS
 from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
 FORMAT = OPENAI_RESPONSES
 #: Output item types that become parts of the assistant message.
-READABLE_ITEMS = ("message", "function_call", "reasoning")
+READABLE_ITEMS = ("message", "function_call", "reasoning", *SERVER_ITEMS)
 UNFINISHED = ("queued", "in_progress")
 INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 

@@ -1,4 +1,4 @@
-"""Token estimates for rate limiting: what one request will cost before it is sent.
+"""Token estimates: what one request will cost before it is sent (rate limits, budgets).
 
 A token budget must be charged before the provider says what a call cost, so
 each request is estimated from what it carries: the text of every message
@@ -22,7 +22,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentloop.media import File, Image, Media
-from agentloop.messages import ANTHROPIC, GEMINI, Message, Text, Thinking, ToolCall, ToolResult
+from agentloop.messages import (
+    ANTHROPIC,
+    GEMINI,
+    Message,
+    ProviderPart,
+    Text,
+    Thinking,
+    ToolCall,
+    ToolResult,
+)
 from agentloop.providers.base import Request
 
 #: Output reserved for a call that sets no ``max_tokens``.
@@ -118,6 +127,11 @@ def message_tokens(message: Message, provider: str | None = None) -> int:
     for part in message.parts:
         if isinstance(part, Text | Thinking):
             total += text_tokens(part.text)
+        elif isinstance(part, ProviderPart):
+            # Sent back whole to its own provider; its rendering is what the others read.
+            total += text_tokens(
+                json.dumps(part.payload) if part.provider == provider else part.text
+            )
         elif isinstance(part, ToolCall):
             total += text_tokens(part.name) + text_tokens(part.arguments_json()) + 4
         elif isinstance(part, ToolResult):
