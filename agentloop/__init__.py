@@ -80,6 +80,7 @@ if TYPE_CHECKING:
         register_model,
     )
     from agentloop.response import ChainResponse, ChainState, Prompt, Response
+    from agentloop.token_count import TokenCount
     from agentloop.toolbox import Toolbox
     from agentloop.tools import Tool, ToolReturn, tool
     from agentloop.usage import Usage
@@ -142,6 +143,7 @@ __all__ = [
     "TestModel",
     "Text",
     "Thinking",
+    "TokenCount",
     "Tool",
     "ToolArgumentsError",
     "ToolCall",
@@ -230,6 +232,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "register_model",
     ),
     "agentloop.response": ("ChainResponse", "ChainState", "Prompt", "Response"),
+    "agentloop.token_count": ("TokenCount",),
     "agentloop.toolbox": ("Toolbox",),
     "agentloop.tools": ("Tool", "ToolReturn", "tool"),
     "agentloop.usage": ("Usage",),

@@ -19,6 +19,7 @@ from agentloop.errors import CancelToolCall, ChainLimitExceeded, PauseChain
 from agentloop.history import arrange, group_by_call, unanswered_calls
 from agentloop.messages import Message, ToolCall, ToolResult
 from agentloop.providers.base import Reply, Request
+from agentloop.providers.wire_cache import WireCache
 from agentloop.spending import SpendLimit, Spent, check_after, check_before, record
 from agentloop.tools import RetryBudget, Tool, ToolArgumentsError
 
@@ -157,6 +158,26 @@ def run_chain(
     resume: tuple[Pause, Mapping[str, Decision]] | None = None,
 ) -> Step[Outcome]:
     """Run one prompt or chain over ``history``, appending every message it makes."""
+    # Each request of the run carries the same cache, so a codec converts each message once
+    # rather than at every call; emptied at the end, as the responses keep the requests.
+    wire_cache = WireCache()
+    try:
+        return (
+            yield from _chain(history, new_messages, spec, budget, listener, resume, wire_cache)
+        )
+    finally:
+        wire_cache.clear()
+
+
+def _chain(
+    history: list[Message],
+    new_messages: Sequence[Message],
+    spec: ChainSpec,
+    budget: RetryBudget,
+    listener: Listener,
+    resume: tuple[Pause, Mapping[str, Decision]] | None,
+    wire_cache: WireCache,
+) -> Step[Outcome]:
     if spec.prepare_tools is not None:
         spec.tools = yield CallUser(spec.prepare_tools)
     history[:] = arrange(history)
@@ -181,6 +202,7 @@ def run_chain(
             spec.schema,
             spec.stream,
             spec.schema_name,
+            wire_cache,
         )
         estimate = check_before(limit, spent, request, spec.model_id)
         reply: Reply = yield CallModel(request)

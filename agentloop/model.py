@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from agentloop.conversation import AsyncConversation, Conversation
 from agentloop.messages import Message, set_system_prompt
 from agentloop.providers.base import Delta, Reply, Request, StreamEvent
+from agentloop.token_count import Countable, TokenCount, counted_request, estimate
 
 if TYPE_CHECKING:
     from agentloop.loop import AfterCall, Approve, BeforeCall, ErrorMode
@@ -180,6 +181,35 @@ class Model(Prompting[Conversation], ABC):
     def to_async(self) -> AsyncModel:
         return AsyncModel(self)
 
+    # -- counting tokens ---------------------------------------------------------
+
+    def count_tokens(
+        self,
+        what: Countable,
+        *,
+        tools: Tools | None = None,
+        system: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> TokenCount:
+        """The input tokens of a request holding ``what`` (a text, a message, a list of them
+        or a conversation, with its tools unless ``tools=`` is given), without sending it.
+
+        The provider counts them where it has an endpoint for it (Anthropic, Gemini, OpenAI
+        Responses); other models count locally. The result's ``source`` says which.
+        """
+        request = counted_request(what, tools=tools, system=system, options=options)
+        return self.count_request(request)
+
+    def count_request(self, request: Request) -> TokenCount:
+        """The input tokens of ``request``: here the estimate budgets charge. Models that can
+        count better (a provider's endpoint, a tokenizer) override this."""
+        return estimate(request)
+
+    async def acount_request(self, request: Request) -> TokenCount:
+        if not self.blocking_io:
+            return self.count_request(request)
+        return await asyncio.to_thread(self.count_request, request)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.model_id!r}>"
 
@@ -199,6 +229,18 @@ class AsyncModel(Prompting[AsyncConversation]):
 
     def _conversation_type(self) -> type[AsyncConversation]:
         return AsyncConversation
+
+    async def count_tokens(
+        self,
+        what: Countable,
+        *,
+        tools: Tools | None = None,
+        system: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> TokenCount:
+        """[`Model.count_tokens`][agentloop.Model.count_tokens], awaitable."""
+        request = counted_request(what, tools=tools, system=system, options=options)
+        return await self.sync_model.acount_request(request)
 
     def __repr__(self) -> str:
         return f"<AsyncModel {self.model_id!r}>"

@@ -5,7 +5,8 @@ For examples written against real models (the docs): point the base-URL variable
 in its own wire format (OpenAI Chat Completions and Responses, Anthropic Messages, Gemini),
 streamed when it asks for a stream. A request with a structured-output schema gets JSON that
 validates against it (made by the same code as ``TestModel``'s answers); any other gets
-``ANSWER``. The fake never calls tools: a chain ends after its first model call.
+``ANSWER``. The fake never calls tools: a chain ends after its first model call. The token
+counting endpoints (Anthropic, Gemini, Responses) answer `fake_count` of the body.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ def respond(request: Recorded) -> Scripted:
     schema = requested_schema(body)
     text = example_answer(schema) if schema is not None else ANSWER
     stream = bool(body.get("stream")) or ":streamGenerateContent" in path
+    counted = fake_count(request.body)
+    if path.endswith("/v1/messages/count_tokens"):
+        return _json({"input_tokens": counted})
+    if path.endswith(":countTokens"):
+        return _json({"totalTokens": counted, "promptTokensDetails": []})
+    if path.endswith("/responses/input_tokens"):
+        return _json({"object": "response.input_tokens", "input_tokens": counted})
     if path.endswith("/chat/completions"):
         reply = openai_chat_wire.completion(text)
         return _sse(openai_chat_wire.as_stream(reply)) if stream else _json(reply)
@@ -61,6 +69,11 @@ def respond(request: Recorded) -> Scripted:
         return _sse(gemini_replies.sse(reply)) if stream else _json(reply)
     error = {"error": {"message": f"The fake providers have no endpoint {path}"}}
     return Scripted(404, json.dumps(error).encode(), JSON)
+
+
+def fake_count(body: bytes) -> int:
+    """A token count the fakes' counting endpoints answer: a quarter of the body's bytes."""
+    return max(1, len(body) // 4)
 
 
 def requested_schema(body: dict[str, Any]) -> dict[str, Any] | None:

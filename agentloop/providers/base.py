@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentloop.messages import Message
+from agentloop.providers.wire_cache import WireCache
 from agentloop.usage import Usage
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ class Request:
     stream: bool = False
     #: A name for ``schema`` where a provider wants one.
     schema_name: str = "response"
+    #: The wire encodings of the messages already sent in this run, which a codec reuses
+    #: (`agentloop.providers.wire_cache`); None: every message is encoded afresh.
+    wire_cache: WireCache | None = field(default=None, compare=False, repr=False)
 
     @property
     def last_user_text(self) -> str:

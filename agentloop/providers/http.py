@@ -53,6 +53,7 @@ from agentloop.providers.transport import (
     TransportTimeout,
 )
 from agentloop.providers.wire_json import load_reply
+from agentloop.token_count import CountCall, TokenCount
 
 if TYPE_CHECKING:
     import httpx
@@ -402,6 +403,42 @@ class HTTPModel(Model):
         if "text/event-stream" in content_type:
             return iter_events(response.iter_bytes())
         return self._body_events(response.status, content_type, response.read(), wire)
+
+    # -- token counts ------------------------------------------------------------------
+
+    def count_call(self, request: Request) -> CountCall | None:
+        """The provider's token-counting request for ``request`` (pure), or None when it has
+        no such endpoint: then the count is `count_locally`'s."""
+        return None
+
+    def count_locally(self, request: Request) -> TokenCount:
+        """The count of a provider without a counting endpoint: the estimate."""
+        return super().count_request(request)
+
+    def count_request(self, request: Request) -> TokenCount:
+        call = self.count_call(request)
+        if call is None:
+            return self.count_locally(request)
+        return call.result(self.post_json(call.url, call.body), self.provider)
+
+    async def acount_request(self, request: Request) -> TokenCount:
+        call = self.count_call(request)
+        if call is None:
+            return await super().acount_request(request)
+        return call.result(await self.apost_json(call.url, call.body), self.provider)
+
+    def post_json(self, url: str, body: dict[str, Any]) -> Any:
+        """POST ``body`` to ``url`` with the model's headers and key, under its retries, and
+        return the reply's JSON; a failure is the same typed error as a completion's."""
+        log = self._log(wire_request(HTTPCall(url, body, self.request_headers())))
+        response = self._retrying(lambda attempt: self._send(log, attempt))
+        return self._json(response.status, response.body, log.wire)
+
+    async def apost_json(self, url: str, body: dict[str, Any]) -> Any:
+        """`post_json`, awaitable."""
+        log = self._log(wire_request(HTTPCall(url, body, self.request_headers())))
+        response: HTTPResponse = await self._aretrying(log, self._asend)
+        return self._json(response.status, response.body, log.wire)
 
     # -- async -------------------------------------------------------------------------
 

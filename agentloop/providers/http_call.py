@@ -8,7 +8,6 @@ events. Nothing here does I/O.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,6 +16,7 @@ from httpx_sse import ServerSentEvent
 
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.transport import HTTPRequest
+from agentloop.providers.wire_cache import dump_body
 
 
 @dataclass(slots=True)
@@ -43,7 +43,8 @@ class StreamDecoder(Protocol):
 
 
 def wire_request(call: HTTPCall) -> HTTPRequest:
-    """The call as bytes, encoded as httpx's ``json=`` would (compact, UTF-8, no NaN)."""
-    body = json.dumps(call.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """The call as bytes, encoded as httpx's ``json=`` would (compact, UTF-8, no NaN); the
+    parts of the body the codec already wrote as JSON are spliced in (`dump_body`)."""
+    body = dump_body(call.body)
     headers = {"content-type": "application/json", **call.headers}
     return HTTPRequest("POST", call.url, headers, body.encode())

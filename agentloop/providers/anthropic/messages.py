@@ -33,6 +33,7 @@ The wire format differs from the neutral model in a few ways, handled here:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, NoReturn
 
 from agentloop.errors import ConversionError, MediaError
@@ -55,6 +56,7 @@ from agentloop.providers.anthropic.server_tools import (
     encode_server_block,
     is_server_block,
 )
+from agentloop.providers.wire_cache import MessageCache, joined_list
 
 Block = dict[str, Any]
 System = str | list[Block] | None
@@ -72,27 +74,59 @@ def _error(message: str) -> ConversionError:
 # -- encoding: neutral -> wire --------------------------------------------------
 
 
-def encode_messages(messages: Sequence[Message]) -> tuple[System, list[Block]]:
-    """The ``system`` value and the ``messages`` list of a Messages API request."""
+def encode_messages(
+    messages: Sequence[Message], cache: MessageCache | None = None
+) -> tuple[System, list[Block]]:
+    """The ``system`` value and the ``messages`` list of a Messages API request; with a run's
+    ``cache``, a message already sent in the run is not converted again, nor a wire message
+    (consecutive messages of one role, merged) serialized again."""
     system: list[Block] = []
-    wire: list[Block] = []
-    for index, message in enumerate(portable(messages, ANTHROPIC)):
-        try:
-            if message.role == "system":
-                system.extend(_encode_system_part(part) for part in message.parts)
+    runs: list[list[list[Block]]] = []  # the units of each wire message (same-role runs)
+    plain = True
+    for index, message in enumerate(messages):
+        units = cache.items(index, message, _unit) if cache is not None else _unit(index, message)
+        unit = units[0]
+        if unit["role"] == "system":
+            system.extend(unit["content"])
+        elif unit["content"] or unit["extra"]:  # else nothing Anthropic can carry: left out
+            plain = plain and unit["plain"]
+            if runs and runs[-1][0][0]["role"] == unit["role"]:
+                runs[-1].append(units)
             else:
-                _append(
-                    wire, message, [b for p in message.parts if (b := _encode_part(p, message))]
-                )
-        except ConversionError as exc:
-            detail = str(exc).removeprefix("Anthropic: ")
-            raise _error(f"message {index} ({message.role}): {detail}") from None
+                runs.append([units])
+    if cache is None or not plain:
+        return _system_value(system), _wire_messages([units for run in runs for units in run])
+    wire = joined_list(cache.combined(run, partial(_wire_messages, run)) for run in runs)
     return _system_value(system), wire
 
 
-def _append(wire: list[Block], message: Message, blocks: list[Block]) -> None:
+def _unit(index: int, message: Message) -> list[Block]:
+    """One message on its own: its wire role, its kept message fields and its blocks (for
+    a system message, the blocks of the system prompt)."""
+    (message,) = portable([message], ANTHROPIC)
+    try:
+        if message.role == "system":
+            content = [_encode_system_part(part) for part in message.parts]
+            return [{"role": "system", "extra": {}, "content": content, "plain": True}]
+        blocks = [b for p in message.parts if (b := _encode_part(p, message))]
+    except ConversionError as exc:
+        detail = str(exc).removeprefix("Anthropic: ")
+        raise _error(f"message {index} ({message.role}): {detail}") from None
     role = "assistant" if message.role == "assistant" else "user"
     extra = message.extra.get(ANTHROPIC, {})
+    # kept fields named role or content would change how messages merge: never cached
+    plain = not {"role", "content"} & extra.keys()
+    return [{"role": role, "extra": extra, "content": blocks, "plain": plain}]
+
+
+def _wire_messages(units: Sequence[list[Block]]) -> list[Block]:
+    wire: list[Block] = []
+    for (unit,) in units:
+        _append(wire, unit["role"], unit["extra"], unit["content"])
+    return wire
+
+
+def _append(wire: list[Block], role: str, extra: Block, blocks: list[Block]) -> None:
     if not blocks and not extra:
         return  # nothing Anthropic can carry; an empty content list would be rejected
     if not wire or wire[-1]["role"] != role:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentloop.model import Model
+from agentloop.providers.anthropic.count import count_call
 from agentloop.providers.anthropic.reply import decode_reply
 from agentloop.providers.anthropic.request import encode_request
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
@@ -12,6 +13,7 @@ from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import ANTHROPIC
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.options import check_model_keywords
+from agentloop.token_count import CountCall
 
 #: The API version every request names (the one Anthropic documents for the Messages API).
 API_VERSION = ANTHROPIC.headers["anthropic-version"]
@@ -38,6 +40,10 @@ class AnthropicModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)
+
+    def count_call(self, request: Request) -> CountCall:
+        options = {**self.options, **request.options}
+        return count_call(self.base_url, self.model_name, request, options)
 
     def stream_decoder(self) -> AnthropicStreamDecoder:
         return AnthropicStreamDecoder()

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
+from agentloop.messages import ANTHROPIC
 from agentloop.providers.anthropic.messages import encode_messages
 from agentloop.providers.anthropic.schema import structured_schema
 from agentloop.providers.base import Request
@@ -49,7 +50,8 @@ def encode_request(model: str, request: Request, options: dict[str, Any], *, str
     if "seed" in given:
         raise ValueError("Anthropic has no seed option: leave out seed= for Anthropic models")
     budget = _tokens(given, "thinking_budget")
-    system, messages = encode_messages(request.messages)
+    cache = request.wire_cache.messages(ANTHROPIC) if request.wire_cache is not None else None
+    system, messages = encode_messages(request.messages, cache)
     body: Body = {"model": model, "max_tokens": _max_tokens(given, budget), "messages": messages}
     if system is not None:
         body["system"] = system

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -333,13 +333,42 @@ def encode_messages(
             contents[-1]["parts"].extend(parts)
         else:
             contents.append({"role": role, "parts": parts})
-    return _encode_system(messages), contents
+    return encode_system(enumerate(messages)), contents
 
 
-def _encode_system(messages: Sequence[Message]) -> dict[str, Any] | None:
+def encode_unit(index: int, message: Message) -> list[dict[str, Any]]:
+    """The message at ``index`` of the history on its own, for a run's cache: its content
+    role (``"system"`` for a system message, encoded with the others by `encode_system`),
+    its wire parts, the ids of its calls sent without one (``made_up``) and the ids its
+    functionResponses carry (``answers``). ``named`` is False for a result with no name,
+    which only the whole history can give (its parts are then not made)."""
+    if not isinstance(message, Message):
+        _fail(f"messages[{index}] must be a Message, got {type(message).__name__}")
+    (message,) = portable([message], GEMINI)
+    role = {"system": "system", "assistant": "model"}.get(message.role, "user")
+    unit: dict[str, Any] = {"role": role, "parts": [], "made_up": (), "answers": ()}
+    unit["named"] = all(p.name for p in message.parts if isinstance(p, ToolResult))
+    if role == "system" or not unit["named"]:
+        return [unit]
+    unit["parts"] = parts = [
+        encoded
+        for j, part in enumerate(message.parts)
+        if (encoded := _encode_part(part, message.role, f"messages[{index}].parts[{j}]", {}))
+    ]
+    unit["made_up"] = tuple(
+        c.tool_call_id for c in message.tool_calls if c.extra.get(GEMINI, {}).get("no_id")
+    )
+    responses = (p.get("functionResponse") for p in parts)
+    unit["answers"] = tuple(r.get("id") for r in responses if isinstance(r, dict))
+    return [unit]
+
+
+def encode_system(messages: Iterable[tuple[int, Message]]) -> dict[str, Any] | None:
+    """``systemInstruction`` from the system messages among ``messages`` (with their index
+    in the history, for errors)."""
     texts: list[dict[str, Any]] = []
     roles: list[Any] = []
-    for i, message in enumerate(messages):
+    for i, message in messages:
         if message.role != "system":
             continue
         roles.append(message.extra.get(GEMINI, {}).get("role"))

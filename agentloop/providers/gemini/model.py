@@ -18,12 +18,14 @@ from agentloop.errors import ProviderError
 from agentloop.model import Model
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import GEMINI
+from agentloop.providers.gemini.count import count_call
 from agentloop.providers.gemini.reply import decode_reply
 from agentloop.providers.gemini.request import encode_body, request_url
 from agentloop.providers.gemini.stream import GeminiStreamDecoder, json_array_events
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.options import check_model_keywords
 from agentloop.providers.wire_json import UnreadableJSON, load_json
+from agentloop.token_count import CountCall
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
@@ -43,6 +45,10 @@ class GeminiModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)
+
+    def count_call(self, request: Request) -> CountCall:
+        options = {**self.options, **request.options}
+        return count_call(self.base_url, self.model_name, request, options)
 
     def stream_decoder(self) -> GeminiStreamDecoder:
         return GeminiStreamDecoder(lambda status, text: self.http_error(status, text, {}))

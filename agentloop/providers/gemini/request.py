@@ -17,14 +17,17 @@ and a call Gemini sent without an id goes back, with its result, without the id 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
 from agentloop.messages import GEMINI, Message
+from agentloop.portable import portable
 from agentloop.providers.base import Request
-from agentloop.providers.gemini.messages import encode_messages
+from agentloop.providers.gemini.messages import encode_messages, encode_system, encode_unit
 from agentloop.providers.options import extras_of, merge_extras
+from agentloop.providers.wire_cache import WireCache, joined_list
 
 if TYPE_CHECKING:
     from agentloop.tools import Tool
@@ -58,8 +61,12 @@ def request_url(base_url: str, model_name: str, *, stream: bool) -> str:
 
 def encode_body(request: Request, options: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON body for ``request``; ``options`` are the merged model and call options."""
-    system, contents = encode_messages(request.messages)
-    contents = sign_unsigned_calls(without_made_up_ids(contents, request.messages))
+    encoded = _cached(request.messages, request.wire_cache) if request.wire_cache else None
+    if encoded is None:
+        system, contents = encode_messages(request.messages)
+        contents = sign_unsigned_calls(without_made_up_ids(contents, request.messages))
+    else:
+        system, contents = encoded
     body: dict[str, Any] = {"contents": contents}
     if system is not None:
         body["systemInstruction"] = system
@@ -75,6 +82,46 @@ def encode_body(request: Request, options: Mapping[str, Any]) -> dict[str, Any]:
     if tool_config is not None:
         body["toolConfig"] = {"functionCallingConfig": tool_config}
     return merge_extras(body, extras_of(options))
+
+
+def _cached(
+    messages: Sequence[Message], wire_cache: WireCache
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]] | None:
+    """``(systemInstruction, contents)`` as `encode_body` makes them, from the run's kept
+    encodings: each message's parts made once, each content (consecutive messages of one
+    role, merged, then fixed as below) serialized once. None when the whole history is
+    needed for some message (a non-Message, a result whose name only its call gives)."""
+    if not all(isinstance(message, Message) for message in messages):
+        return None
+    cache = wire_cache.messages(GEMINI)
+    systems: list[tuple[int, Message]] = []
+    runs: list[list[list[dict[str, Any]]]] = []  # the units of each content
+    made_up: set[str] = set()
+    for index, message in enumerate(messages):
+        units = cache.items(index, message, encode_unit)
+        unit = units[0]
+        if not unit["named"]:
+            return None
+        made_up.update(unit["made_up"])
+        if unit["role"] == "system":
+            systems.append((index, message))
+        elif unit["parts"]:  # else nothing Gemini can carry: left out
+            if runs and runs[-1][0][0]["role"] == unit["role"]:
+                runs[-1].append(units)
+            else:
+                runs.append([units])
+    chunks = []
+    for run in runs:
+        stripped = frozenset(i for (u,) in run for i in u["answers"] if i in made_up)
+        chunks.append(cache.combined(run, partial(_content, run, stripped), stripped))
+    system = encode_system((i, portable([m], GEMINI)[0]) for i, m in systems)
+    return system, joined_list(chunks)
+
+
+def _content(run: list[list[dict[str, Any]]], made_up: frozenset[str]) -> list[dict[str, Any]]:
+    parts = [part for (unit,) in run for part in unit["parts"]]
+    content = {"role": run[0][0]["role"], "parts": parts}
+    return sign_unsigned_calls(strip_made_up_ids([content], made_up))
 
 
 def declaration(tool: Tool) -> dict[str, Any]:
@@ -164,6 +211,13 @@ def without_made_up_ids(
         for call in message.tool_calls
         if call.extra.get(GEMINI, {}).get("no_id")
     }
+    return strip_made_up_ids(contents, made_up)
+
+
+def strip_made_up_ids(
+    contents: Sequence[dict[str, Any]], made_up: Collection[str]
+) -> list[dict[str, Any]]:
+    """`without_made_up_ids` given the ids made up."""
     if not made_up:
         return list(contents)
 

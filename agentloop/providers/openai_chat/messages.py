@@ -42,6 +42,7 @@ from agentloop.messages import (
     ToolResult,
 )
 from agentloop.portable import portable
+from agentloop.providers.wire_cache import MessageCache
 from agentloop.providers.wire_json import read_arguments
 
 API = "OpenAI Chat Completions"
@@ -65,19 +66,28 @@ def attachment_marker(tool_call_id: str) -> str:
 # -- neutral -> wire ---------------------------------------------------------------------------
 
 
-def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """Chat Completions ``messages`` for neutral messages."""
+def encode_messages(
+    messages: Sequence[Message], cache: MessageCache | None = None
+) -> list[dict[str, Any]]:
+    """Chat Completions ``messages`` for neutral messages; with a run's ``cache``, a message
+    already sent in the run is not converted again (each message encodes on its own)."""
+    if cache is not None:
+        return cache.encode(messages, _encode_message)
     out: list[dict[str, Any]] = []
-    # No provider tool writes Chat Completions parts: every ProviderPart is rendered or dropped.
-    for index, message in enumerate(portable(messages, OPENAI)):
-        where = f"message {index} ({message.role})"
-        if message.role == "tool":
-            out.extend(_encode_tool_message(message, where))
-        elif message.role == "assistant":
-            out.append(_encode_assistant(message, where))
-        else:
-            out.append(_encode_user_or_system(message, where))
+    for index, message in enumerate(messages):
+        out.extend(_encode_message(index, message))
     return out
+
+
+def _encode_message(index: int, message: Message) -> list[dict[str, Any]]:
+    # No provider tool writes Chat Completions parts: every ProviderPart is rendered or dropped.
+    (message,) = portable([message], OPENAI)
+    where = f"message {index} ({message.role})"
+    if message.role == "tool":
+        return _encode_tool_message(message, where)
+    if message.role == "assistant":
+        return [_encode_assistant(message, where)]
+    return [_encode_user_or_system(message, where)]
 
 
 def _encode_user_or_system(message: Message, where: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agentloop.errors import OptionError, ProviderError
+from agentloop.messages import OPENAI as OPENAI_FORMAT
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import OLLAMA, OPENAI, OPENAI_COMPATIBLE, Endpoint
 from agentloop.providers.http import HTTPCall, HTTPModel
@@ -30,6 +31,7 @@ from agentloop.providers.openai_chat.request import encode_body
 from agentloop.providers.openai_chat.stream import ChatStreamDecoder
 from agentloop.providers.options import check_model_keywords, extras_of
 from agentloop.providers.wire_json import UnreadableJSON, load_json
+from agentloop.token_count import TokenCount, local_count
 
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 _OLLAMA_PORT = 11434
@@ -56,6 +58,10 @@ class OpenAIChatModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body, self.provider)
+
+    def count_locally(self, request: Request) -> TokenCount:
+        # Chat Completions has no counting endpoint: tiktoken when it can, else the estimate.
+        return local_count(request, self.model_name, OPENAI_FORMAT)
 
     def stream_decoder(self) -> ChatStreamDecoder:
         return ChatStreamDecoder(self.provider)

@@ -16,9 +16,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
+from agentloop.messages import OPENAI
 from agentloop.providers.base import Request
 from agentloop.providers.openai_chat.messages import encode_messages
 from agentloop.providers.options import extras_of, merge_extras
+from agentloop.providers.wire_cache import MessageCache
 from agentloop.schema_transforms import map_subschemas, openai_strict
 
 if TYPE_CHECKING:
@@ -41,7 +43,7 @@ def encode_body(
     """The JSON body for ``request``; ``options`` are the merged model and call options."""
     body: dict[str, Any] = {
         "model": model,
-        "messages": encode_messages(request.messages),
+        "messages": encode_messages(request.messages, _cache(request)),
         "stream": stream,
     }
     if stream:
@@ -53,6 +55,11 @@ def encode_body(
         body["response_format"] = response_format(request.schema, request.schema_name)
     _encode_options(body, options, request.tools, max_tokens_field)
     return merge_extras(body, extras_of(options))
+
+
+def _cache(request: Request) -> MessageCache | None:
+    """The run's kept Chat encodings, when the request belongs to a run."""
+    return request.wire_cache.messages(OPENAI) if request.wire_cache is not None else None
 
 
 def encode_tool(tool: Tool, *, strict: bool = False) -> dict[str, Any]:

@@ -66,6 +66,7 @@ from agentloop.providers.openai_responses.server_tools import (
     decode_server_item,
     encode_server_item,
 )
+from agentloop.providers.wire_cache import MessageCache
 from agentloop.providers.wire_json import UnreadableJSON, load_arguments, read_arguments
 
 LIST_FORM = "list_form"
@@ -75,19 +76,30 @@ SUMMARY_SEPARATOR = "\n\n"
 # -- encoding ------------------------------------------------------------------------------
 
 
-def encode_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """The Responses ``input`` items for ``messages`` (system messages included as items)."""
+def encode_messages(
+    messages: Sequence[Message], cache: MessageCache | None = None
+) -> list[dict[str, Any]]:
+    """The Responses ``input`` items for ``messages`` (system messages included as items);
+    with a run's ``cache``, a message already sent in the run is not converted again (each
+    message encodes on its own)."""
+    if cache is not None:
+        return cache.encode(messages, encode_message)
     items: list[dict[str, Any]] = []
-    for index, message in enumerate(portable(messages, FORMAT)):
-        if not isinstance(message, Message):
-            raise invalid(f"messages[{index}] must be a Message, not {type(message).__name__}")
-        if message.role == "assistant":
-            items.extend(_encode_assistant(message))
-        elif message.role == "tool":
-            items.extend(_encode_tool_message(message))
-        else:
-            items.append(_encode_input_message(message))
+    for index, message in enumerate(messages):
+        items.extend(encode_message(index, message))
     return items
+
+
+def encode_message(index: int, message: Message) -> list[dict[str, Any]]:
+    """The input items of the message at ``index`` of the history, on its own."""
+    if not isinstance(message, Message):
+        raise invalid(f"messages[{index}] must be a Message, not {type(message).__name__}")
+    (message,) = portable([message], FORMAT)
+    if message.role == "assistant":
+        return _encode_assistant(message)
+    if message.role == "tool":
+        return _encode_tool_message(message)
+    return [_encode_input_message(message)]
 
 
 def _encode_input_message(message: Message) -> dict[str, Any]:

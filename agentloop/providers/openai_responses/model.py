@@ -12,10 +12,12 @@ from typing import Any
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import OPENAI_RESPONSES
 from agentloop.providers.http import HTTPCall, HTTPModel
+from agentloop.providers.openai_responses.count import count_call
 from agentloop.providers.openai_responses.reply import decode_reply
 from agentloop.providers.openai_responses.request import encode_body
 from agentloop.providers.openai_responses.stream import ResponsesStreamDecoder
 from agentloop.providers.options import check_model_keywords
+from agentloop.token_count import CountCall
 
 
 class OpenAIResponsesModel(HTTPModel):
@@ -30,6 +32,10 @@ class OpenAIResponsesModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)
+
+    def count_call(self, request: Request) -> CountCall:
+        options = {**self.options, **request.options}
+        return count_call(self.base_url, self.model_name, request, options)
 
     def stream_decoder(self) -> ResponsesStreamDecoder:
         return ResponsesStreamDecoder()

@@ -20,8 +20,9 @@ from typing import Any
 from agentloop.errors import ConversionError
 from agentloop.messages import OPENAI_RESPONSES, Message, Text, Thinking
 from agentloop.providers.base import Request
-from agentloop.providers.openai_responses.messages import encode_messages
+from agentloop.providers.openai_responses.messages import encode_message, encode_messages
 from agentloop.providers.options import extras_of, merge_extras
+from agentloop.providers.wire_cache import WireCache
 from agentloop.schema_transforms import openai_strict
 from agentloop.tools import Tool
 
@@ -56,7 +57,9 @@ def encode_body(
     instructions, messages = split_instructions(request.messages)
     if instructions is not None:
         body["instructions"] = instructions
-    body["input"] = encode_messages(messages)
+    wire_cache = request.wire_cache
+    cache = wire_cache.messages(FORMAT) if wire_cache is not None else None
+    body["input"] = encoded = encode_messages(messages, cache)
     if request.tools:
         strict = bool(options.get("strict_tools", False))
         body["tools"] = [encode_tool(tool, strict=strict) for tool in request.tools]
@@ -69,8 +72,22 @@ def encode_body(
         body["store"] = False
     merge_extras(body, extras, extend=("include", "tools"))
     if body.get("store") is False:
-        body["input"] = stateless(body["input"])
+        if wire_cache is not None and body["input"] is encoded:
+            body["input"] = _stateless_cached(messages, wire_cache)
+        else:
+            body["input"] = stateless(body["input"])
     return body
+
+
+def _stateless_cached(messages: Sequence[Message], wire_cache: WireCache) -> list[dict[str, Any]]:
+    """`stateless` input kept per message for the run too: it reads each item on its own,
+    so each message's stateless items are made once, from its kept items."""
+    cache = wire_cache.messages(FORMAT)
+
+    def stateless_items(index: int, message: Message) -> list[dict[str, Any]]:
+        return stateless(cache.items(index, message, encode_message))
+
+    return wire_cache.messages(f"{FORMAT} stateless").encode(messages, stateless_items)
 
 
 def split_instructions(messages: Sequence[Message]) -> tuple[str | None, list[Message]]:
