@@ -25,7 +25,7 @@ from agentloop import (
     ToolResult,
 )
 from agentloop.media import decode_base64
-from agentloop.messages import ANTHROPIC, GEMINI, OPENAI
+from agentloop.messages import ANTHROPIC, GEMINI, OPENAI, ProviderPart
 from agentloop.providers.anthropic import decode_messages, encode_messages
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
@@ -440,11 +440,6 @@ def _user(*blocks: Any) -> list[dict[str, Any]]:
         ),
         (
             None,
-            [{"role": "assistant", "content": [{"type": "container_upload"}]}],
-            "unsupported block type 'container_upload'",
-        ),
-        (
-            None,
             [{"role": "assistant", "content": [{"type": "thinking", "thinking": 1}]}],
             r"content\[0\]\.thinking",
         ),
@@ -459,6 +454,17 @@ def test_malformed_payload_raises_conversion_error_naming_the_field(
     with pytest.raises(ConversionError, match=field) as info:
         decode_messages(system, messages)
     assert info.value.provider == ANTHROPIC
+
+
+def test_an_assistant_block_type_this_codec_does_not_know_is_kept_as_received() -> None:
+    block = {"type": "container_upload", "file_id": "file_1"}
+    messages = [{"role": "assistant", "content": [{"type": "text", "text": "hi"}, block]}]
+    decoded = decode_messages(None, messages)
+    part = decoded[0].parts[1]
+    assert isinstance(part, ProviderPart)
+    assert (part.provider, part.kind, part.payload) == (ANTHROPIC, "container_upload", block)
+    assert encode_messages(decoded) == (None, messages)
+    assert decoded[0].text == "hi"
 
 
 # -- Conversation wiring and round trips -------------------------------------------------

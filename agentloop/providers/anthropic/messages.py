@@ -356,7 +356,10 @@ def _decode_assistant_block(block: Block, where: str, tool_names: dict[str, str]
         return Thinking("", data, ANTHROPIC, redacted=True, extra=_wrap(_rest(block, "data")))
     if is_server_block(kind):
         return decode_server_block(block)
-    raise _error(f"{where}: unsupported block type {kind!r} in an assistant message")
+    # A block type newer than this codec (``container_upload``, say) is the service's own
+    # output: keep it as received, so it goes back unchanged and nothing the model said is lost;
+    # other providers never see it (it has no rendering).
+    return ProviderPart(ANTHROPIC, str(kind), block, "")
 
 
 def _decode_tool_result(block: Block, where: str, tool_names: dict[str, str]) -> ToolResult:
