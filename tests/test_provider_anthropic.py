@@ -54,6 +54,8 @@ def request_from(body: Body) -> Request:
 def options_from(body: Body) -> dict[str, Any]:
     """The neutral options a caller passes to get this body (the inverse of the mapping)."""
     options = {key: body[key] for key in ("max_tokens", "temperature", "top_p") if key in body}
+    # The recordings place no cache breakpoints: "auto" would add them.
+    options["prompt_cache"] = "off"
     if "thinking" in body:
         options["thinking_budget"] = body["thinking"]["budget_tokens"]
     if "effort" in body.get("output_config", {}):

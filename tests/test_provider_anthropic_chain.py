@@ -91,15 +91,23 @@ def test_a_tool_chain_runs_over_the_messages_api(
             "name": "get_weather",
             "description": "The current weather in a city.",
             "input_schema": first["tools"][0]["input_schema"],
+            "cache_control": {"type": "ephemeral"},  # prompt_cache="auto", the default
         }
     ]
     assert first["tools"][0]["input_schema"]["properties"] == {"city": {"type": "string"}}
-    assistant, results = second["messages"][1:]
+    question, assistant, results = second["messages"]
+    # the rolling breakpoint moved on: the question is sent unmarked, as it was kept
+    assert question == {"role": "user", "content": [text("Weather in Paris?")]}
     assert assistant == {"role": "assistant", "content": FIRST}  # thinking signature intact
     assert results == {
         "role": "user",
         "content": [
-            {"type": "tool_result", "tool_use_id": "toolu_01", "content": "Sunny, 22C in Paris"}
+            {
+                "type": "tool_result",
+                "tool_use_id": "toolu_01",
+                "content": "Sunny, 22C in Paris",
+                "cache_control": {"type": "ephemeral"},
+            }
         ],
     }
     total = response.usage()

@@ -40,11 +40,24 @@ def body(*, tools: tuple[Any, ...] = (), schema: Any = None, **options: Any) -> 
 
 
 def test_a_plain_request_has_the_required_fields_only() -> None:
-    assert body() == {
+    assert body(prompt_cache="off") == {
         "model": "claude-test",
         "max_tokens": 4096,
         "system": "Be brief.",
         "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+        "stream": False,
+    }
+
+
+def test_by_default_the_system_prompt_and_the_newest_message_are_cached() -> None:
+    mark = {"type": "ephemeral"}
+    assert body() == {
+        "model": "claude-test",
+        "max_tokens": 4096,
+        "system": [{"type": "text", "text": "Be brief.", "cache_control": mark}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": mark}]}
+        ],
         "stream": False,
     }
 
@@ -100,7 +113,7 @@ def test_parallel_tool_calls_false_disables_parallel_tool_use() -> None:
 
 
 def test_tools_carry_name_description_and_schema() -> None:
-    (spec,) = body(tools=(lookup,))["tools"]
+    (spec,) = body(tools=(lookup,), prompt_cache="off")["tools"]
     assert spec == {
         "name": "lookup",
         "description": "Look up a forecast.",

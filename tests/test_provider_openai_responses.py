@@ -51,7 +51,8 @@ def request_for(it: cassettes.Interaction) -> Request:
         for t in body.get("tools", [])
     ]
     # store is given either way: the recording's items are compared as they were sent.
-    options: dict[str, Any] = {"store": body.get("store", True)}
+    # The recordings ask for no cache: prompt_cache="auto" would add a prompt_cache_key.
+    options: dict[str, Any] = {"store": body.get("store", True), "prompt_cache": "off"}
     for key in ("tool_choice", "temperature"):
         if key in body:
             options[key] = body[key]

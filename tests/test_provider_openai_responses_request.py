@@ -51,7 +51,9 @@ WEATHER = Tool.function(get_weather)
 
 
 def test_a_plain_prompt_is_one_user_item_posted_to_responses() -> None:
-    call = model().encode(Request([Message.user("hi")]), stream=False)
+    call = model().encode(
+        Request([Message.user("hi")], options={"prompt_cache": "off"}), stream=False
+    )
     assert call.url == "http://127.0.0.1:9/v1/responses"
     assert call.headers["authorization"] == "Bearer sk-test"
     assert call.body == {

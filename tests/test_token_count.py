@@ -135,7 +135,9 @@ def test_a_text_is_one_user_message_and_system_sets_the_prompt(
     local_server: LocalServer,
 ) -> None:
     local_server.reply({"input_tokens": 3})
-    anthropic(local_server).count_tokens("Hello", system="Be brief.")
+    anthropic(local_server).count_tokens(
+        "Hello", system="Be brief.", options={"prompt_cache": "off"}
+    )
     body = local_server.requests[0].json()
     assert body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Hello"}]}]
     assert "Be brief." in str(body["system"])

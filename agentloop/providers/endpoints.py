@@ -31,7 +31,7 @@ WIRE_FORMATS = ("openai_chat", "openai_responses", "anthropic", "gemini", "custo
 class Quirks:
     """What a host accepts beyond the common core of its wire format.
 
-    Read by the OpenAI Chat model before it encodes: an option a host refuses is never sent
+    Read by the OpenAI models before they encode: an option a host refuses is never sent
     for it to fail on (422 ``extra_forbidden`` on Mistral, 400 on xAI).
     """
 
@@ -46,6 +46,9 @@ class Quirks:
     #: The field ``max_tokens`` is sent as: OpenAI deprecated ``max_tokens`` (its reasoning
     #: models refuse it); compatible servers mostly know only that name.
     max_tokens_field: str = "max_tokens"
+    #: ``prompt_cache_key``, sent by ``prompt_cache="auto"``: OpenAI's own field, which a
+    #: compatible server may refuse (Mistral: 422 ``extra_forbidden``), so only where known.
+    prompt_cache_key: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,7 @@ OPENAI = Endpoint(
     _CHAT,
     key_env=("OPENAI_API_KEY",),
     base_url_env="OPENAI_BASE_URL",
-    quirks=Quirks(max_tokens_field="max_completion_tokens"),
+    quirks=Quirks(max_tokens_field="max_completion_tokens", prompt_cache_key=True),
     title="OpenAI Chat Completions",
 )
 OPENAI_RESPONSES = Endpoint(
@@ -122,6 +125,7 @@ OPENAI_RESPONSES = Endpoint(
     "/responses",
     key_env=("OPENAI_API_KEY",),
     base_url_env="OPENAI_BASE_URL",
+    quirks=Quirks(prompt_cache_key=True),
     title="OpenAI Responses",
 )
 ANTHROPIC = Endpoint(

@@ -35,6 +35,8 @@ NEUTRAL_OPTIONS = frozenset(
         "tool_choice",
         "parallel_tool_calls",
         "strict_tools",
+        "prompt_cache",
+        "prompt_cache_ttl",
     }
 )
 
@@ -63,8 +65,11 @@ CALL_KEYWORDS = frozenset(
 
 #: Real provider fields that sit close to a neutral name: accepted as extras, and
 #: suggested for their own near misses. ``top_k`` (Anthropic, vLLM, llama.cpp) and
-#: ``top_a`` (OpenRouter) are one letter from ``top_p``; ``reasoning_format`` is Groq's.
-KNOWN_EXTRAS = frozenset({"top_k", "top_a", "reasoning_format"})
+#: ``top_a`` (OpenRouter) are one letter from ``top_p``; ``reasoning_format`` is Groq's;
+#: OpenAI's ``prompt_cache_key`` is as close to ``prompt_cache_ttl``.
+KNOWN_EXTRAS = frozenset(
+    {"top_k", "top_a", "reasoning_format", "prompt_cache_key", "prompt_cache_retention"}
+)
 
 #: How alike (difflib's ratio) a name must be to a known one to be taken for its typo.
 #: At 0.8 every one-letter slip in a neutral name is caught, and no documented provider

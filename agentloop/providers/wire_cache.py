@@ -65,6 +65,19 @@ class WireList(list[WireItem]):
             return None
         return "[" + ",".join(self._pieces) + "]"
 
+    def with_last(self, item: WireItem) -> WireList:
+        """A new list, this one with its last item replaced by ``item``, its JSON still
+        spliced: for a mark an encoder puts on a copy of the newest item (Anthropic's rolling
+        cache breakpoint), which the kept encodings must never hold."""
+        items = [*self[:-1], item]
+        text = self.json_text()
+        old, new = _joined(self[-1:]), _joined([item])
+        if not self or text is None or old is None or new is None:
+            return WireList(items, None)
+        # the text ends with the old item's JSON (after a comma, unless it is the only one)
+        head = text[1 : len(text) - 1 - len(old)].removesuffix(",")
+        return WireList(items, [head, new] if head else [new])
+
 
 def dump_body(body: dict[str, Any]) -> str:
     """A request body's JSON (`dump_json`), its `WireList` values spliced from their texts.

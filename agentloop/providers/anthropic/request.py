@@ -14,6 +14,10 @@ The neutral options map onto Anthropic's fields:
 ``tool_choice``      ``{"type": "auto" | "any" | "none"}`` or ``{"type": "tool", name}``
 ``parallel_tool_calls`` ``tool_choice.disable_parallel_tool_use`` (its negation)
 ``strict_tools``     ``strict: true`` on each tool whose schema has a strict form
+``prompt_cache``     "auto" (the default): ``cache_control`` breakpoints on the last
+                     tool, the system prompt and the newest message (``caching.py``);
+                     "off": none added
+``prompt_cache_ttl`` ``"ttl"`` of those breakpoints: ``"5m"`` (unset) or ``"1h"``
 ==================== ==============================================================
 
 Any other option goes into the body verbatim (``top_k``, ``metadata``,
@@ -28,10 +32,12 @@ from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
 from agentloop.messages import ANTHROPIC
+from agentloop.providers.anthropic.caching import place_breakpoints
 from agentloop.providers.anthropic.messages import encode_messages
 from agentloop.providers.anthropic.schema import structured_schema
 from agentloop.providers.base import Request
 from agentloop.providers.options import extras_of, merge_extras
+from agentloop.providers.prompt_cache import cache_mode, cache_ttl
 
 if TYPE_CHECKING:
     from agentloop.tools import Tool
@@ -74,7 +80,12 @@ def encode_request(model: str, request: Request, options: dict[str, Any], *, str
         if choice is not None:
             body["tool_choice"] = choice
     body["stream"] = stream
-    return merge_extras(body, extras_of(given))
+    merge_extras(body, extras_of(given))
+    # after the extras, so that the caller's own marks (in tools=, system=...) are counted
+    mode, ttl = cache_mode(given), cache_ttl(given)
+    if mode == "auto":
+        place_breakpoints(body, ttl)
+    return body
 
 
 def _tokens(given: dict[str, Any], key: str) -> int | None:

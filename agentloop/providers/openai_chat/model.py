@@ -51,6 +51,7 @@ class OpenAIChatModel(HTTPModel):
             stream=stream,
             options=options,
             max_tokens_field=quirks.max_tokens_field,
+            prompt_cache_key=quirks.prompt_cache_key,
         )
         if not quirks.stream_options and "stream_options" not in extras_of(options):
             body.pop("stream_options", None)

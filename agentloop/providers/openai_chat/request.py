@@ -7,6 +7,10 @@ and refused by reasoning models, and stays ``max_tokens`` for compatible
 servers, most of which know only that name). Any other option is a
 provider-specific extra and goes into the body as given; dict-valued ones are
 merged with what the encoder wrote, the user's values winning.
+
+``prompt_cache="auto"`` (the default) sends a ``prompt_cache_key`` made from the
+conversation's opening messages (`agentloop.providers.prompt_cache.conversation_key`),
+where the host takes one; ``"off"`` sends none, and a ``prompt_cache_key=`` option wins.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from agentloop.messages import OPENAI
 from agentloop.providers.base import Request
 from agentloop.providers.openai_chat.messages import encode_messages
 from agentloop.providers.options import extras_of, merge_extras
+from agentloop.providers.prompt_cache import cache_mode, cache_ttl, conversation_key
 from agentloop.providers.wire_cache import MessageCache
 from agentloop.schema_transforms import map_subschemas, openai_strict
 
@@ -39,8 +44,10 @@ def encode_body(
     stream: bool,
     options: Mapping[str, Any],
     max_tokens_field: str = "max_completion_tokens",
+    prompt_cache_key: bool = True,
 ) -> dict[str, Any]:
-    """The JSON body for ``request``; ``options`` are the merged model and call options."""
+    """The JSON body for ``request``; ``options`` are the merged model and call options.
+    ``prompt_cache_key``: whether the host takes that field (its endpoint's quirk)."""
     body: dict[str, Any] = {
         "model": model,
         "messages": encode_messages(request.messages, _cache(request)),
@@ -54,7 +61,16 @@ def encode_body(
     if request.schema is not None:
         body["response_format"] = response_format(request.schema, request.schema_name)
     _encode_options(body, options, request.tools, max_tokens_field)
+    cache_ttl(options)  # checked everywhere alike; OpenAI's cache has no TTL to ask for
+    if cache_mode(options) == "auto" and prompt_cache_key:
+        key = conversation_key(body["messages"], _is_user)
+        if key is not None:
+            body["prompt_cache_key"] = key
     return merge_extras(body, extras_of(options))
+
+
+def _is_user(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("role") == "user"
 
 
 def _cache(request: Request) -> MessageCache | None:

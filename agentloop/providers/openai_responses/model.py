@@ -27,7 +27,13 @@ class OpenAIResponsesModel(HTTPModel):
 
     def encode(self, request: Request, *, stream: bool) -> HTTPCall:
         options = {**self.options, **request.options}
-        body = encode_body(self.model_name, request, options, stream=stream)
+        body = encode_body(
+            self.model_name,
+            request,
+            options,
+            stream=stream,
+            prompt_cache_key=self.endpoint.quirks.prompt_cache_key,
+        )
         return HTTPCall(self.url(stream=stream), body, self.request_headers())
 
     def decode(self, body: Any) -> Reply:

@@ -8,6 +8,9 @@
 - When reasoning is in use the call is stateless: ``store: false`` and
   ``include: ["reasoning.encrypted_content"]``, so every reasoning item comes back
   encrypted and can be sent again with the history, with no server-side state.
+- ``prompt_cache="auto"`` (the default) sends a ``prompt_cache_key`` made from the
+  instructions and the opening input items (`agentloop.providers.prompt_cache`), where the
+  endpoint takes one; ``"off"`` sends none, and a ``prompt_cache_key=`` option wins.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from agentloop.messages import OPENAI_RESPONSES, Message, Text, Thinking
 from agentloop.providers.base import Request
 from agentloop.providers.openai_responses.messages import encode_message, encode_messages
 from agentloop.providers.options import extras_of, merge_extras
+from agentloop.providers.prompt_cache import cache_mode, cache_ttl, conversation_key
 from agentloop.providers.wire_cache import WireCache
 from agentloop.schema_transforms import openai_strict
 from agentloop.tools import Tool
@@ -42,7 +46,7 @@ UNSUPPORTED_OPTIONS = {
     "thinking_budget": "it sets reasoning by effort, not by tokens: use reasoning_effort",
 }
 #: Options the encoder reads that are not body fields.
-LOCAL_OPTIONS = ("strict_tools",)
+LOCAL_OPTIONS = ("strict_tools", "prompt_cache", "prompt_cache_ttl")
 TOOL_CHOICES = ("auto", "required", "none")
 #: Families that reason by default (gpt-5-chat is the non-reasoning exception).
 REASONING_MODELS = ("o1", "o3", "o4", "gpt-5", "codex")
@@ -50,9 +54,15 @@ FORMAT_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def encode_body(
-    model_name: str, request: Request, options: dict[str, Any], *, stream: bool
+    model_name: str,
+    request: Request,
+    options: dict[str, Any],
+    *,
+    stream: bool,
+    prompt_cache_key: bool = True,
 ) -> dict[str, Any]:
-    """The request body for ``POST {base}/responses``; ``options`` are already merged."""
+    """The request body for ``POST {base}/responses``; ``options`` are already merged.
+    ``prompt_cache_key``: whether the endpoint takes that field (its quirk)."""
     body: dict[str, Any] = {"model": model_name}
     instructions, messages = split_instructions(request.messages)
     if instructions is not None:
@@ -67,6 +77,7 @@ def encode_body(
         body["text"] = {"format": encode_format(request.schema, request.schema_name)}
     body["stream"] = stream
     extras = apply_options(body, options, request.tools)
+    _cache_key(body, options, enabled=prompt_cache_key)
     if uses_reasoning(model_name, request.messages, options):
         body["include"] = [ENCRYPTED_REASONING]
         body["store"] = False
@@ -77,6 +88,21 @@ def encode_body(
         else:
             body["input"] = stateless(body["input"])
     return body
+
+
+def _cache_key(body: dict[str, Any], options: dict[str, Any], *, enabled: bool) -> None:
+    """``prompt_cache_key`` for "auto": the same for every step of a conversation."""
+    cache_ttl(options)  # checked everywhere alike; OpenAI's cache has no TTL to ask for
+    if cache_mode(options) != "auto" or not enabled:
+        return
+    opening = [{"instructions": body["instructions"]}] if "instructions" in body else []
+    key = conversation_key([*opening, *body["input"]], _is_user)
+    if key is not None:
+        body["prompt_cache_key"] = key
+
+
+def _is_user(item: Any) -> bool:
+    return isinstance(item, dict) and item.get("role") == "user"
 
 
 def _stateless_cached(messages: Sequence[Message], wire_cache: WireCache) -> list[dict[str, Any]]:
