@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import sys
 import traceback
@@ -120,6 +121,32 @@ def chain_limit(text: str) -> int:
     if limit < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 model call, got {limit}")
     return limit
+
+
+def max_cost(text: str) -> float:
+    """``--max-cost USD``: a positive number of US dollars."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expects a number of USD, like 0.50, got {text!r}"
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of USD, got {text}")
+    return value
+
+
+def max_total_tokens(text: str) -> int:
+    """``--max-total-tokens N``: a whole number of tokens (input plus output), at least one."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expects a whole number of tokens, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 token, got {value}")
+    return value
 
 
 def build_parser() -> Parser:
@@ -261,6 +288,18 @@ def _tool_options() -> Parser:
         default=25,
         metavar="N",
         help="most model calls in one chain (default 25)",
+    )
+    tools.add_argument(
+        "--max-cost",
+        type=max_cost,
+        metavar="USD",
+        help="stop a chain before it spends more than this, in US dollars (needs a known price)",
+    )
+    tools.add_argument(
+        "--max-total-tokens",
+        type=max_total_tokens,
+        metavar="N",
+        help="stop a chain before it uses more tokens than this (input plus output)",
     )
     return tools
 

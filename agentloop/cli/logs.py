@@ -43,11 +43,14 @@ def run(args: argparse.Namespace, output: Output) -> int:
 #: The overview's columns, widest layout first: a narrower terminal drops the columns that
 #: matter least. The id is always whole (it is what --cid takes); the prompt gets the rest.
 LAYOUTS: tuple[tuple[str, ...], ...] = (
-    ("id", "model", "updated (UTC)", "calls", "prompt"),
-    ("id", "model", "updated (UTC)", "prompt"),
-    ("id", "updated (UTC)", "prompt"),
+    ("id", "model", "updated (UTC)", "calls", "cost", "prompt"),
+    ("id", "model", "updated (UTC)", "cost", "prompt"),
+    ("id", "updated (UTC)", "cost", "prompt"),
+    ("id", "cost", "prompt"),
     ("id", "prompt"),
 )
+#: Right-aligned columns: the numbers.
+NUMBERS = ("calls", "cost")
 #: The prompt is cut (with an ellipsis) to at most this, and a layout is chosen only if
 #: it leaves at least NARROWEST_PROMPT characters of it (or all of a shorter one).
 SHOWN_PROMPT_CHARS = 60
@@ -62,6 +65,7 @@ def overview(conversations: list[LoggedConversation], console: Console) -> Table
             "model": logged.model or "",
             "updated (UTC)": _when(logged.updated_utc),
             "calls": str(len(logged.responses)),
+            "cost": money(logged.usage().cost),
             "prompt": " ".join((logged.name or "").split()),
         }
         for logged in conversations
@@ -81,7 +85,7 @@ def _table(columns: Sequence[str], rows: list[dict[str, str]], prompt_chars: int
     for name in columns:
         # The prompt is the only column rich may narrow; its cells end in an ellipsis then.
         table.add_column(
-            name, no_wrap=name != "prompt", justify="right" if name == "calls" else "left"
+            name, no_wrap=name != "prompt", justify="right" if name in NUMBERS else "left"
         )
     for row in rows:
         table.add_row(
@@ -102,6 +106,8 @@ def transcript(logged: LoggedConversation) -> Table:
         f"{len(logged.responses)} model calls · "
         f"{usage.input_tokens:,} in / {usage.output_tokens:,} out tokens"
     )
+    if usage.cost is not None:
+        title = f"{title} · {money(usage.cost)}"
     table = Table(title=title, title_justify="left", show_lines=True)
     table.add_column("role", style="bold")
     table.add_column("content")
@@ -127,6 +133,11 @@ def message_text(message: Message) -> Text:
         else:
             text.append(f"[{type(part).__name__.lower()}]", style="dim")
     return text
+
+
+def money(cost: float | None) -> str:
+    """A cost in USD as ``-u`` shows it; nothing when unknown (never a made-up $0)."""
+    return "" if cost is None else f"${cost:.6f}"
 
 
 def _short(text: str, limit: int) -> str:

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from agentloop import prices
 from agentloop.cli.errors import UsageError
 from agentloop.cli.hooks import ToolHooks
 from agentloop.cli.key_values import parse_options
 from agentloop.cli.render import Output
 from agentloop.cli.tools_option import resolve_tools
 from agentloop.conversation import Conversation
-from agentloop.errors import MediaError
+from agentloop.errors import MediaError, UnknownPriceError
 from agentloop.log import Log, LogError
 from agentloop.media import Attachment, File, Image
 from agentloop.registry import get_model
@@ -35,6 +36,9 @@ class Session:
     show_usage: bool = False
     attachments: list[Image | File] = field(default_factory=list)
     log: Log | None = None
+    #: ``--max-cost`` and ``--max-total-tokens``: the limits of each turn's chain.
+    max_cost: float | None = None
+    max_total_tokens: int | None = None
 
     def close(self) -> None:
         """Close the toolboxes that hold a process or a file (MCP, SQLite), and the log."""
@@ -68,16 +72,34 @@ def open_session(args: argparse.Namespace, output: Output) -> Session:
         if log is not None:
             log.close()
         raise
-    if log is not None:
-        log.attach(conversation)
-    return Session(
+    session = Session(
         conversation,
         output,
         stream=not getattr(args, "no_stream", False),
         show_usage=args.usage,
         attachments=attachments,
         log=log,
+        max_cost=getattr(args, "max_cost", None),
+        max_total_tokens=getattr(args, "max_total_tokens", None),
     )
+    try:
+        _check_price(session)
+    except BaseException:
+        session.close()
+        raise
+    if log is not None:
+        log.attach(conversation)
+    return session
+
+
+def _check_price(session: Session) -> None:
+    """``--max-cost`` on a model with no known price: a usage error now, before any call
+    (the chain would raise the same at its first call, but ``chat`` only once typed to)."""
+    if session.max_cost is None:
+        return
+    model_id = session.conversation.require_model().model_id
+    if prices.cost(Usage(1_000, 100), model_id) is None:
+        raise UnknownPriceError(model_id, prices.available())
 
 
 def _conversation(
@@ -134,7 +156,14 @@ def run_turn(
     """Send one user turn and show the answer as it arrives."""
     conversation, output = session.conversation, session.output
     send = conversation.chain if chain else conversation.prompt
-    response = send(text, system=system, attachments=attachments, stream=session.stream)
+    response = send(
+        text,
+        system=system,
+        attachments=attachments,
+        stream=session.stream,
+        max_cost=session.max_cost,
+        max_total_tokens=session.max_total_tokens,
+    )
     try:
         if session.stream:
             for chunk in response:

@@ -17,7 +17,7 @@ Each write is one transaction holding one step (a model reply, or a batch of
 tool results), so a process that dies mid-chain leaves every completed step
 stored. The schema's version is SQLite's ``user_version``; opening a log runs
 the migrations it has not seen yet. API keys are never stored: only messages,
-model names, options and usage.
+model names, options, usage and cost.
 """
 
 from agentloop.log.records import LoggedConversation, LoggedResponse

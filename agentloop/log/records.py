@@ -60,10 +60,8 @@ class LoggedConversation:
     responses: list[LoggedResponse] = field(default_factory=list)
 
     def usage(self) -> Usage:
-        total = Usage()
-        for response in self.responses:
-            total = total + response.usage
-        return total
+        """Summed over the model calls; ``cost`` is None when one call's is unknown."""
+        return Usage.sum(response.usage for response in self.responses)
 
     def to_dict(self) -> dict[str, Any]:
         return {

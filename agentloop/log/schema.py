@@ -64,6 +64,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX tool_results_by_message ON tool_results (conversation_id, message_seq)",
     ),
+    # 2: what each model call cost in USD, NULL when unknown (and on rows logged before).
+    ("ALTER TABLE responses ADD COLUMN cost REAL",),
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -14,12 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agentloop import prices
 from agentloop.conversation import Conversation
 from agentloop.log.records import LoggedConversation, LoggedResponse
 from agentloop.log.schema import LogError, default_path, migrate
 from agentloop.messages import Message
 from agentloop.response import ChainResponse, Response
 from agentloop.usage import Usage
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from agentloop.model import AsyncModel, Model
@@ -187,8 +191,12 @@ class Log:
             return
         message, usage = reply.message, reply.usage
         options = {**response.conversation.options, **response.prompt.options}
+        cost = _cost(usage, response.model, reply.model)
+        usage_dict = usage.to_dict() if cost is None else {**usage.to_dict(), "cost": cost}
         self._db.execute(
-            "INSERT INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO responses (id, conversation_id, model, resolved_model, prompt, system, "
+            "options_json, text, message_json, finish_reason, input_tokens, output_tokens, "
+            "usage_json, datetime_utc, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 new_id(),
                 conversation_id,
@@ -202,8 +210,9 @@ class Log:
                 reply.finish_reason,
                 usage.input_tokens,
                 usage.output_tokens,
-                _json(usage.to_dict()),
+                _json(usage_dict),
                 now,
+                cost,
             ),
         )
 
@@ -280,7 +289,7 @@ class Log:
         logged.messages = [Message.from_dict(json.loads(m)) for (m,) in messages]
         responses = self._db.execute(
             "SELECT id, conversation_id, model, resolved_model, prompt, system, options_json, "
-            "text, message_json, finish_reason, usage_json, datetime_utc FROM responses "
+            "text, message_json, finish_reason, usage_json, datetime_utc, cost FROM responses "
             "WHERE conversation_id = ? ORDER BY datetime_utc, rowid",
             (logged.id,),
         )
@@ -304,7 +313,11 @@ class Log:
 
 
 def _response(row: tuple[Any, ...]) -> LoggedResponse:
-    (rid, cid, model, resolved, prompt, system, options, text, message, finish, usage, when) = row
+    (rid, cid, model, resolved, prompt, system, options, text, message, finish, *rest) = row
+    usage_json, when, cost = rest
+    usage = Usage.from_dict(json.loads(usage_json))
+    if cost is not None:  # NULL: unknown, or logged before the log kept costs
+        usage.cost = float(cost)
     return LoggedResponse(
         rid,
         cid,
@@ -316,9 +329,21 @@ def _response(row: tuple[Any, ...]) -> LoggedResponse:
         text,
         Message.from_dict(json.loads(message)),
         finish,
-        Usage.from_dict(json.loads(usage)),
+        usage,
         when,
     )
+
+
+def _cost(usage: Usage, model_id: str, served_by: str | None) -> float | None:
+    """What a call cost in USD, None when unknown: the provider's own figure, else priced
+    now (the table loads on the first priced call). Pricing never fails a log write."""
+    if usage.cost is not None:
+        return usage.cost
+    try:
+        return prices.cost(usage, model_id, served_by)
+    except Exception:  # a broken or newer price table: the step is logged, its cost unknown
+        logger.debug("Could not price a call of %s for the log", model_id, exc_info=True)
+        return None
 
 
 def _json(value: Any) -> str:

@@ -156,3 +156,44 @@ def test_logs_keeps_ids_whole_and_cuts_the_prompt_to_fit_the_width(
     assert len(shown) >= 20
     assert shown.endswith("…")
     assert long.startswith(shown[:-1])
+
+
+def test_logs_shows_what_a_conversation_cost_when_it_is_known(
+    env: dict[str, str], home: Path
+) -> None:
+    priced = FunctionModel(
+        lambda _: agentloop.Reply(
+            agentloop.Message.assistant("Noted."), agentloop.Usage(1_000, 100), "stop"
+        ),
+        model_id="anthropic/claude-sonnet-4-5",
+    )
+    with Log(home / "logs.db") as log:
+        conversation = priced.conversation()
+        log.attach(conversation)
+        conversation.prompt("Priced")
+        conversation.prompt("Again")
+        priced_id = log.conversation_id(conversation)
+        unpriced = agentloop.get_model("test").conversation()
+        log.attach(unpriced)
+        unpriced.prompt("Unpriced")
+        unpriced_id = log.conversation_id(unpriced)
+    per_call = agentloop.prices.cost(agentloop.Usage(1_000, 100), "anthropic/claude-sonnet-4-5")
+    assert per_call is not None
+    shown = f"${2 * per_call:.6f}"
+    for columns in (120, 80):
+        result = run_cli("logs", env={**env, "COLUMNS": str(columns)})
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= columns
+        assert any("cost" in line.split() for line in lines)  # the column's header
+        [priced_row] = [line for line in lines if priced_id in line]
+        [unpriced_row] = [line for line in lines if unpriced_id in line]
+        assert shown in priced_row
+        assert "$" not in unpriced_row  # unknown: left blank, never $0
+    one = run_cli("logs", "--cid", priced_id, env={**env, "COLUMNS": "120"})
+    assert shown in one.stdout
+    costs = {
+        c["id"]: c["usage"].get("cost")
+        for c in json.loads(run_cli("logs", "--json", env=env).stdout)
+    }
+    assert costs == {priced_id: pytest.approx(2 * per_call), unpriced_id: None}

@@ -235,3 +235,101 @@ def test_without_agentloop_home_the_user_data_folder_is_used(
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(sys, "platform", platform)
     assert data_dir() == Path(expected).expanduser()
+
+
+SONNET = "anthropic/claude-sonnet-4-5"
+
+
+def priced_model(usage: agentloop.Usage, model_id: str = SONNET) -> FunctionModel:
+    """Asks for ``upper`` once, then answers; each call reports ``usage``."""
+
+    def script(request: Request) -> agentloop.Reply:
+        if len(request.messages) == 1:
+            call = ToolCall("upper", {"text": "hi"}, "call_1")
+            return agentloop.Reply(agentloop.Message("assistant", [call]), usage, "tool_calls")
+        return agentloop.Reply(agentloop.Message.assistant("HI"), usage, "stop")
+
+    return FunctionModel(script, model_id=model_id)
+
+
+def test_each_call_is_logged_with_its_cost_when_the_price_is_known(log: Log) -> None:
+    conversation = priced_model(agentloop.Usage(1_000, 100)).conversation(tools=[upper])
+    log.attach(conversation)
+    conversation.chain("Shout")
+    per_call = agentloop.prices.cost(agentloop.Usage(1_000, 100), SONNET)
+    assert per_call is not None
+    logged = log.latest()
+    assert logged is not None
+    assert [r.usage.cost for r in logged.responses] == [per_call, per_call]
+    assert logged.usage().cost == pytest.approx(2 * per_call)
+    assert logged.to_dict()["responses"][0]["usage"]["cost"] == per_call
+    column = log._db.execute("SELECT cost FROM responses").fetchall()
+    assert column == [(per_call,), (per_call,)]  # a column to sum in SQL
+
+
+def test_an_unknown_cost_is_logged_as_unknown_never_as_zero(log: Log) -> None:
+    log.record(agentloop.get_model("test").conversation().prompt("Hello"))
+    logged = log.latest()
+    assert logged is not None
+    assert logged.responses[0].usage.cost is None
+    assert logged.usage().cost is None
+    assert "cost" not in logged.to_dict()["usage"]
+    assert log._db.execute("SELECT cost FROM responses").fetchall() == [(None,)]
+
+
+def test_a_cost_the_provider_reported_is_logged_as_it_is(log: Log) -> None:
+    usage = agentloop.Usage(10, 5, cost=0.25)
+    log.record(priced_model(usage, model_id="openai-compatible/local").prompt("Hi"))
+    logged = log.latest()
+    assert logged is not None
+    assert logged.responses[0].usage.cost == 0.25
+
+
+def test_a_price_that_cannot_be_worked_out_never_fails_the_log_write(
+    log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object, **__: object) -> float:
+        raise RuntimeError("a broken price table")
+
+    monkeypatch.setattr(agentloop.prices, "cost", broken)
+    conversation = priced_model(agentloop.Usage(1_000, 100)).conversation(tools=[upper])
+    log.attach(conversation)
+    conversation.chain("Shout")
+    logged = log.latest()
+    assert logged is not None
+    assert [r.usage.cost for r in logged.responses] == [None, None]
+    assert [r.usage.input_tokens for r in logged.responses] == [1_000, 1_000]
+
+
+def test_a_log_from_before_costs_migrates_and_keeps_its_calls(tmp_path: Path) -> None:
+    path = tmp_path / "logs.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    assert migrate(db, MIGRATIONS[:1]) == 1  # the first schema, with no cost column
+    db.execute(
+        "INSERT INTO conversations VALUES ('01OLD', 'Old', ?, '2025-01-01', '2025-01-01')",
+        (SONNET,),
+    )
+    db.execute(
+        "INSERT INTO responses VALUES ('R1', '01OLD', ?, NULL, 'Old', NULL, '{}', 'Hi', ?, "
+        "'stop', 1000, 100, ?, '2025-01-01')",
+        (
+            SONNET,
+            '{"role": "assistant", "content": "Hi"}',
+            '{"input_tokens": 1000, "output_tokens": 100}',
+        ),
+    )
+    db.close()
+    with Log(path) as log:
+        old = log.get("01OLD")
+        assert [r.text for r in old.responses] == ["Hi"]
+        assert old.responses[0].usage.input_tokens == 1_000
+        assert old.usage().cost is None  # logged before costs were: unknown
+        conversation = priced_model(agentloop.Usage(1_000, 100)).conversation(tools=[upper])
+        log.attach(conversation)
+        conversation.chain("Shout")
+        new = log.latest()
+        assert new is not None
+        assert new.usage().cost is not None
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+    db.close()
