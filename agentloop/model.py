@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from agentloop.conversation import AsyncConversation, Conversation
 from agentloop.messages import Message, set_system_prompt
@@ -181,6 +181,18 @@ class Model(Prompting[Conversation], ABC):
     def to_async(self) -> AsyncModel:
         return AsyncModel(self)
 
+    def close(self) -> None:
+        """Release the connections this model holds (HTTP models); nothing by default."""
+
+    async def aclose(self) -> None:
+        """Release the async connections this model holds; nothing by default."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- counting tokens ---------------------------------------------------------
 
     def count_tokens(
@@ -229,6 +241,16 @@ class AsyncModel(Prompting[AsyncConversation]):
 
     def _conversation_type(self) -> type[AsyncConversation]:
         return AsyncConversation
+
+    async def aclose(self) -> None:
+        """Release the model's async connections (its aiohttp session, for an HTTP model)."""
+        await self.sync_model.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def count_tokens(
         self,
