@@ -110,17 +110,27 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def chain_limit(text: str) -> int:
-    """``--cl N``: a whole number of model calls, at least one."""
-    try:
-        limit = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expects a whole number of model calls, got {text!r}"
-        ) from None
-    if limit < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 model call, got {limit}")
-    return limit
+def at_least_one(units: str, unit: str) -> Callable[[str], int]:
+    """An argparse type: a whole number of ``units``, at least one ``unit``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expects a whole number of {units}, got {text!r}"
+            ) from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1 {unit}, got {value}")
+        return value
+
+    return parse
+
+
+#: ``--cl N``: model calls.
+chain_limit = at_least_one("model calls", "model call")
+#: ``--max-total-tokens N``: tokens, input plus output.
+max_total_tokens = at_least_one("tokens", "token")
 
 
 def max_cost(text: str) -> float:
@@ -133,19 +143,6 @@ def max_cost(text: str) -> float:
         ) from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of USD, got {text}")
-    return value
-
-
-def max_total_tokens(text: str) -> int:
-    """``--max-total-tokens N``: a whole number of tokens (input plus output), at least one."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expects a whole number of tokens, got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 token, got {value}")
     return value
 
 

@@ -340,9 +340,13 @@ class HTTPModel(Model):
     # -- blocking ----------------------------------------------------------------------
 
     def complete(self, request: Request) -> Reply:
-        log = self._log(wire_request(self.encode(request, stream=False)))
+        return self.decode(self._post(self.encode(request, stream=False)))
+
+    def _post(self, call: HTTPCall) -> Any:
+        """Send ``call`` under the retries and return the reply's JSON."""
+        log = self._log(wire_request(call))
         response = self._retrying(lambda attempt: self._send(log, attempt))
-        return self.decode(self._json(response.status, response.body, log.wire))
+        return self._json(response.status, response.body, log.wire)
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
         log = self._log(wire_request(self.encode(request, stream=True)))
@@ -367,10 +371,10 @@ class HTTPModel(Model):
         self, response: HTTPResponse, log: RequestLog, attempt: int, started: float
     ) -> HTTPResponse:
         """Log a response; an HTTP failure becomes the typed error, key masked."""
-        log.received(response.status, attempt, started, response.body)
         if response.status >= 400:
-            sent = log.wire.headers
-            raise self.http_error(response.status, response.text, response.headers, sent)
+            status, headers = response.status, response.headers
+            raise self._status_error(status, headers, response.body, log, attempt, started)
+        log.received(response.status, attempt, started, response.body)
         return response
 
     def _send(self, log: RequestLog, attempt: int) -> HTTPResponse:
@@ -430,22 +434,22 @@ class HTTPModel(Model):
     def post_json(self, url: str, body: dict[str, Any]) -> Any:
         """POST ``body`` to ``url`` with the model's headers and key, under its retries, and
         return the reply's JSON; a failure is the same typed error as a completion's."""
-        log = self._log(wire_request(HTTPCall(url, body, self.request_headers())))
-        response = self._retrying(lambda attempt: self._send(log, attempt))
-        return self._json(response.status, response.body, log.wire)
+        return self._post(HTTPCall(url, body, self.request_headers()))
 
     async def apost_json(self, url: str, body: dict[str, Any]) -> Any:
         """`post_json`, awaitable."""
-        log = self._log(wire_request(HTTPCall(url, body, self.request_headers())))
-        response: HTTPResponse = await self._aretrying(log, self._asend)
-        return self._json(response.status, response.body, log.wire)
+        return await self._apost(HTTPCall(url, body, self.request_headers()))
 
     # -- async -------------------------------------------------------------------------
 
     async def acomplete(self, request: Request) -> Reply:
-        log = self._log(wire_request(self.encode(request, stream=False)))
+        return self.decode(await self._apost(self.encode(request, stream=False)))
+
+    async def _apost(self, call: HTTPCall) -> Any:
+        """`_post`, awaitable."""
+        log = self._log(wire_request(call))
         response: HTTPResponse = await self._aretrying(log, self._asend)
-        return self.decode(self._json(response.status, response.body, log.wire))
+        return self._json(response.status, response.body, log.wire)
 
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
         log = self._log(wire_request(self.encode(request, stream=True)))
