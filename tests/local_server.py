@@ -9,6 +9,7 @@ announce more bytes than it sends (``promise_more``) to test broken streams.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -87,7 +88,7 @@ class LocalServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
@@ -119,6 +120,21 @@ class LocalServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class QuietServer(ThreadingHTTPServer):
+    """Keeps a handler's failure (a client that hung up mid-reply, as fault tests make them)
+    in ``errors`` rather than printing it: a handler thread can outlive its test, and its
+    traceback would land in the captured stderr of whatever test runs next."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.errors: list[BaseException] = []
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if error is not None:
+            self.errors.append(error)
 
 
 @pytest.fixture
