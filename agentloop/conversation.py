@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from agentloop.errors import AgentloopError, ResumeError, SerializationError
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
-from agentloop.media import Attachment, File, Image, Source
+from agentloop.media import Attachment, File, Image, Media, Source
 from agentloop.messages import Message, expect_type, set_system_prompt
 from agentloop.providers.options import check_option_names, check_request_tools
 from agentloop.registry import get_model
@@ -367,11 +367,14 @@ class Conversation:
     # -- converters ------------------------------------------------------------
     # Thin calls into each wire format's codec. Imported on use: a codec module's package
     # also holds its HTTP model, and a conversation that never converts need not load either.
+    # A codec never downloads: a URL the format cannot take is read here first (blocking,
+    # `Media.read`, cached on the part), as a model fetches it before sending.
 
     def to_openai(self) -> list[dict[str, Any]]:
-        """Chat Completions ``messages``."""
-        from agentloop.providers.openai_chat.messages import encode_messages
+        """Chat Completions ``messages`` (a file or audio URL is downloaded and inlined)."""
+        from agentloop.providers.openai_chat.messages import encode_messages, media_to_fetch
 
+        _read_all(media_to_fetch(self.messages))
         return encode_messages(self.messages)
 
     def to_openai_responses(self) -> list[dict[str, Any]]:
@@ -381,15 +384,17 @@ class Conversation:
         return encode_messages(self.messages)
 
     def to_anthropic(self) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
-        """Anthropic Messages ``(system, messages)``."""
-        from agentloop.providers.anthropic.messages import encode_messages
+        """Anthropic Messages ``(system, messages)`` (a text file URL is downloaded)."""
+        from agentloop.providers.anthropic.messages import encode_messages, media_to_fetch
 
+        _read_all(media_to_fetch(self.messages))
         return encode_messages(self.messages)
 
     def to_gemini(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """Gemini ``(systemInstruction, contents)``."""
-        from agentloop.providers.gemini.messages import encode_messages
+        """Gemini ``(systemInstruction, contents)`` (a URL it cannot take is downloaded)."""
+        from agentloop.providers.gemini.messages import encode_messages, media_to_fetch
 
+        _read_all(media_to_fetch(self.messages))
         return encode_messages(self.messages)
 
     @classmethod
@@ -504,3 +509,9 @@ def _attachment_part(item: AttachmentLike) -> Image | File:
         if not isinstance(item, bytes)
         else Attachment(content=item).to_part()
     )
+
+
+def _read_all(media: Sequence[Media]) -> None:
+    """Download (once: cached on each part) the URLs a converter is about to inline."""
+    for part in media:
+        part.read()

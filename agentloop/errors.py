@@ -21,6 +21,29 @@ class MediaNotFoundError(MediaError, FileNotFoundError):
     """A media path does not exist. The message names the path."""
 
 
+class MediaFetchError(MediaError):
+    """A media URL a provider cannot take could not be fetched to send its bytes instead.
+
+    ``url`` is the URL as shown in the message (its user info and query values masked, so a
+    signed URL's token is not logged); ``status`` is the HTTP status when one arrived (404),
+    None when the fetch failed below HTTP (refused, timed out) or was refused here.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class MediaTooLargeError(MediaFetchError):
+    """A fetched media URL is larger than the cap (``limit`` bytes; see
+    [`MAX_DOWNLOAD_BYTES`][agentloop.media.MAX_DOWNLOAD_BYTES])."""
+
+    def __init__(self, message: str, *, url: str | None = None, limit: int | None = None) -> None:
+        super().__init__(message, url=url)
+        self.limit = limit
+
+
 class ConversionError(AgentloopError, ValueError):
     """A message cannot be converted to or from a provider's wire format.
 

@@ -2,8 +2,11 @@
 
 A media part holds either the bytes themselves or a URL. Paths are read when
 the part is made, so a missing file fails at once, naming the path. URLs are
-kept as URLs (most providers fetch them themselves) and only downloaded when a
-converter has to inline them; the download is cached on the part.
+kept as URLs (most providers fetch them themselves). A codec never downloads:
+each says which URL-only parts it must inline (``media_to_fetch``), and
+`HTTPModel` fetches those through its transport before encoding
+(``providers/media_fetch.py``); the bytes are cached on the part. ``read()`` and
+``aread()`` here are the same fetch for a caller's own code, over httpx.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import unquote, urlparse
 
+from agentloop.downloads import MAX_DOWNLOAD_BYTES, download, download_async, shown_url
 from agentloop.errors import MediaError, MediaNotFoundError, SerializationError
 
 if TYPE_CHECKING:
@@ -24,9 +28,8 @@ if TYPE_CHECKING:
 #: Schemes that name a remote resource rather than a local path.
 URL_SCHEMES = ("http://", "https://", "gs://")
 
-#: Largest download accepted when a URL has to be inlined (50 MiB, the
-#: largest inline payload any supported provider accepts).
-MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+__all__ = ["MAX_DOWNLOAD_BYTES", "Attachment", "File", "Image", "Media"]
+
 
 _SIGNATURES: tuple[tuple[bytes, int, str], ...] = (
     # (magic bytes, offset, MIME type)
@@ -193,14 +196,14 @@ class Media:
     def read(self, *, client: httpx.Client | None = None) -> bytes:
         """The bytes, downloading (once) when the part only holds a URL."""
         if self.data is None:
-            self._store_download(_download(self._url_to_fetch(), client))
+            self.keep_download(*download(self._url_to_fetch(), client))
         assert self.data is not None
         return self.data
 
     async def aread(self, *, client: httpx.AsyncClient | None = None) -> bytes:
         """Async twin of `read`."""
         if self.data is None:
-            self._store_download(await _adownload(self._url_to_fetch(), client))
+            self.keep_download(*await download_async(self._url_to_fetch(), client))
         assert self.data is not None
         return self.data
 
@@ -212,9 +215,22 @@ class Media:
             )
         return self.url
 
-    def _store_download(self, payload: tuple[bytes, str | None]) -> None:
-        self.data, declared = payload
-        self.media_type = self.media_type or sniff_media_type(self.data) or declared
+    def keep_download(self, data: bytes, declared: str | None) -> None:
+        """Cache fetched bytes on the part (``declared``: the reply's content type)."""
+        self.data = data
+        self.media_type = self.media_type or sniff_media_type(data) or declared
+
+    def fetched_data(self) -> bytes:
+        """The bytes for a codec that inlines them. Never downloads: a URL-only part a codec
+        inlines is fetched before encoding (the codec's ``media_to_fetch`` names it), so
+        reaching here without bytes means that step was skipped."""
+        if self.data is None:
+            raise MediaError(
+                f"the {type(self).__name__} {shown_url(self.url or '')} has no bytes yet: a "
+                "codec never downloads; fetch them first (read() or await aread()), as "
+                "models and Conversation.to_*() do"
+            )
+        return self.data
 
     def base64(self) -> str:
         return encode_base64(self.read())
@@ -454,36 +470,3 @@ def _as_image_if_image(part: File) -> Image | File:
 
 def _kind_of(value: object) -> str:
     return f"{type(value).__name__} {value!r:.40}"
-
-
-def _check_download(response: httpx.Response, url: str) -> tuple[bytes, str | None]:
-    if response.status_code >= 400:
-        raise MediaError(f"Downloading {url} failed with HTTP {response.status_code}")
-    if len(response.content) > MAX_DOWNLOAD_BYTES:
-        raise MediaError(f"{url} is larger than {MAX_DOWNLOAD_BYTES} bytes")
-    declared = response.headers.get("content-type", "").split(";")[0].strip() or None
-    return response.content, declared
-
-
-def _download(url: str, client: httpx.Client | None) -> tuple[bytes, str | None]:
-    import httpx  # only when a URL is fetched: messages and media never load it otherwise
-
-    try:
-        if client is not None:
-            return _check_download(client.get(url, follow_redirects=True), url)
-        with httpx.Client(timeout=30.0, follow_redirects=True) as own:
-            return _check_download(own.get(url), url)
-    except httpx.HTTPError as exc:
-        raise MediaError(f"Downloading {url} failed: {exc}") from exc
-
-
-async def _adownload(url: str, client: httpx.AsyncClient | None) -> tuple[bytes, str | None]:
-    import httpx
-
-    try:
-        if client is not None:
-            return _check_download(await client.get(url, follow_redirects=True), url)
-        async with httpx.AsyncClient(timeout=30.0, follow_redirects=True) as own:
-            return _check_download(await own.get(url), url)
-    except httpx.HTTPError as exc:
-        raise MediaError(f"Downloading {url} failed: {exc}") from exc

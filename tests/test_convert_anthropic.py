@@ -27,6 +27,7 @@ from agentloop import (
 from agentloop.media import decode_base64
 from agentloop.messages import ANTHROPIC, GEMINI, OPENAI, ProviderPart
 from agentloop.providers.anthropic import decode_messages, encode_messages
+from agentloop.providers.anthropic.messages import media_to_fetch
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
 PDF = b"%PDF-1.4\n%%EOF"
@@ -324,8 +325,17 @@ def test_text_file_is_a_plain_text_document() -> None:
 @respx.mock
 def test_text_file_url_is_downloaded_and_inlined() -> None:
     respx.get("https://example.com/notes.txt").mock(return_value=httpx.Response(200, text="hi"))
-    [block] = user_content(Message.user().add_file("https://example.com/notes.txt"))
+    message = Message.user().add_file("https://example.com/notes.txt")
+    assert media_to_fetch([message]) == message.parts
+    _, [wire] = Conversation([message]).to_anthropic()  # the converter downloads first
+    [block] = wire["content"]
     assert block["source"] == {"type": "text", "media_type": "text/plain", "data": "hi"}
+
+
+def test_images_and_pdfs_by_url_are_never_fetched() -> None:
+    message = Message.user().add_image("https://example.com/cat.png")
+    message.add_file("https://example.com/report.pdf").add_file("https://example.com/blob")
+    assert media_to_fetch([message]) == []
 
 
 def test_text_file_that_is_not_utf8_raises() -> None:

@@ -20,6 +20,7 @@ from agentloop import (
     ConversionError,
     File,
     Image,
+    MediaError,
     Message,
     Text,
     Thinking,
@@ -29,6 +30,7 @@ from agentloop import (
 from agentloop.media import decode_base64
 from agentloop.messages import ANTHROPIC, GEMINI, OPENAI
 from agentloop.providers.gemini import decode_messages, encode_messages
+from agentloop.providers.gemini.messages import media_to_fetch
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
 PDF = b"%PDF-1.4\n" + b"\x00" * 8
@@ -223,16 +225,27 @@ def test_url_of_unknown_type_is_downloaded_and_inlined() -> None:
     respx.get("https://example.com/picture").mock(
         return_value=httpx.Response(200, content=PNG, headers={"content-type": "image/png"})
     )
-    part = only_part(Message.user().add_image("https://example.com/picture"))
-    assert part == {"inlineData": {"mimeType": "image/png", "data": b64(PNG)}}
+    message = Message.user().add_image("https://example.com/picture")
+    assert media_to_fetch([message]) == [message.parts[0]]
+    _, [content] = Conversation([message]).to_gemini()  # the converter downloads first
+    assert content["parts"] == [{"inlineData": {"mimeType": "image/png", "data": b64(PNG)}}]
+    assert media_to_fetch([message]) == []  # the bytes are kept on the part
 
 
 @respx.mock
 def test_tool_result_image_url_is_downloaded_because_function_responses_take_no_urls() -> None:
     respx.get("https://example.com/shot.png").mock(return_value=httpx.Response(200, content=PNG))
     result = ToolResult("shot", "done", "c", attachments=[Image("https://example.com/shot.png")])
-    body = only_part(Message.tool(result))["functionResponse"]
+    assert media_to_fetch([Message.tool(result)]) == result.attachments
+    _, [content] = Conversation([Message.tool(result)]).to_gemini()
+    body = content["parts"][0]["functionResponse"]
     assert body["parts"] == [{"inlineData": {"mimeType": "image/png", "data": b64(PNG)}}]
+
+
+def test_the_codec_never_downloads_a_url_it_must_inline() -> None:
+    no_route = respx.mock()  # any HTTP request would fail: no route is mocked
+    with no_route, pytest.raises(MediaError, match=r"example\.com/picture has no bytes yet"):
+        contents_of(Message.user().add_image("https://example.com/picture"))
 
 
 def test_cloud_storage_uri_of_unknown_type_is_refused() -> None:

@@ -16,10 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentloop import Conversation, File, Image, Message, Text, Thinking, ToolCall, ToolResult
-from agentloop.errors import ConversionError, MediaError
+from agentloop.errors import ConversionError, MediaFetchError
 from agentloop.media import decode_base64
 from agentloop.messages import ANTHROPIC, GEMINI, OPENAI, OPENAI_RESPONSES
 from agentloop.providers.openai_chat import attachment_marker, decode_messages, encode_messages
+from agentloop.providers.openai_chat.messages import media_to_fetch
 
 PNG = strategies.PNG + b"pixels"
 PDF = strategies.PDF + b"pages"
@@ -279,7 +280,9 @@ def test_file_url_is_downloaded_and_inlined() -> None:
     route = respx.get("https://example.com/doc.pdf").mock(
         return_value=httpx.Response(200, content=PDF, headers={"content-type": "application/pdf"})
     )
-    wire = encode_messages([Message("user", [File("https://example.com/doc.pdf")])])
+    message = Message("user", [File("https://example.com/doc.pdf")])
+    assert media_to_fetch([message]) == message.parts
+    wire = Conversation([message]).to_openai()  # the converter downloads first
     assert route.called
     assert wire[0]["content"][0]["file"] == {
         "file_data": f"data:application/pdf;base64,{b64(PDF)}",
@@ -290,8 +293,14 @@ def test_file_url_is_downloaded_and_inlined() -> None:
 @respx.mock
 def test_file_url_that_cannot_be_downloaded_raises_media_error_naming_it() -> None:
     respx.get("https://example.com/gone.pdf").mock(return_value=httpx.Response(404))
-    with pytest.raises(MediaError, match=r"gone\.pdf"):
-        encode_messages([Message("user", [File("https://example.com/gone.pdf")])])
+    with pytest.raises(MediaFetchError, match=r"gone\.pdf.*HTTP 404") as info:
+        Conversation([Message("user", [File("https://example.com/gone.pdf")])]).to_openai()
+    assert info.value.status == 404
+
+
+def test_image_urls_go_by_url_and_are_never_fetched() -> None:
+    message = Message("user", [Image("https://example.com/cat.png"), File(PDF, "a.pdf")])
+    assert media_to_fetch([message]) == []
 
 
 def test_cloud_storage_url_raises_conversion_error() -> None:

@@ -122,6 +122,7 @@ class AiohttpTransport:
                 headers=request.headers,
                 timeout=self._client_timeout(request.timeout),
                 proxy=self._proxy(request.url),
+                allow_redirects=False,  # a redirect is a reply, as with httpx
             ) as response:
                 body = await response.read()
                 return HTTPResponse(response.status, lower_keys(response.headers), body)
@@ -136,6 +137,7 @@ class AiohttpTransport:
                 headers=request.headers,
                 timeout=self._client_timeout(request.timeout),
                 proxy=self._proxy(request.url),
+                allow_redirects=False,  # a redirect is a reply, as with httpx
             )
         return AiohttpStream(response)
 

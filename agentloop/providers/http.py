@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from httpx_sse import ServerSentEvent
 
+from agentloop.downloads import MAX_DOWNLOAD_BYTES
 from agentloop.errors import (
     AuthenticationError,
     MissingKeyError,
@@ -30,11 +31,13 @@ from agentloop.errors import (
     ResponseFormatError,
     StreamIncomplete,
 )
+from agentloop.media import Media
 from agentloop.model import Model
 from agentloop.providers.base import Reply, Request, StreamEvent
 from agentloop.providers.endpoints import Endpoint
 from agentloop.providers.http_call import HTTPCall, StreamDecoder, wire_request
 from agentloop.providers.http_errors import classify, parse_error_body, parse_retry_after
+from agentloop.providers.media_fetch import afetch, fetch
 from agentloop.providers.redaction import redact, redact_error, secrets_of
 from agentloop.providers.request_log import RequestLog
 from agentloop.providers.retry import MAX_RETRY_AFTER, RetryPolicy
@@ -120,6 +123,9 @@ class HTTPModel(Model):
     #: Where the model is served: URL, auth, key and base-URL variables, quirks. Each
     #: subclass names its own; ``endpoint=`` replaces it for one model.
     endpoint: Endpoint
+    #: The most bytes fetched from a media URL the wire format cannot take (its bytes are
+    #: sent instead); past it the request fails with `MediaTooLargeError`.
+    max_media_bytes: int = MAX_DOWNLOAD_BYTES
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -203,6 +209,14 @@ class HTTPModel(Model):
 
     def decode(self, body: Any) -> Reply:
         raise NotImplementedError  # pragma: no cover - every provider overrides it
+
+    def media_to_fetch(self, request: Request) -> list[Media]:
+        """The parts of ``request`` holding only a URL that `encode` sends as bytes (pure).
+
+        Every method that sends fetches them first, through the model's transport, so
+        `encode` never does I/O. None by default: a format that takes every URL as a URL.
+        """
+        return []
 
     def stream_decoder(self) -> StreamDecoder:
         raise NotImplementedError  # pragma: no cover - every provider overrides it
@@ -340,7 +354,16 @@ class HTTPModel(Model):
     # -- blocking ----------------------------------------------------------------------
 
     def complete(self, request: Request) -> Reply:
+        self._fetch_media(request)
         return self.decode(self._post(self.encode(request, stream=False)))
+
+    def _fetch_media(self, request: Request) -> None:
+        """Fetch what `encode` needs as bytes, blocking (`media_fetch.fetch`)."""
+        fetch(self.transport, self.media_to_fetch(request), self.max_media_bytes, self)
+
+    async def _afetch_media(self, request: Request) -> None:
+        """`_fetch_media` through the async transport: the event loop keeps running."""
+        await afetch(self.async_transport, self.media_to_fetch(request), self.max_media_bytes, self)
 
     def _post(self, call: HTTPCall) -> Any:
         """Send ``call`` under the retries and return the reply's JSON."""
@@ -349,6 +372,7 @@ class HTTPModel(Model):
         return self._json(response.status, response.body, log.wire)
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
+        self._fetch_media(request)
         log = self._log(wire_request(self.encode(request, stream=True)))
         response = self._retrying(lambda attempt: self._open(log, attempt))
         decoder = self.stream_decoder()
@@ -420,12 +444,14 @@ class HTTPModel(Model):
         return super().count_request(request)
 
     def count_request(self, request: Request) -> TokenCount:
+        self._fetch_media(request)  # a counting request is encoded as the request itself
         call = self.count_call(request)
         if call is None:
             return self.count_locally(request)
         return call.result(self.post_json(call.url, call.body), self.provider)
 
     async def acount_request(self, request: Request) -> TokenCount:
+        await self._afetch_media(request)
         call = self.count_call(request)
         if call is None:
             return await super().acount_request(request)
@@ -443,6 +469,7 @@ class HTTPModel(Model):
     # -- async -------------------------------------------------------------------------
 
     async def acomplete(self, request: Request) -> Reply:
+        await self._afetch_media(request)
         return self.decode(await self._apost(self.encode(request, stream=False)))
 
     async def _apost(self, call: HTTPCall) -> Any:
@@ -452,6 +479,7 @@ class HTTPModel(Model):
         return self._json(response.status, response.body, log.wire)
 
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        await self._afetch_media(request)
         log = self._log(wire_request(self.encode(request, stream=True)))
         response: AsyncResponseStream = await self._aretrying(log, self._aopen)
         decoder = self.stream_decoder()

@@ -11,7 +11,8 @@ Implementations: `agentloop.providers.httpx_transport` (httpx, the blocking
 default) and `agentloop.providers.aiohttp_transport` (aiohttp, the async
 default: several times faster than httpx under hundreds of concurrent requests).
 A transport raises only the errors below, so whoever calls it never sees
-which library did the work.
+which library did the work, and follows no redirect: a 3xx is a reply like any
+other (a media fetch follows them itself, within its limits).
 """
 
 from __future__ import annotations

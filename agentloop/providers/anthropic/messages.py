@@ -56,6 +56,7 @@ from agentloop.providers.anthropic.server_tools import (
     encode_server_block,
     is_server_block,
 )
+from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_cache import MessageCache, joined_list
 
 Block = dict[str, Any]
@@ -221,6 +222,16 @@ def _tool_result_block(result: ToolResult) -> Block:
     return block
 
 
+def media_to_fetch(messages: Sequence[Message]) -> list[Media]:
+    """The URL-only parts Anthropic is sent as bytes (pure): text documents, which it takes
+    only as text (images and PDFs go by URL). Fetched before encoding."""
+    return pending(messages, _inlined)
+
+
+def _inlined(media: Media, _in_tool_result: bool) -> bool:
+    return not isinstance(media, Image) and (media.media_type or "").startswith("text/")
+
+
 def _media_block(media: Media) -> Block:
     extra = _own(media.extra)
     source = extra.pop("source", {})
@@ -244,7 +255,7 @@ def _image_source(image: Media) -> Block:
         return {"type": "url", "url": image.url}
     if kind is None:
         raise _error("cannot tell the image type of these bytes; pass media_type=")
-    return {"type": "base64", "media_type": kind, "data": encode_base64(image.read())}
+    return {"type": "base64", "media_type": kind, "data": encode_base64(image.fetched_data())}
 
 
 def _document_source(file: Media) -> Block:
@@ -252,11 +263,11 @@ def _document_source(file: Media) -> Block:
     if kind == PDF or (kind is None and file.url is not None):
         if _by_url(file):
             return {"type": "url", "url": file.url}  # Anthropic fetches PDF URLs itself
-        return {"type": "base64", "media_type": PDF, "data": encode_base64(file.read())}
+        return {"type": "base64", "media_type": PDF, "data": encode_base64(file.fetched_data())}
     if kind is not None and kind.startswith("text/"):
         _check_fetchable(file)
         try:
-            text = file.read().decode("utf-8")
+            text = file.fetched_data().decode("utf-8")
         except UnicodeDecodeError:
             raise _error(f"the {kind} file {file.filename or ''} is not UTF-8 text") from None
         return {"type": "text", "media_type": "text/plain", "data": text}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentloop.media import Media
 from agentloop.model import Model
 from agentloop.providers.anthropic.count import count_call
+from agentloop.providers.anthropic.messages import media_to_fetch
 from agentloop.providers.anthropic.reply import decode_reply
 from agentloop.providers.anthropic.request import encode_request
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
@@ -37,6 +39,9 @@ class AnthropicModel(HTTPModel):
         options = {**self.options, **request.options}
         body = encode_request(self.model_name, request, options, stream=stream)
         return HTTPCall(self.url(stream=stream), body, self.request_headers())
+
+    def media_to_fetch(self, request: Request) -> list[Media]:
+        return media_to_fetch(request.messages)
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)

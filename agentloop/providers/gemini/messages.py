@@ -53,6 +53,7 @@ from agentloop.providers.gemini.server_tools import (
     encode_server_part,
     server_part_kind,
 )
+from agentloop.providers.media_fetch import pending
 
 _DATA_KINDS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 _SIGNATURE = "thoughtSignature"
@@ -421,11 +422,23 @@ def _encode_thinking(part: Thinking) -> dict[str, Any]:
     return out
 
 
+def media_to_fetch(messages: Sequence[Message]) -> list[Media]:
+    """The URL-only parts Gemini is sent as inlineData (pure): a URL of unknown type, and a
+    tool result's (a functionResponse takes no fileData URL). Fetched before encoding."""
+    return pending(messages, _inlined)
+
+
+def _inlined(media: Media, in_tool_result: bool) -> bool:
+    """inlineData unless a URL alone (bytes at hand go inline) with a known type."""
+    ours = media.extra.get(GEMINI, {})
+    by_url = media.url is not None and media.data is None
+    by_url = by_url and (not in_tool_result or bool(ours.get("file_data")))
+    return not (by_url and (media.media_type or ours.get("no_mime_type")))
+
+
 def _encode_media(media: Media, where: str, *, in_tool_result: bool = False) -> dict[str, Any]:
     """fileData for a URL Gemini can fetch with a known type; inlineData otherwise."""
-    ours = media.extra.get(GEMINI, {})
-    by_url = media.url is not None and (not in_tool_result or ours.get("file_data"))
-    if by_url and (media.media_type or ours.get("no_mime_type")):
+    if not _inlined(media, in_tool_result):
         file_data = {"fileUri": media.url}
         if media.media_type:
             file_data["mimeType"] = media.media_type
@@ -433,7 +446,7 @@ def _encode_media(media: Media, where: str, *, in_tool_result: bool = False) -> 
     kind = type(media).__name__
     if media.data is None and not (media.url or "").startswith(_HTTP):
         _fail(f"{where}: cannot send the {kind} {media.url} without its media type or bytes")
-    data = media.read()
+    data = media.fetched_data()
     mime = media.media_type or (media.mime_type if isinstance(media, Image) else None)
     if mime is None:
         _fail(f"{where}: the {kind} has no media type; pass media_type= (e.g. 'text/plain')")

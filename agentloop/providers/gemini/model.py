@@ -15,10 +15,12 @@ from typing import Any
 from httpx_sse import ServerSentEvent
 
 from agentloop.errors import ProviderError
+from agentloop.media import Media
 from agentloop.model import Model
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import GEMINI
 from agentloop.providers.gemini.count import count_call
+from agentloop.providers.gemini.messages import media_to_fetch
 from agentloop.providers.gemini.reply import decode_reply
 from agentloop.providers.gemini.request import encode_body, request_url
 from agentloop.providers.gemini.stream import GeminiStreamDecoder, json_array_events
@@ -45,6 +47,9 @@ class GeminiModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)
+
+    def media_to_fetch(self, request: Request) -> list[Media]:
+        return media_to_fetch(request.messages)
 
     def count_call(self, request: Request) -> CountCall:
         options = {**self.options, **request.options}

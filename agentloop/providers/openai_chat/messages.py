@@ -42,6 +42,7 @@ from agentloop.messages import (
     ToolResult,
 )
 from agentloop.portable import portable
+from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_cache import MessageCache
 from agentloop.providers.wire_json import read_arguments
 
@@ -118,6 +119,16 @@ def _encode_parts(parts: Sequence[Part], where: str) -> list[dict[str, Any]]:
     return encoded
 
 
+def media_to_fetch(messages: Sequence[Message]) -> list[Media]:
+    """The URL-only parts Chat Completions is sent as bytes (pure): every file and audio part
+    (only images go by URL). Fetched before encoding."""
+    return pending(messages, _inlined)
+
+
+def _inlined(media: Media, _in_tool_result: bool) -> bool:
+    return not isinstance(media, Image)
+
+
 def _encode_media(media: Media, where: str) -> dict[str, Any]:
     if isinstance(media, Image):
         passes = media.url is not None and media.url.startswith(("http://", "https://"))
@@ -134,7 +145,7 @@ def _encode_media(media: Media, where: str) -> dict[str, Any]:
 def _data_url(media: Media, where: str) -> str:
     if media.data is None and media.url and not media.url.startswith(("http://", "https://")):
         raise _error(f"cannot fetch {media.url} ({where}); pass the bytes or an https URL")
-    return f"data:{media.mime_type};base64,{encode_base64(media.read())}"
+    return f"data:{media.mime_type};base64,{encode_base64(media.fetched_data())}"
 
 
 def _filename(media: Media) -> str:

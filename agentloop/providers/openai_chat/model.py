@@ -22,10 +22,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agentloop.errors import OptionError, ProviderError
+from agentloop.media import Media
 from agentloop.messages import OPENAI as OPENAI_FORMAT
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import OLLAMA, OPENAI, OPENAI_COMPATIBLE, Endpoint
 from agentloop.providers.http import HTTPCall, HTTPModel
+from agentloop.providers.openai_chat.messages import media_to_fetch
 from agentloop.providers.openai_chat.reply import decode_reply
 from agentloop.providers.openai_chat.request import encode_body
 from agentloop.providers.openai_chat.stream import ChatStreamDecoder
@@ -56,6 +58,9 @@ class OpenAIChatModel(HTTPModel):
         if not quirks.stream_options and "stream_options" not in extras_of(options):
             body.pop("stream_options", None)
         return HTTPCall(self.url(stream=stream), body, self.request_headers())
+
+    def media_to_fetch(self, request: Request) -> list[Media]:
+        return media_to_fetch(request.messages)
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body, self.provider)
