@@ -36,8 +36,8 @@ class MediaFetchError(MediaError):
 
 
 class MediaTooLargeError(MediaFetchError):
-    """A fetched media URL is larger than the cap (``limit`` bytes; see
-    [`MAX_DOWNLOAD_BYTES`][agentloop.media.MAX_DOWNLOAD_BYTES])."""
+    """A fetched media URL is larger than the cap: ``limit`` bytes (by default
+    ``agentloop.downloads.MAX_DOWNLOAD_BYTES``, 50 MiB; a model's ``max_media_bytes``)."""
 
     def __init__(self, message: str, *, url: str | None = None, limit: int | None = None) -> None:
         super().__init__(message, url=url)

@@ -10,6 +10,8 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 
+import anthropic_wire
+import openai_chat_wire
 import pytest
 from gemini_replies import KEY, SSE, call, gemini, reply, sse, text
 from local_server import LocalServer, Recorded, Scripted
@@ -26,6 +28,7 @@ from agentloop import (
 )
 from agentloop.downloads import MAX_REDIRECTS, shown_url
 from agentloop.providers.gemini import GeminiModel
+from agentloop.providers.openai_chat import OpenAIChatModel
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.7\n" + b"%" * 64
@@ -213,6 +216,54 @@ def test_a_media_host_sees_no_key_and_no_header_of_the_model(
     assert local_server.requests[0].headers["x-goog-api-key"] == KEY
 
 
+@pytest.mark.parametrize("run", ["sync", "async"])
+async def test_a_token_count_fetches_what_the_counted_request_inlines(
+    local_server: LocalServer, media_host: LocalServer, run: str
+) -> None:
+    local_server.reply({"totalTokens": 300})
+    model = gemini(local_server)
+    history = [Message.user("x").add_image(f"{media_host.url}/picture")]
+    if run == "sync":
+        count = model.count_tokens(history)
+    else:
+        count = await model.to_async().count_tokens(history)
+    assert count.input_tokens == 300
+    body = local_server.requests[0].json()["generateContentRequest"]
+    assert body["contents"][0]["parts"][1] == inline(PNG, "image/png")
+
+
+def test_anthropic_is_sent_a_text_file_url_as_text_and_a_pdf_url_as_a_url(
+    local_server: LocalServer, media_host: LocalServer
+) -> None:
+    media_host.responder = serving("Notes: ünïcode".encode(), "text/plain; charset=utf-8")
+    local_server.reply(anthropic_wire.message_body([anthropic_wire.text("Read.")]))
+    message = Message.user("Read").add_file(f"{media_host.url}/notes.txt")
+    message.add_file(f"{media_host.url}/report.pdf")
+    anthropic_wire.model(local_server).chain(messages=[message])
+    assert [r.path for r in media_host.requests] == ["/notes.txt"]
+    _, notes, report = local_server.requests[0].json()["messages"][0]["content"]
+    assert notes["source"] == {"type": "text", "media_type": "text/plain", "data": "Notes: ünïcode"}
+    assert report["source"] == {"type": "url", "url": f"{media_host.url}/report.pdf"}
+
+
+async def test_chat_completions_is_sent_a_file_url_inline_and_an_image_url_as_a_url(
+    local_server: LocalServer, media_host: LocalServer
+) -> None:
+    media_host.responder = serving(PDF, "application/pdf")
+    local_server.reply(openai_chat_wire.completion("Read."))
+    message = Message.user("Read").add_file(f"{media_host.url}/doc.pdf")
+    message.add_image(f"{media_host.url}/cat.png")
+    model = OpenAIChatModel("gpt-4o", api_key="sk-test", base_url=local_server.url)
+    await model.to_async().chain(messages=[message])
+    assert [r.path for r in media_host.requests] == ["/doc.pdf"]
+    _, document, image = local_server.requests[0].json()["messages"][0]["content"]
+    assert document["file"] == {
+        "file_data": f"data:application/pdf;base64,{b64(PDF)}",
+        "filename": "doc.pdf",
+    }
+    assert image["image_url"] == {"url": f"{media_host.url}/cat.png"}
+
+
 # -- redirects -----------------------------------------------------------------------
 
 
@@ -336,3 +387,21 @@ def test_a_batch_prompt_whose_media_cannot_be_fetched_fails_with_the_fetch_error
     assert isinstance(failed.error, MediaFetchError)
     assert failed.error.status == 404
     assert len(media_host.requests) == 1  # a fetch error is not retried
+
+
+# -- a caller's own read() -------------------------------------------------------------
+
+
+async def test_read_and_aread_in_your_own_code_follow_the_same_rules(
+    media_host: LocalServer,
+) -> None:
+    media_host.responder = serving(PDF, "application/pdf")
+    document = File(f"{media_host.url}/doc")
+    assert document.read() == document.read() == PDF
+    assert len(media_host.requests) == 1
+    assert document.media_type == "application/pdf"
+    media_host.responder = lambda _: Scripted(404)
+    with pytest.raises(MediaFetchError, match="HTTP 404") as info:
+        await File(f"{media_host.url}/gone?token=abc").aread()
+    assert info.value.status == 404
+    assert info.value.url == f"{media_host.url}/gone?token=***"
