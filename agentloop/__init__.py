@@ -54,6 +54,7 @@ if TYPE_CHECKING:
         ToolRetriesExceeded,
         UnknownOptionError,
         UnknownPriceError,
+        UnsupportedServerToolError,
     )
     from agentloop.media import Attachment, File, Image
     from agentloop.messages import (
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
         register_model,
     )
     from agentloop.response import ChainResponse, ChainState, Prompt, Response
+    from agentloop.server_tools import CodeExecution, UserLocation, WebSearch
     from agentloop.token_count import TokenCount
     from agentloop.toolbox import Toolbox
     from agentloop.tools import Tool, ToolReturn, tool
@@ -101,6 +103,7 @@ __all__ = [
     "ChainResponse",
     "ChainState",
     "Citation",
+    "CodeExecution",
     "ContextTooLongError",
     "Conversation",
     "ConversationBusyError",
@@ -156,7 +159,10 @@ __all__ = [
     "UnknownModelError",
     "UnknownOptionError",
     "UnknownPriceError",
+    "UnsupportedServerToolError",
     "Usage",
+    "UserLocation",
+    "WebSearch",
     "__version__",
     "get_async_model",
     "get_model",
@@ -206,6 +212,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "ToolRetriesExceeded",
         "UnknownOptionError",
         "UnknownPriceError",
+        "UnsupportedServerToolError",
     ),
     "agentloop.media": ("Attachment", "File", "Image"),
     "agentloop.messages": (
@@ -232,6 +239,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "register_model",
     ),
     "agentloop.response": ("ChainResponse", "ChainState", "Prompt", "Response"),
+    "agentloop.server_tools": ("CodeExecution", "UserLocation", "WebSearch"),
     "agentloop.token_count": ("TokenCount",),
     "agentloop.toolbox": ("Toolbox",),
     "agentloop.tools": ("Tool", "ToolReturn", "tool"),

@@ -8,6 +8,7 @@ from agentloop.model import Model
 from agentloop.providers.anthropic.count import count_call
 from agentloop.providers.anthropic.reply import decode_reply
 from agentloop.providers.anthropic.request import encode_request
+from agentloop.providers.anthropic.server_tools import with_betas
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import ANTHROPIC
@@ -36,7 +37,8 @@ class AnthropicModel(HTTPModel):
     def encode(self, request: Request, *, stream: bool) -> HTTPCall:
         options = {**self.options, **request.options}
         body = encode_request(self.model_name, request, options, stream=stream)
-        return HTTPCall(self.url(stream=stream), body, self.request_headers())
+        headers = with_betas(self.request_headers(), request.server_tools)
+        return HTTPCall(self.url(stream=stream), body, headers)
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)
