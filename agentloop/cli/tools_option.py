@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from agentloop.cli.errors import UsageError
 from agentloop.cli.functions_option import load_functions
@@ -102,9 +102,9 @@ def _tool_source(
         return build_toolbox(target, options.get(target.__name__, {}))
     if inspect.isclass(target) and issubclass(target, ServerTool):
         return target()
-    if isinstance(target, Toolbox | Tool | ServerTool):
-        return target
-    if callable(target) and not inspect.isclass(target):
-        return target
+    if isinstance(target, Toolbox | Tool | ServerTool) or (
+        callable(target) and not inspect.isclass(target)
+    ):
+        return cast("ToolSource", target)
     kind = "class" if inspect.isclass(target) else type(target).__name__
     raise UsageError(f"-T {label}: a {kind} is not a tool; give a function or a Toolbox class")
