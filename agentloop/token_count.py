@@ -100,6 +100,8 @@ class CountCall:
     source: str
     #: The reply's field holding the count (``input_tokens``, ``totalTokens``).
     field: str
+    #: The request's headers when they are not the model's own (a beta flag a tool needs).
+    headers: dict[str, str] | None = None
 
     def result(self, reply: Any, provider: str) -> TokenCount:
         """The count read from the reply's JSON (a `ResponseFormatError` when it has none)."""

@@ -352,3 +352,18 @@ def test_gemini_tools_are_what_the_recordings_sent(file: str, tool: Any) -> None
     assert call.body["tools"] == tools
     wire = json.loads(wire_request(call).body)
     assert json.dumps(wire["tools"]) == json.dumps(json.loads(it.request_body)["tools"])
+
+
+def test_an_anthropic_token_count_sends_them_and_their_beta_flag(local_server: Any) -> None:
+    local_server.reply({"input_tokens": 42})
+    model = AnthropicModel("claude-sonnet-4-5", api_key="sk-ant-test", base_url=local_server.url)
+
+    count = model.count_tokens("Go", tools=[upper, CodeExecution()])
+    model.count_tokens("Go", tools=[upper])
+
+    assert count.input_tokens == 42
+    with_tool, without = local_server.requests
+    assert [t["name"] for t in with_tool.json()["tools"]] == ["upper", "code_execution"]
+    assert with_tool.headers["anthropic-beta"] == "code-execution-2025-08-25"
+    assert with_tool.headers["x-api-key"] == "sk-ant-test"
+    assert "anthropic-beta" not in without.headers

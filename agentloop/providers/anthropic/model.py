@@ -45,7 +45,11 @@ class AnthropicModel(HTTPModel):
 
     def count_call(self, request: Request) -> CountCall:
         options = {**self.options, **request.options}
-        return count_call(self.base_url, self.model_name, request, options)
+        call = count_call(self.base_url, self.model_name, request, options)
+        if not request.server_tools:
+            return call
+        headers = with_betas(self.request_headers(), request.server_tools)
+        return CountCall(call.url, call.body, call.source, call.field, headers)
 
     def stream_decoder(self) -> AnthropicStreamDecoder:
         return AnthropicStreamDecoder()

@@ -23,7 +23,9 @@ The neutral options map onto Anthropic's fields:
 Any other option goes into the body verbatim (``top_k``, ``metadata``,
 ``service_tier``...); a dict-valued one merges with what the encoder wrote,
 the caller's keys winning. ``schema=`` becomes ``output_config.format``,
-Anthropic's native structured outputs.
+Anthropic's native structured outputs. The provider-side tools of ``tools=``
+(``WebSearch()``, ``CodeExecution()``) follow the functions in ``tools``, as
+``server_tools.py`` maps them.
 """
 
 from __future__ import annotations

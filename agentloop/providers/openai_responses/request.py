@@ -8,6 +8,8 @@
 - When reasoning is in use the call is stateless: ``store: false`` and
   ``include: ["reasoning.encrypted_content"]``, so every reasoning item comes back
   encrypted and can be sent again with the history, with no server-side state.
+- The provider-side tools of ``tools=`` (``WebSearch()``, ``CodeExecution()``) follow the
+  functions in ``tools``, as ``server_tools.py`` maps them.
 - ``prompt_cache="auto"`` (the default) sends a ``prompt_cache_key`` made from the
   instructions and the opening input items (`agentloop.providers.prompt_cache`), where the
   endpoint takes one; ``"off"`` sends none, and a ``prompt_cache_key=`` option wins.
