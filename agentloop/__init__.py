@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         ToolRetriesExceeded,
         UnknownOptionError,
         UnknownPriceError,
+        UnsupportedServerToolError,
     )
     from agentloop.media import Attachment, File, Image
     from agentloop.messages import (
@@ -82,6 +83,7 @@ if TYPE_CHECKING:
         register_model,
     )
     from agentloop.response import ChainResponse, ChainState, Prompt, Response
+    from agentloop.server_tools import CodeExecution, UserLocation, WebSearch
     from agentloop.token_count import TokenCount
     from agentloop.toolbox import Toolbox
     from agentloop.tools import Tool, ToolReturn, tool
@@ -103,6 +105,7 @@ __all__ = [
     "ChainResponse",
     "ChainState",
     "Citation",
+    "CodeExecution",
     "ContextTooLongError",
     "Conversation",
     "ConversationBusyError",
@@ -160,7 +163,10 @@ __all__ = [
     "UnknownModelError",
     "UnknownOptionError",
     "UnknownPriceError",
+    "UnsupportedServerToolError",
     "Usage",
+    "UserLocation",
+    "WebSearch",
     "__version__",
     "get_async_model",
     "get_model",
@@ -212,6 +218,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "ToolRetriesExceeded",
         "UnknownOptionError",
         "UnknownPriceError",
+        "UnsupportedServerToolError",
     ),
     "agentloop.media": ("Attachment", "File", "Image"),
     "agentloop.messages": (
@@ -238,6 +245,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "register_model",
     ),
     "agentloop.response": ("ChainResponse", "ChainState", "Prompt", "Response"),
+    "agentloop.server_tools": ("CodeExecution", "UserLocation", "WebSearch"),
     "agentloop.token_count": ("TokenCount",),
     "agentloop.toolbox": ("Toolbox",),
     "agentloop.tools": ("Tool", "ToolReturn", "tool"),

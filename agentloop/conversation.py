@@ -28,11 +28,20 @@ from agentloop.providers.options import check_option_names, check_request_tools
 from agentloop.registry import get_model
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
 from agentloop.run import start
+from agentloop.server_tools import ServerTool
 from agentloop.shells import portal
 from agentloop.spending import SpendLimit, check_spend_limit
 from agentloop.structured import OutputSchema, json_schema, schema_name
 from agentloop.toolbox import close_toolboxes, prepare_toolboxes, toolboxes_in
-from agentloop.tools import RetryBudget, Tool, Tools, ToolSource, collect_tools, tool_sources
+from agentloop.tools import (
+    RetryBudget,
+    Tool,
+    Tools,
+    ToolSource,
+    collect_server_tools,
+    collect_tools,
+    tool_sources,
+)
 from agentloop.turns import TurnGuard
 
 if TYPE_CHECKING:
@@ -79,6 +88,8 @@ class Conversation:
         #: What was passed as ``tools=``: functions, Tools and Toolbox instances.
         self.tool_sources: list[ToolSource] = tool_sources(tools)
         self.tools: dict[str, Tool] = collect_tools(self.tool_sources)
+        #: The provider-side tools among them (``WebSearch()``...), sent with every request.
+        self.server_tools: tuple[ServerTool, ...] = collect_server_tools(self.tool_sources)
         self.hooks = Hooks(before_call, after_call, approve)
         self.chain_limit = chain_limit
         #: The default ``max_cost`` / ``max_total_tokens`` of each prompt, chain and resume.
@@ -278,6 +289,7 @@ class Conversation:
         )
         other.tool_sources = self.tool_sources
         other.tools = self.tools
+        other.server_tools = self.server_tools
         other.hooks = self.hooks
         return other
 
@@ -339,6 +351,7 @@ class Conversation:
             stream=stream,
             error_mode=self.tool_errors,
             prepare_tools=self._prepare_tools if unprepared else None,
+            server_tools=self.server_tools,
         )
 
     async def _prepare_tools(self) -> dict[str, Tool]:

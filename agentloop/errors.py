@@ -187,6 +187,21 @@ class DuplicateToolError(AgentloopError, ValueError):
     """
 
 
+class UnsupportedServerToolError(AgentloopError, ValueError):
+    """A provider-side tool (``WebSearch()``, ``CodeExecution()``), or one of its options,
+    that the provider of this request has no place for.
+
+    Raised when the request is encoded, before anything is sent. ``provider`` is the wire
+    format, ``tool`` the tool's name, ``option`` the option refused (None: the tool itself).
+    """
+
+    def __init__(self, message: str, *, provider: str, tool: str, option: str | None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.tool = tool
+        self.option = option
+
+
 class ToolError(AgentloopError):
     """Raise inside a tool to tell the model something went wrong.
 

@@ -20,6 +20,7 @@ from agentloop.history import arrange, group_by_call, unanswered_calls
 from agentloop.messages import Message, ToolCall, ToolResult
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.wire_cache import WireCache
+from agentloop.server_tools import ServerTool
 from agentloop.spending import SpendLimit, Spent, check_after, check_before, record
 from agentloop.tools import RetryBudget, Tool, ToolArgumentsError
 
@@ -97,6 +98,8 @@ class ChainSpec:
     #: Prepares the toolboxes (user code, maybe async) and returns the tools then on
     #: offer; set only while some toolbox has not been prepared yet.
     prepare_tools: Callable[[], Any] | None = None
+    #: Tools the provider runs itself, sent with every request of the run.
+    server_tools: Sequence[ServerTool] = ()
 
 
 def check_chain_limit(value: object) -> int:
@@ -203,6 +206,7 @@ def _chain(
             spec.stream,
             spec.schema_name,
             wire_cache,
+            spec.server_tools,
         )
         estimate = check_before(limit, spent, request, spec.model_id)
         reply: Reply = yield CallModel(request)

@@ -28,7 +28,7 @@ from agentloop.messages import Message, ProviderPart, Text, Thinking, ToolCall, 
 from agentloop.messages import set_system_prompt as _set_system_prompt
 from agentloop.providers.base import Request
 from agentloop.tokens import TOOL_OVERHEAD, input_tokens, media_tokens
-from agentloop.tools import Tool, Tools, collect_tools
+from agentloop.tools import Tool, Tools, collect_server_tools, collect_tools
 
 if TYPE_CHECKING:
     from tiktoken import Encoding
@@ -100,6 +100,8 @@ class CountCall:
     source: str
     #: The reply's field holding the count (``input_tokens``, ``totalTokens``).
     field: str
+    #: The request's headers when they are not the model's own (a beta flag a tool needs).
+    headers: dict[str, str] | None = None
 
     def result(self, reply: Any, provider: str) -> TokenCount:
         """The count read from the reply's JSON (a `ResponseFormatError` when it has none)."""
@@ -135,6 +137,7 @@ def counted_request(
     """The request ``count_tokens`` counts: the messages, the tools (a conversation's own when
     ``tools`` is None) and the options that shape the body (a conversation's, then these)."""
     offered: Sequence[Tool] = ()
+    server_tools: Sequence[Any] = ()
     merged: dict[str, Any] = {}
     if isinstance(what, str):
         messages = [Message.user(what)]
@@ -145,12 +148,16 @@ def counted_request(
     else:
         messages = list(what.messages)
         offered = list(what.tools.values())
+        server_tools = getattr(what, "server_tools", ())
         merged = dict(what.options)
     if tools is not None:
         offered = list(collect_tools(tools).values())
+        server_tools = collect_server_tools(tools)
     if system is not None:
         _set_system_prompt(messages, system)
-    return Request(messages, offered, {**merged, **(options or {})})
+    request = Request(messages, offered, {**merged, **(options or {})})
+    request.server_tools = server_tools
+    return request
 
 
 def estimate(request: Request, provider: str | None = None) -> TokenCount:

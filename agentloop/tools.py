@@ -41,6 +41,7 @@ from agentloop.messages import GEMINI, ToolCall, ToolResult
 from agentloop.providers.wire_json import scrub
 from agentloop.schema import Schema, callable_name, function_schema
 from agentloop.schema_transforms import gemini_subset, openai_strict
+from agentloop.server_tools import ServerTool
 
 if TYPE_CHECKING:
     from agentloop.toolbox import Toolbox
@@ -57,6 +58,7 @@ __all__ = [
     "ToolSet",
     "ToolSource",
     "Tools",
+    "collect_server_tools",
     "collect_tools",
     "format_return",
     "tool",
@@ -77,8 +79,9 @@ ERROR_MODES: tuple[str, ...] = ("report", "redact", "raise")
 TOOL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
 _OPTIONS_ATTRIBUTE = "__agentloop_tool__"
 
-#: Anything ``tools=[...]`` accepts: a function (or other callable), a Tool, a Toolbox.
-ToolSource: TypeAlias = "Callable[..., Any] | Tool | Toolbox"
+#: Anything ``tools=[...]`` accepts: a function (or other callable), a Tool, a Toolbox, or a
+#: provider-side tool (``WebSearch()``, ``CodeExecution()``: see `agentloop.server_tools`).
+ToolSource: TypeAlias = "Callable[..., Any] | Tool | Toolbox | ServerTool"
 #: What ``tools=`` accepts: a list (any iterable) of tool sources, or a single one.
 Tools: TypeAlias = "ToolSource | Iterable[ToolSource]"
 
@@ -390,7 +393,7 @@ def tool_sources(tools: Tools) -> list[ToolSource]:
     [`ToolDefinitionError`][agentloop.errors.ToolDefinitionError] (a ``TypeError``) naming
     ``tools=`` and the item.
     """
-    single = isinstance(tools, Tool | ToolSet) or callable(tools)
+    single = isinstance(tools, Tool | ToolSet | ServerTool) or callable(tools)
     if single:
         items: list[Any] = [tools]
     elif isinstance(tools, Iterable) and not isinstance(tools, str | bytes | Mapping):
@@ -410,7 +413,7 @@ def _check_source(source: Any, at: str) -> None:
         raise ToolDefinitionError(
             f"{at}: {source.__name__} is a Toolbox class: pass an instance, {source.__name__}()"
         )
-    if not (isinstance(source, Tool | ToolSet) or callable(source)):
+    if not (isinstance(source, Tool | ToolSet | ServerTool) or callable(source)):
         raise ToolDefinitionError(
             f"{at}: {_describe(source)} is not a tool: pass a function, a Tool or a Toolbox "
             f"instance{_hint(source)}"
@@ -436,6 +439,8 @@ def collect_tools(sources: Tools) -> dict[str, Tool]:
     """
     found: dict[str, Tool] = {}
     for source in tool_sources(sources):
+        if isinstance(source, ServerTool):
+            continue  # the provider runs it: `collect_server_tools`
         if isinstance(source, Tool):
             tools = [source]
         elif isinstance(source, ToolSet):
@@ -447,6 +452,23 @@ def collect_tools(sources: Tools) -> dict[str, Tool]:
                 raise duplicate_tool_error(found[item.name], item)
             found[item.name] = item
     return found
+
+
+def collect_server_tools(sources: Tools) -> tuple[ServerTool, ...]:
+    """The provider-side tools among ``tools=`` (``WebSearch()``...), in order; sent with each
+    request as neutral data and never run here. Two of one kind raise
+    [`DuplicateToolError`][agentloop.errors.DuplicateToolError]: a provider takes each once."""
+    found: dict[type, ServerTool] = {}
+    for source in tool_sources(sources):
+        if not isinstance(source, ServerTool):
+            continue
+        if type(source) in found:
+            raise DuplicateToolError(
+                f"tools= holds {source.kind} twice ({found[type(source)]!r} and {source!r}): "
+                "a provider takes each provider-side tool once; keep one"
+            )
+        found[type(source)] = source
+    return tuple(found.values())
 
 
 def duplicate_tool_error(first: Tool, second: Tool) -> DuplicateToolError:

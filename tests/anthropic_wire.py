@@ -97,6 +97,8 @@ def _block_events(index: int, block: Block) -> list[str]:
         start = {"type": "thinking", "thinking": "", "signature": ""}
         deltas = [{"type": "thinking_delta", "thinking": p} for p in _pieces(block["thinking"])]
         deltas.append({"type": "signature_delta", "signature": block["signature"]})
+    elif "input" not in block:  # a server tool's result arrives whole, with no deltas
+        start, deltas = block, []
     else:
         start = {**block, "input": {}}
         arguments = json.dumps(block["input"]) if block["input"] else ""

@@ -31,7 +31,7 @@ from agentloop.model import AsyncModel, Model
 from agentloop.spending import check_spend_limit
 from agentloop.structured import OutputSchema
 from agentloop.toolbox import close_toolboxes, prepare_toolboxes, toolboxes_in
-from agentloop.tools import ToolSource, collect_tools, tool_sources
+from agentloop.tools import ToolSource, collect_server_tools, collect_tools, tool_sources
 
 #: What one prompt of a batch may be.
 PromptLike = str | Message | Sequence[Message] | Conversation
@@ -158,6 +158,7 @@ class LLMClient:
             await prepare_toolboxes(sources)  # before collect_tools: prepare() may add tools
             job = Job(system, list(collect_tools(sources).values()), schema, options, chain_limit)
             job.max_cost, job.max_total_tokens = max_cost, max_total_tokens
+            job.server_tools = collect_server_tools(sources)
             shared = fingerprint(job.settings([m.model_id for m in self.models]))
             keys = [prompt_key(job.messages(m), shared) for m in conversations]
             results = _answered_before(keys, results_file, schema)

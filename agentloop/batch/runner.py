@@ -22,8 +22,9 @@ from agentloop.errors import AgentloopError
 from agentloop.messages import Message
 from agentloop.model import Model
 from agentloop.response import ChainResponse, Response
+from agentloop.server_tools import ServerTool
 from agentloop.structured import OutputSchema, json_schema, schema_name
-from agentloop.tools import Tool
+from agentloop.tools import Tool, ToolSource
 from agentloop.usage import Usage
 
 #: One prompt to run: its position in the caller's list, its key, its messages.
@@ -44,10 +45,15 @@ class Job:
     #: with a larger budget keeps the answers it has and asks the prompts that hit it.
     max_cost: float | None = None
     max_total_tokens: int | None = None
+    #: Tools the provider runs itself (``WebSearch()``...), sent with each prompt's requests.
+    server_tools: tuple[ServerTool, ...] = ()
 
     def settings(self, model_ids: Sequence[str]) -> dict[str, Any]:
         """Everything that changes the answer, for the results file's keys."""
+        # Listed only when given, so that results files written before they existed still match.
+        server = {"server_tools": [repr(t) for t in self.server_tools]} if self.server_tools else {}
         return {
+            **server,
             "models": sorted(model_ids),
             "system": self.system,
             "tools": [[t.name, t.description, t.parameters] for t in self.tools],
@@ -123,7 +129,8 @@ async def run_prompt(
 ) -> BatchResult:
     """One prompt, never raising: a failure becomes the result's ``error``."""
     model = LimitedModel(models, index, limiter, policy)
-    conversation = AsyncConversation(job.messages(messages), model=model, tools=job.tools)
+    tools: list[ToolSource] = [*job.tools, *job.server_tools]
+    conversation = AsyncConversation(job.messages(messages), model=model, tools=tools)
     started = time.monotonic()
     response: Response | ChainResponse | None = None
     try:

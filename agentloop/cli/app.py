@@ -253,7 +253,8 @@ def _tool_options() -> Parser:
         "--tool",
         action="append",
         metavar="TOOL",
-        help="module:function, module:ToolboxClass, or Memory, Files, HTTP, SQLite, Shell, MCP",
+        help="module:function, module:ToolboxClass, Memory, Files, HTTP, SQLite, Shell, MCP, "
+        "or the provider's own WebSearch, CodeExecution",
     )
     tools.add_argument(
         "--functions",

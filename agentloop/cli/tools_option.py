@@ -1,7 +1,8 @@
 """From ``-T``, ``--functions`` and ``--tool-option`` to the tools of a conversation.
 
 ``-T`` takes ``module:function``, ``module:ToolboxClass`` (or an instance, or an
-``agentloop.Tool``), or the name of a toolbox from the ``toolboxes`` package.
+``agentloop.Tool``), the name of a toolbox from the ``toolboxes`` package, or
+``WebSearch`` / ``CodeExecution``, the provider's own tools (`agentloop.server_tools`).
 Toolbox classes are built with the ``--tool-option Name.key=value`` given for
 them (`agentloop.cli.toolbox_options`). ``--functions`` offers every public
 function of a file or of inline code (`agentloop.cli.functions_option`).
@@ -16,17 +17,20 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from agentloop.cli.errors import UsageError
 from agentloop.cli.functions_option import load_functions
 from agentloop.cli.key_values import parse_tool_options
 from agentloop.cli.toolbox_options import build_toolbox
+from agentloop.server_tools import CodeExecution, ServerTool, WebSearch
 from agentloop.toolbox import Toolbox
 from agentloop.tools import Tool, ToolSource
 
 #: The toolboxes of the ``toolboxes`` package, by name.
 BUILTIN = ("Memory", "Files", "HTTP", "SQLite", "Shell", "MCP")
+#: The provider-side tools, by name: the provider runs them, with their default options.
+SERVER = {"WebSearch": WebSearch, "CodeExecution": CodeExecution}
 
 
 def resolve_tools(
@@ -61,6 +65,9 @@ def _lookup(spec: str) -> tuple[Any, str]:
                 raise UsageError(f"-T {spec}: {module_name} has no {attribute!r}")
             target = getattr(target, part)
         return target, spec
+    for name, server_tool in SERVER.items():
+        if spec.lower() == name.lower():
+            return server_tool, name
     for name in BUILTIN:
         if spec.lower() == name.lower():
             import toolboxes
@@ -68,7 +75,8 @@ def _lookup(spec: str) -> tuple[Any, str]:
             return getattr(toolboxes, name), name
     raise UsageError(
         f"Unknown tool {spec!r}: use module:function, module:ToolboxClass, "
-        f"--functions, or a built-in toolbox ({', '.join(BUILTIN)})"
+        f"--functions, a built-in toolbox ({', '.join(BUILTIN)}) or a provider-side tool "
+        f"({', '.join(SERVER)})"
     )
 
 
@@ -92,7 +100,11 @@ def _tool_source(
     if inspect.isclass(target) and issubclass(target, Toolbox):
         used.add(target.__name__)
         return build_toolbox(target, options.get(target.__name__, {}))
-    if isinstance(target, Toolbox | Tool) or (callable(target) and not inspect.isclass(target)):
-        return target
+    if inspect.isclass(target) and issubclass(target, ServerTool):
+        return target()
+    if isinstance(target, Toolbox | Tool | ServerTool) or (
+        callable(target) and not inspect.isclass(target)
+    ):
+        return cast("ToolSource", target)
     kind = "class" if inspect.isclass(target) else type(target).__name__
     raise UsageError(f"-T {label}: a {kind} is not a tool; give a function or a Toolbox class")

@@ -17,6 +17,7 @@ from agentloop.providers.wire_cache import WireCache
 from agentloop.usage import Usage
 
 if TYPE_CHECKING:
+    from agentloop.server_tools import ServerTool
     from agentloop.tools import Tool
 
 
@@ -35,6 +36,9 @@ class Request:
     #: The wire encodings of the messages already sent in this run, which a codec reuses
     #: (`agentloop.providers.wire_cache`); None: every message is encoded afresh.
     wire_cache: WireCache | None = field(default=None, compare=False, repr=False)
+    #: Tools the provider runs itself (``WebSearch()``, ``CodeExecution()``), as neutral data
+    #: each codec maps to its native tool; never run locally.
+    server_tools: Sequence[ServerTool] = ()
 
     @property
     def last_user_text(self) -> str:

@@ -448,14 +448,17 @@ class HTTPModel(Model):
         call = self.count_call(request)
         if call is None:
             return self.count_locally(request)
-        return call.result(self.post_json(call.url, call.body), self.provider)
+        headers = self.request_headers() if call.headers is None else call.headers
+        return call.result(self._post(HTTPCall(call.url, call.body, headers)), self.provider)
 
     async def acount_request(self, request: Request) -> TokenCount:
         await self._afetch_media(request)
         call = self.count_call(request)
         if call is None:
             return await super().acount_request(request)
-        return call.result(await self.apost_json(call.url, call.body), self.provider)
+        headers = self.request_headers() if call.headers is None else call.headers
+        reply = await self._apost(HTTPCall(call.url, call.body, headers))
+        return call.result(reply, self.provider)
 
     def post_json(self, url: str, body: dict[str, Any]) -> Any:
         """POST ``body`` to ``url`` with the model's headers and key, under its retries, and

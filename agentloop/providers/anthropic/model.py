@@ -10,6 +10,7 @@ from agentloop.providers.anthropic.count import count_call
 from agentloop.providers.anthropic.messages import media_to_fetch
 from agentloop.providers.anthropic.reply import decode_reply
 from agentloop.providers.anthropic.request import encode_request
+from agentloop.providers.anthropic.server_tools import with_betas
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import ANTHROPIC
@@ -38,7 +39,8 @@ class AnthropicModel(HTTPModel):
     def encode(self, request: Request, *, stream: bool) -> HTTPCall:
         options = {**self.options, **request.options}
         body = encode_request(self.model_name, request, options, stream=stream)
-        return HTTPCall(self.url(stream=stream), body, self.request_headers())
+        headers = with_betas(self.request_headers(), request.server_tools)
+        return HTTPCall(self.url(stream=stream), body, headers)
 
     def media_to_fetch(self, request: Request) -> list[Media]:
         return media_to_fetch(request.messages)
@@ -48,7 +50,11 @@ class AnthropicModel(HTTPModel):
 
     def count_call(self, request: Request) -> CountCall:
         options = {**self.options, **request.options}
-        return count_call(self.base_url, self.model_name, request, options)
+        call = count_call(self.base_url, self.model_name, request, options)
+        if not request.server_tools:
+            return call
+        headers = with_betas(self.request_headers(), request.server_tools)
+        return CountCall(call.url, call.body, call.source, call.field, headers)
 
     def stream_decoder(self) -> AnthropicStreamDecoder:
         return AnthropicStreamDecoder()

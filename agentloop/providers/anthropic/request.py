@@ -23,7 +23,9 @@ The neutral options map onto Anthropic's fields:
 Any other option goes into the body verbatim (``top_k``, ``metadata``,
 ``service_tier``...); a dict-valued one merges with what the encoder wrote,
 the caller's keys winning. ``schema=`` becomes ``output_config.format``,
-Anthropic's native structured outputs.
+Anthropic's native structured outputs. The provider-side tools of ``tools=``
+(``WebSearch()``, ``CodeExecution()``) follow the functions in ``tools``, as
+``server_tools.py`` maps them.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from agentloop.messages import ANTHROPIC
 from agentloop.providers.anthropic.caching import place_breakpoints
 from agentloop.providers.anthropic.messages import encode_messages
 from agentloop.providers.anthropic.schema import structured_schema
+from agentloop.providers.anthropic.server_tools import encode_server_tools
 from agentloop.providers.base import Request
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_ttl
@@ -72,10 +75,11 @@ def encode_request(model: str, request: Request, options: dict[str, Any], *, str
     output_config = _output_config(request, given)
     if output_config:
         body["output_config"] = output_config
-    if request.tools:
-        body["tools"] = [
-            _tool(tool, strict=bool(given.get("strict_tools"))) for tool in request.tools
-        ]
+    strict = bool(given.get("strict_tools"))
+    tools = [_tool(tool, strict=strict) for tool in request.tools]
+    tools += encode_server_tools(request.server_tools)
+    if tools:
+        body["tools"] = tools
         choice = _tool_choice(given)
         if choice is not None:
             body["tool_choice"] = choice

@@ -7,14 +7,20 @@
 is; for other providers a result is rendered as text and the call left out (the rule of
 `agentloop.portable.portable`). A text block's ``citations`` stay in its extra for the wire
 and are read into ``Text.citations``.
+
+On the way out, the neutral `agentloop.server_tools` become Anthropic's native tools:
+``WebSearch`` is ``web_search_20250305`` (every option maps), ``CodeExecution`` is
+``code_execution_20250825`` with its ``anthropic-beta`` flag.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentloop.messages import ANTHROPIC, Citation, ProviderPart, clip
+from agentloop.server_tools import CodeExecution, ServerTool, WebSearch, unsupported
 
 Block = dict[str, Any]
 
@@ -87,3 +93,54 @@ def _document_text(document: Any) -> str:
 
 def _string(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+# -- the neutral tools, as request tools -----------------------------------------------
+
+#: The native tools `WebSearch` and `CodeExecution` become. ``code_execution_20250825``
+#: (bash and file editing) runs on every Claude model that has code execution; the newer
+#: ``code_execution_20260120`` only on some, so the older one is the neutral choice.
+WEB_SEARCH = {"type": "web_search_20250305", "name": "web_search"}
+CODE_EXECUTION = {"type": "code_execution_20250825", "name": "code_execution"}
+#: The ``anthropic-beta`` flag ``code_execution_20250825`` needs.
+CODE_EXECUTION_BETA = "code-execution-2025-08-25"
+BETA_HEADER = "anthropic-beta"
+
+
+def encode_server_tools(tools: Sequence[ServerTool]) -> list[Block]:
+    """Anthropic's native tool for each neutral one, with its options."""
+    out: list[Block] = []
+    for tool in tools:
+        if isinstance(tool, WebSearch):
+            out.append(_web_search(tool))
+        elif isinstance(tool, CodeExecution):
+            out.append(dict(CODE_EXECUTION))
+        else:
+            raise unsupported(ANTHROPIC, tool, None, "it has no such native tool")
+    return out
+
+
+def _web_search(tool: WebSearch) -> Block:
+    spec: Block = dict(WEB_SEARCH)
+    if tool.max_uses is not None:
+        spec["max_uses"] = tool.max_uses
+    if tool.allowed_domains is not None:
+        spec["allowed_domains"] = list(tool.allowed_domains)
+    if tool.blocked_domains is not None:
+        spec["blocked_domains"] = list(tool.blocked_domains)
+    if tool.user_location is not None:
+        spec["user_location"] = tool.user_location.approximate()
+    return spec
+
+
+def with_betas(headers: Mapping[str, str], tools: Sequence[ServerTool]) -> dict[str, str]:
+    """``headers`` with the ``anthropic-beta`` flags ``tools`` need added to any given."""
+    out = dict(headers)
+    if not any(isinstance(tool, CodeExecution) for tool in tools):
+        return out
+    name = next((key for key in out if key.lower() == BETA_HEADER), BETA_HEADER)
+    flags = [flag.strip() for flag in out.get(name, "").split(",") if flag.strip()]
+    if CODE_EXECUTION_BETA not in flags:
+        flags.append(CODE_EXECUTION_BETA)
+    out[name] = ",".join(flags)
+    return out

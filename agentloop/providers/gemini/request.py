@@ -26,6 +26,7 @@ from agentloop.messages import GEMINI, Message
 from agentloop.portable import portable
 from agentloop.providers.base import Request
 from agentloop.providers.gemini.messages import encode_messages, encode_system, encode_unit
+from agentloop.providers.gemini.server_tools import encode_server_tools
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.wire_cache import WireCache, joined_list
 
@@ -70,8 +71,10 @@ def encode_body(request: Request, options: Mapping[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"contents": contents}
     if system is not None:
         body["systemInstruction"] = system
-    if request.tools:
-        body["tools"] = [{"functionDeclarations": [declaration(t) for t in request.tools]}]
+    tools = [{"functionDeclarations": [declaration(t) for t in request.tools]}]
+    tools = (tools if request.tools else []) + encode_server_tools(request.server_tools)
+    if tools:
+        body["tools"] = tools
     generation = generation_config(options)
     if request.schema is not None:
         generation["responseMimeType"] = "application/json"

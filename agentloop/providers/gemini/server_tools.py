@@ -8,13 +8,19 @@ belong to its content: they become ProviderParts at the end of the message, with
 grounding's sources as ``citations``, and are never sent back, Gemini's requests having no
 place for them. For other providers a code result is rendered as text; the code itself and
 the metadata are left out (the rule of `agentloop.portable.portable`).
+
+On the way out, the neutral `agentloop.server_tools` become Gemini's built-in tools:
+``WebSearch`` is ``googleSearch`` (which takes none of its options), ``CodeExecution`` is
+``codeExecution``; camelCase, as the rest of the body and as Google's SDK sends them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from agentloop.messages import GEMINI, Citation, ProviderPart, clip
+from agentloop.server_tools import CodeExecution, ServerTool, WebSearch, unsupported
 
 WirePart = dict[str, Any]
 
@@ -101,3 +107,30 @@ def _source(chunk: Any) -> tuple[str | None, str | None]:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+# -- the neutral tools, as request tools -----------------------------------------------
+
+#: `WebSearch` options and why the Gemini API cannot take them.
+_NO_SEARCH_OPTIONS = {
+    "max_uses": "Google Search grounding has no limit on searches",
+    "allowed_domains": "Google Search grounding cannot be kept to some domains",
+    "blocked_domains": "its excludeDomains exists on Vertex AI only, not in the Gemini API",
+    "user_location": "Google Search grounding takes no location",
+}
+
+
+def encode_server_tools(tools: Sequence[ServerTool]) -> list[WirePart]:
+    """Gemini's built-in tool for each neutral one (a tool object each, as the API wants)."""
+    out: list[WirePart] = []
+    for tool in tools:
+        if isinstance(tool, WebSearch):
+            option = next(iter(tool.given()), None)
+            if option is not None:
+                raise unsupported(GEMINI, tool, option, _NO_SEARCH_OPTIONS[option])
+            out.append({"googleSearch": {}})
+        elif isinstance(tool, CodeExecution):
+            out.append({"codeExecution": {}})
+        else:
+            raise unsupported(GEMINI, tool, None, "it has no such built-in tool")
+    return out

@@ -27,6 +27,7 @@ from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_ttl, conversation_key
 from agentloop.providers.wire_cache import MessageCache
 from agentloop.schema_transforms import map_subschemas, openai_strict
+from agentloop.server_tools import unsupported
 
 if TYPE_CHECKING:
     from agentloop.tools import Tool
@@ -35,6 +36,15 @@ if TYPE_CHECKING:
 _SAME_NAME = ("temperature", "top_p", "seed", "reasoning_effort")
 _TOOL_CHOICES = ("auto", "required", "none")
 _SCHEMA_NAME = re.compile(r"[^A-Za-z0-9_-]")
+#: Why Chat Completions takes no `agentloop.server_tools`: its ``tools`` are functions only.
+#: OpenAI's search models search through a body field instead, which every other model (and
+#: every compatible host) refuses or ignores, so it is left to the caller as an extra.
+NO_SERVER_TOOLS = (
+    "Chat Completions runs no provider-side tools (its tools are functions only). Use the "
+    "Responses API, get_model('openai-responses/<model>'), which has web search and code "
+    "execution; OpenAI's search models (gpt-4o-search-preview...) take "
+    "web_search_options={} as an option instead"
+)
 
 
 def encode_body(
@@ -56,6 +66,8 @@ def encode_body(
     if stream:
         body["stream_options"] = {"include_usage": True}
     strict_tools = bool(options.get("strict_tools"))
+    if request.server_tools:
+        raise unsupported(OPENAI, request.server_tools[0], None, NO_SERVER_TOOLS)
     if request.tools:
         body["tools"] = [encode_tool(tool, strict=strict_tools) for tool in request.tools]
     if request.schema is not None:

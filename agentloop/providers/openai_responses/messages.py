@@ -8,8 +8,8 @@ Neutral -> wire:
 - an assistant message becomes one item per part, in order: Thinking (from this format only)
   -> ``reasoning``, ToolCall -> ``function_call``, and a run of Text parts -> one assistant
   message item (``output_text``);
-- a ProviderPart of this format (a built-in tool's item: ``web_search_call``...) goes back as
-  the item it was (``server_tools.py``);
+- a ProviderPart of this format (a built-in tool's item: ``web_search_call``..., or an item of
+  a type agentloop does not know) goes back as the item it was (``server_tools.py``);
 - a tool message becomes one ``function_call_output`` per ToolResult; attachments turn
   ``output`` into a list. The format has no error flag, so ``is_error`` is not sent.
 
@@ -62,7 +62,6 @@ from agentloop.providers.openai_responses.fields import (
     unread_fields,
 )
 from agentloop.providers.openai_responses.server_tools import (
-    SERVER_ITEMS,
     decode_server_item,
     encode_server_item,
 )
@@ -70,6 +69,8 @@ from agentloop.providers.wire_cache import MessageCache
 from agentloop.providers.wire_json import UnreadableJSON, load_arguments, read_arguments
 
 LIST_FORM = "list_form"
+#: Input items that stand for another item stored on the server: no part can hold them.
+REFERENCES = ("item_reference",)
 SUMMARY_SEPARATOR = "\n\n"
 
 
@@ -282,13 +283,15 @@ def _decode_item(
         _append(messages, "assistant", [_decode_reasoning(item, where)])
     elif kind == "function_call_output":
         _append(messages, "tool", [_decode_tool_result(item, where, names)])
-    elif kind in SERVER_ITEMS:
+    elif isinstance(kind, str) and kind and kind not in REFERENCES:
+        # A built-in tool's item, or a type added to the API since: kept as received, so the
+        # next request carries it back exactly (server_tools.py).
         _append(messages, "assistant", [decode_server_item(item)])
     else:
         raise invalid(
             f"{where} is a {kind!r} item, which agentloop cannot represent "
-            "(it reads message, reasoning, function_call and function_call_output items, "
-            f"and the built-in tools' {', '.join(SERVER_ITEMS)})"
+            "(an item_reference names an item stored on the server, whose content it never "
+            "saw; the type of any other item must be a non-empty string)"
         )
 
 

@@ -4,8 +4,9 @@ The ``output`` items are read by the same converter as history items, so the
 assistant message round-trips into the next request: reasoning items keep their
 ``id`` and ``encrypted_content``, function calls their ``call_id`` and ``id``.
 A built-in tool's item (``web_search_call``, ``code_interpreter_call``...) becomes a
-ProviderPart that goes back unchanged. Output item types agentloop does not know describe
-work the server already did; they are skipped, as the answer's text carries their outcome.
+ProviderPart that goes back unchanged. So does an output item of a type agentloop does not
+know (one the API added since): kept as received, sent back to the Responses API byte for
+byte, and for other formats left out as a part with no rendering (`agentloop.portable`).
 
 Anything that is not what the API documents raises
 [`ResponseFormatError`][agentloop.errors.ResponseFormatError] naming the field; a failed response
@@ -30,13 +31,10 @@ from agentloop.errors import (
 from agentloop.messages import OPENAI_RESPONSES, Message
 from agentloop.providers.base import Reply
 from agentloop.providers.openai_responses.messages import decode_output
-from agentloop.providers.openai_responses.server_tools import SERVER_ITEMS
 from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
 FORMAT = OPENAI_RESPONSES
-#: Output item types that become parts of the assistant message.
-READABLE_ITEMS = ("message", "function_call", "reasoning", *SERVER_ITEMS)
 UNFINISHED = ("queued", "in_progress")
 INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
@@ -69,9 +67,10 @@ def decode_output_message(output: Any) -> Message:
     for index, item in enumerate(output):
         if not isinstance(item, dict):
             raise bad_reply(f"field 'output[{index}]' must be an object, not {type_name(item)}")
-        if item.get("type", "message") not in READABLE_ITEMS:
-            continue
-        if item.get("type", "message") == "message" and item.get("role") != "assistant":
+        kind = item.get("type", "message")
+        if not isinstance(kind, str) or not kind or kind == "function_call_output":
+            raise bad_reply(f"field 'output[{index}].type' is not an output item: {kind!r:.40}")
+        if kind == "message" and item.get("role") != "assistant":
             raise bad_reply(f"field 'output[{index}].role' must be 'assistant'")
         items.append(item)
     try:

@@ -8,6 +8,8 @@
 - When reasoning is in use the call is stateless: ``store: false`` and
   ``include: ["reasoning.encrypted_content"]``, so every reasoning item comes back
   encrypted and can be sent again with the history, with no server-side state.
+- The provider-side tools of ``tools=`` (``WebSearch()``, ``CodeExecution()``) follow the
+  functions in ``tools``, as ``server_tools.py`` maps them.
 - ``prompt_cache="auto"`` (the default) sends a ``prompt_cache_key`` made from the
   instructions and the opening input items (`agentloop.providers.prompt_cache`), where the
   endpoint takes one; ``"off"`` sends none, and a ``prompt_cache_key=`` option wins.
@@ -24,6 +26,10 @@ from agentloop.errors import ConversionError
 from agentloop.messages import OPENAI_RESPONSES, Message, Text, Thinking
 from agentloop.providers.base import Request
 from agentloop.providers.openai_responses.messages import encode_message, encode_messages
+from agentloop.providers.openai_responses.server_tools import (
+    encode_server_tools,
+    server_includes,
+)
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_ttl, conversation_key
 from agentloop.providers.wire_cache import WireCache
@@ -70,9 +76,11 @@ def encode_body(
     wire_cache = request.wire_cache
     cache = wire_cache.messages(FORMAT) if wire_cache is not None else None
     body["input"] = encoded = encode_messages(messages, cache)
-    if request.tools:
-        strict = bool(options.get("strict_tools", False))
-        body["tools"] = [encode_tool(tool, strict=strict) for tool in request.tools]
+    strict = bool(options.get("strict_tools", False))
+    tools = [encode_tool(tool, strict=strict) for tool in request.tools]
+    tools += encode_server_tools(request.server_tools)
+    if tools:
+        body["tools"] = tools
     if request.schema is not None:
         body["text"] = {"format": encode_format(request.schema, request.schema_name)}
     body["stream"] = stream
@@ -81,6 +89,8 @@ def encode_body(
     if uses_reasoning(model_name, request.messages, options):
         body["include"] = [ENCRYPTED_REASONING]
         body["store"] = False
+    if server_includes(request.server_tools):
+        body["include"] = [*body.get("include", []), *server_includes(request.server_tools)]
     merge_extras(body, extras, extend=("include", "tools"))
     if body.get("store") is False:
         if wire_cache is not None and body["input"] is encoded:

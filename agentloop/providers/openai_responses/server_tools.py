@@ -7,16 +7,23 @@ items unchanged. For other providers an item carrying results (code and its outp
 search hits, an image's prompt) is rendered as text; a bare call (a web search, whose
 findings are in the answer's annotations) is left out (the rule of
 `agentloop.portable.portable`). ``output_text`` annotations stay in the part's extra for the
-wire and are read into ``Text.citations``.
+wire and are read into ``Text.citations``. An output item of a type not listed here (one the
+API added since) is kept the same way, with no rendering.
+
+On the way out, the neutral `agentloop.server_tools` become built-in tools: ``WebSearch`` is
+``web_search`` (``allowed_domains`` as its ``filters``, ``user_location``; it has no
+``max_uses`` or ``blocked_domains``), ``CodeExecution`` is ``code_interpreter`` in an
+automatic container, its outputs included in the reply.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from agentloop.messages import Citation, ProviderPart, clip
 from agentloop.providers.openai_responses.fields import FORMAT
+from agentloop.server_tools import CodeExecution, ServerTool, WebSearch, unsupported
 
 Item = dict[str, Any]
 
@@ -92,3 +99,43 @@ def _string(value: Any) -> str | None:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
+
+
+# -- the neutral tools, as request tools -----------------------------------------------
+
+#: What `CodeExecution` asks the server to return with each code_interpreter_call: the
+#: program's output, without which its rendering for other providers would be the code alone.
+CODE_OUTPUTS = "code_interpreter_call.outputs"
+
+
+def encode_server_tools(tools: Sequence[ServerTool]) -> list[Item]:
+    """The Responses API's built-in tool for each neutral one."""
+    out: list[Item] = []
+    for tool in tools:
+        if isinstance(tool, WebSearch):
+            out.append(_web_search(tool))
+        elif isinstance(tool, CodeExecution):
+            out.append({"type": "code_interpreter", "container": {"type": "auto"}})
+        else:
+            raise unsupported(FORMAT, tool, None, "it has no such built-in tool")
+    return out
+
+
+def server_includes(tools: Sequence[ServerTool]) -> list[str]:
+    """The ``include`` entries the neutral tools need."""
+    return [CODE_OUTPUTS] if any(isinstance(t, CodeExecution) for t in tools) else []
+
+
+def _web_search(tool: WebSearch) -> Item:
+    if tool.max_uses is not None:
+        raise unsupported(FORMAT, tool, "max_uses", "its web_search tool has no per-tool limit")
+    if tool.blocked_domains is not None:
+        raise unsupported(
+            FORMAT, tool, "blocked_domains", "its web_search tool filters by allowed_domains only"
+        )
+    spec: Item = {"type": "web_search"}
+    if tool.allowed_domains is not None:
+        spec["filters"] = {"allowed_domains": list(tool.allowed_domains)}
+    if tool.user_location is not None:
+        spec["user_location"] = tool.user_location.approximate()
+    return spec
