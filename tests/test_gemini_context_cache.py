@@ -293,3 +293,20 @@ def test_usage_sums_keep_cache_writes_apart() -> None:
     assert (written + read).cache_write_tokens == 80
     assert (written + read).cached_input_tokens == 90
     assert Usage.sum([written, written, read]).cache_write_tokens == 160
+
+
+async def test_async_requests_whose_cache_is_gone_are_sent_again_uncached(
+    server: CachingGemini,
+) -> None:
+    server.calls = 0
+    async with model(server).to_async() as amodel:
+        assert (await amodel.prompt("Hi", system=SYSTEM)).text() == "done"
+        server.caches.clear()
+        assert (await amodel.prompt("Again", system=SYSTEM)).text() == "done"
+        assert "cachedContent" not in server.generated[-1]
+        await amodel.prompt("Made again", system=SYSTEM)
+        server.caches.clear()
+        chunks = [c async for c in amodel.prompt("Streamed", system=SYSTEM, stream=True)]
+        assert "".join(chunks) == "done"
+        assert "cachedContent" not in server.generated[-1]
+    assert len(server.created) == 2

@@ -187,9 +187,7 @@ class GeminiModel(HTTPModel):
             with self.context_caches.lock(prefix.key):  # one cache, not one per thread
                 entry = self.context_caches.find(prefix.key)
                 if entry is None:
-                    entry, written = self._made(
-                        prefix, ttl, lambda url, body: self.post_json(url, body)
-                    )
+                    entry, written = self._make(prefix, ttl)
         return self._reading(call, prefix, entry, written)
 
     async def _acached(self, call: HTTPCall, request: Request) -> _Cached | None:
@@ -203,17 +201,21 @@ class GeminiModel(HTTPModel):
             async with self.context_caches.async_lock(prefix.key):
                 entry = self.context_caches.find(prefix.key)
                 if entry is None:
-                    try:
-                        reply = await self.apost_json(*self._create_call(prefix, ttl))
-                    except ProviderError as error:
-                        entry = self._failed(prefix, ttl, error)
-                    else:
-                        entry, written = self._keep(prefix, ttl, reply)
+                    entry, written = await self._amake(prefix, ttl)
         return self._reading(call, prefix, entry, written)
 
-    def _made(self, prefix: Prefix, ttl: int, post: Any) -> tuple[Entry, int]:
+    def _make(self, prefix: Prefix, ttl: int) -> tuple[Entry, int]:
+        """Make the cache of ``prefix``: its entry, and the tokens written (0 on failure)."""
         try:
-            reply = post(*self._create_call(prefix, ttl))
+            reply = self.post_json(*self._create_call(prefix, ttl))
+        except ProviderError as error:
+            return self._failed(prefix, ttl, error), 0
+        return self._keep(prefix, ttl, reply)
+
+    async def _amake(self, prefix: Prefix, ttl: int) -> tuple[Entry, int]:
+        """`_make`, awaitable."""
+        try:
+            reply = await self.apost_json(*self._create_call(prefix, ttl))
         except ProviderError as error:
             return self._failed(prefix, ttl, error), 0
         return self._keep(prefix, ttl, reply)
