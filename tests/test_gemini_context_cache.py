@@ -16,7 +16,7 @@ import pytest
 from gemini_replies import KEY, SSE, call, reply, sse, text, usage
 from local_server import LocalServer, Recorded, Scripted
 
-from agentloop import Usage, prices
+from agentloop import LLMClient, Usage, prices
 from agentloop.providers.gemini import GeminiModel
 from agentloop.providers.gemini.context_cache import ContextCaches
 
@@ -310,3 +310,26 @@ async def test_async_requests_whose_cache_is_gone_are_sent_again_uncached(
         assert "".join(chunks) == "done"
         assert "cachedContent" not in server.generated[-1]
     assert len(server.created) == 2
+
+
+def test_a_bad_mode_or_ttl_is_refused_whatever_the_mode(server: CachingGemini) -> None:
+    gemini_model = model(server)
+    with pytest.raises(ValueError, match="prompt_cache_ttl"):
+        gemini_model.prompt("Hi", prompt_cache="auto", prompt_cache_ttl="2h").text()
+    with pytest.raises(ValueError, match="'auto', 'explicit' or 'off'"):
+        gemini_model.prompt("Hi", prompt_cache="always").text()
+    assert server.generated == []
+
+
+def test_a_batch_shares_the_models_caches_and_closing_the_model_deletes_them(
+    server: CachingGemini,
+) -> None:
+    server.calls = 0
+    gemini_model = model(server)
+    client = LLMClient(gemini_model, progress=False)
+    results = client.process_prompts_sync([f"Question {n}" for n in range(4)], system=SYSTEM)
+    assert all(r.ok for r in results)
+    assert len(server.created) == 1
+    assert {body["cachedContent"] for body in server.generated} == {"cachedContents/cache1"}
+    gemini_model.close()
+    assert server.deleted == ["cachedContents/cache1"]

@@ -170,10 +170,11 @@ class GeminiModel(HTTPModel):
     def _prefix(self, call: HTTPCall, request: Request) -> tuple[Prefix, int] | None:
         """The prefix to cache and its TTL, when ``prompt_cache`` is "explicit"."""
         options = {**self.options, **request.options}
-        if cache_mode(options) != "explicit":
+        mode, ttl = cache_mode(options), gemini_ttl(options)  # both checked on every request
+        if mode != "explicit":
             return None
         prefix = shared_prefix(call.body, self.model_name)
-        return None if prefix is None else (prefix, gemini_ttl(options))
+        return None if prefix is None else (prefix, ttl)
 
     def _cached(self, call: HTTPCall, request: Request) -> _Cached | None:
         """``call`` reading its prefix's cache (made now if there is none), the prefix and
