@@ -15,7 +15,16 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from httpx_sse import ServerSentEvent
@@ -351,7 +360,7 @@ class HTTPModel(Model):
     def stream(self, request: Request) -> Iterator[StreamEvent]:
         yield from self._stream(self.encode(request, stream=True))
 
-    def _stream(self, call: HTTPCall) -> Iterator[StreamEvent]:
+    def _stream(self, call: HTTPCall) -> Generator[StreamEvent, None, None]:
         """Send a streamed ``call`` under the retries and decode its events."""
         log = self._log(wire_request(call))
         response = self._retrying(lambda attempt: self._open(log, attempt))
@@ -471,7 +480,7 @@ class HTTPModel(Model):
         async for event in self._astream(self.encode(request, stream=True)):
             yield event
 
-    async def _astream(self, call: HTTPCall) -> AsyncIterator[StreamEvent]:
+    async def _astream(self, call: HTTPCall) -> AsyncGenerator[StreamEvent, None]:
         """`_stream`, awaitable."""
         log = self._log(wire_request(call))
         response: AsyncResponseStream = await self._aretrying(log, self._aopen)

@@ -130,8 +130,11 @@ class GeminiModel(HTTPModel):
             self._gone(prefix, error)
             yield from self._stream(call)
             return
-        for event in itertools.chain([first] if first is not None else [], events):
-            yield with_writes(event, written) if isinstance(event, Reply) else event
+        try:
+            for event in itertools.chain([first] if first is not None else [], events):
+                yield with_writes(event, written) if isinstance(event, Reply) else event
+        finally:
+            events.close()  # a stream left half read releases its connection now
 
     async def acomplete(self, request: Request) -> Reply:
         call = self.encode(request, stream=False)
@@ -160,12 +163,14 @@ class GeminiModel(HTTPModel):
             self._gone(cached[1], error)
             cached, events = None, self._astream(call)
             first = await anext(events, None)
-        if first is None:
-            return
         written = 0 if cached is None else cached[2]
-        yield with_writes(first, written) if isinstance(first, Reply) else first
-        async for event in events:
-            yield with_writes(event, written) if isinstance(event, Reply) else event
+        try:
+            if first is not None:
+                yield with_writes(first, written) if isinstance(first, Reply) else first
+            async for event in events:
+                yield with_writes(event, written) if isinstance(event, Reply) else event
+        finally:
+            await events.aclose()  # a stream left half read releases its connection now
 
     def _prefix(self, call: HTTPCall, request: Request) -> tuple[Prefix, int] | None:
         """The prefix to cache and its TTL, when ``prompt_cache`` is "explicit"."""
