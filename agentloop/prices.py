@@ -28,14 +28,22 @@ _DETAILS = {
     "prompt_tokens_details.audio_tokens": "input_audio_tokens",
     "completion_tokens_details.audio_tokens": "output_audio_tokens",
 }
+#: genai-prices' request context for a batch API's rates.
+_BATCH = {"processing": "batch"}
 
 
-def cost(usage: Usage, model_id: str, served_by: str | None = None) -> float | None:
+def cost(
+    usage: Usage, model_id: str, served_by: str | None = None, *, batch: bool = False
+) -> float | None:
     """USD for ``usage`` on ``model_id`` ("provider/model"), or None when unknown.
 
     ``served_by`` is the model name the provider reported (a dated version, say): it is
     priced first, then the name asked for. A usage with no token at all is unknown too,
     since a provider that reports nothing has not said what it billed.
+
+    ``batch=True`` prices the call as the provider's batch API bills it (half price on
+    Anthropic, OpenAI and Gemini), from the table's batch rates; a model the table has no
+    batch rate for is unknown (None) rather than priced at its standard rate.
     """
     provider, _, name = model_id.partition("/")
     if not name or provider in _UNPRICED or usage.total_tokens == 0:
@@ -45,14 +53,22 @@ def cost(usage: Usage, model_id: str, served_by: str | None = None) -> float | N
         return None
     priced = table.Usage(**price_counts(usage))
     provider_id = _PROVIDER_IDS.get(provider, provider)
+    context = _BATCH if batch else None
     for ref in dict.fromkeys(n for n in (served_by, name) if n):
         try:
-            price = table.calc_price(priced, ref, provider_id=provider_id)
+            price = table.calc_price(priced, ref, provider_id=provider_id, price_context=context)
         except (LookupError, ValueError):
             # Not in the table, or counts it cannot split (cache above input): unknown.
             continue
+        if batch and not _has_variant(price.model, _BATCH):
+            return None  # the table would fall back to the standard rate: not what is billed
         return float(price.total_price)
     return None
+
+
+def _has_variant(model: Any, context: dict[str, str]) -> bool:
+    """Whether the table's ``model`` has prices for ``context`` (its batch rates)."""
+    return any(variant.when == context for variant in getattr(model, "price_variants", None) or ())
 
 
 def price_counts(usage: Usage) -> dict[str, int]:

@@ -6,14 +6,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+#: The `Usage.details` counter of cache writes, as Anthropic names it and the others report it.
+CACHE_WRITES = "cache_creation_input_tokens"
+
 
 @dataclass(slots=True)
 class Usage:
     """Tokens counted by the provider.
 
     ``input_tokens`` counts every input token, cached ones included;
-    ``cached_input_tokens`` and ``reasoning_tokens`` are None when the provider
-    does not report them; ``details`` keeps any other counters it sent.
+    ``cached_input_tokens`` (cache reads) and ``reasoning_tokens`` are None when the
+    provider does not report them; ``details`` keeps any other counters it sent,
+    among them the cache writes (`cache_write_tokens`).
 
     ``cost`` is in USD, None when unknown (see docs/cost.md): a sum is unknown as
     soon as one of its terms is, because a partial sum would read as the whole.
@@ -37,6 +41,12 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+    @property
+    def cache_write_tokens(self) -> int | None:
+        """Input tokens written to a prompt cache (Anthropic's cache writes, a Gemini context
+        cache made for the call), counted in ``input_tokens``; None when none were reported."""
+        return self.details.get(CACHE_WRITES)
 
     def __add__(self, other: Usage) -> Usage:
         details = dict(self.details)

@@ -83,7 +83,7 @@ class LocalServer:
                 self.wfile.flush()
                 self.close_connection = True
 
-            do_GET = do_POST
+            do_GET = do_DELETE = do_POST
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

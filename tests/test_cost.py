@@ -69,6 +69,29 @@ def test_a_known_model_is_priced_as_the_table_prices_it() -> None:
     )
 
 
+def test_a_batch_price_is_the_tables_batch_rate_and_unknown_where_it_has_none() -> None:
+    usage = Usage(10_000, 1_000, cached_input_tokens=4_000)
+    for model_id, ref, provider in [
+        (SONNET, "claude-sonnet-4-5", "anthropic"),
+        ("openai/gpt-4.1", "gpt-4.1", "openai"),
+        ("gemini/gemini-2.5-flash", "gemini-2.5-flash", "google"),
+    ]:
+        counts = {"input_tokens": 10_000, "output_tokens": 1_000, "cache_read_tokens": 4_000}
+        batch = float(
+            calc_price(
+                PriceUsage(**counts),
+                ref,
+                provider_id=provider,
+                price_context={"processing": "batch"},
+            ).total_price
+        )
+        assert prices.cost(usage, model_id, batch=True) == pytest.approx(batch)
+        assert batch < (prices.cost(usage, model_id) or 0)
+    # Groq's table has no batch rate: its standard rate would be a guess.
+    assert prices.cost(usage, "groq/llama-3.3-70b-versatile") is not None
+    assert prices.cost(usage, "groq/llama-3.3-70b-versatile", batch=True) is None
+
+
 def test_cache_reads_and_writes_are_priced_at_their_own_rates() -> None:
     # As the Anthropic codec reports them: input includes both, writes kept in details.
     details = {

@@ -288,6 +288,47 @@ def test_responses_sends_no_key_with_off(local_server: LocalServer) -> None:
     assert keys(local_server) == [None]
 
 
+@pytest.mark.parametrize(
+    ("ttl", "retention"), [(None, None), ("5m", "in_memory"), ("1h", "24h"), ("24h", "24h")]
+)
+def test_a_ttl_is_openais_retention_on_chat_and_responses(
+    local_server: LocalServer, ttl: str | None, retention: str | None
+) -> None:
+    script_chat(local_server, steps=1)
+    local_server.reply(responses_reply(responses_message("done")))
+    options = {} if ttl is None else {"prompt_cache_ttl": ttl}
+    chat_model(local_server).prompt("Hi", **options).text()
+    model = responses_model("gpt-4.1-mini", base_url=f"{local_server.url}/v1", api_key="sk")
+    model.prompt("Hi", **options).text()
+    found = [body.get("prompt_cache_retention", None) for body in sent(local_server)]
+    assert found == [retention, retention]
+    assert all(body["prompt_cache_key"] for body in sent(local_server))
+
+
+def test_retention_is_not_sent_with_off_nor_to_a_compatible_host_and_the_callers_wins(
+    local_server: LocalServer,
+) -> None:
+    script_chat(local_server, steps=1)
+    chat = chat_model(local_server)
+    chat.prompt("Hi", prompt_cache="off", prompt_cache_ttl="24h").text()
+    chat.prompt("Hi", prompt_cache_ttl="5m", prompt_cache_retention="24h").text()
+    groq = OpenAICompatibleModel(
+        "llama", endpoint=ENDPOINTS["groq"], api_key="k", base_url=local_server.url
+    )
+    groq.prompt("Hi", prompt_cache_ttl="1h").text()
+    found = [body.get("prompt_cache_retention") for body in sent(local_server)]
+    assert found == [None, "24h", None]
+
+
+def test_explicit_is_auto_on_anthropic_and_a_day_is_refused(local_server: LocalServer) -> None:
+    script_anthropic(local_server, steps=1)
+    claude = anthropic_model(local_server)
+    claude.prompt("Hi", system="Be brief.", tools=[add], prompt_cache="explicit").text()
+    assert len(marks(sent(local_server)[0])) == 3
+    with pytest.raises(ValueError, match="5m or 1h"):
+        claude.prompt("Hi", prompt_cache_ttl="24h")
+
+
 @pytest.mark.parametrize("count", [1, 2, 5])
 def test_with_last_keeps_the_json_spliced(count: int) -> None:
     items = [

@@ -181,6 +181,8 @@ def usage_line(usage: Usage) -> str:
     extras = []
     if usage.cached_input_tokens:
         extras.append(f"{usage.cached_input_tokens:,} cached")
+    if usage.cache_write_tokens:
+        extras.append(f"{usage.cache_write_tokens:,} written to cache")
     if usage.reasoning_tokens:
         extras.append(f"{usage.reasoning_tokens:,} reasoning")
     line = f"{line} ({', '.join(extras)})" if extras else line

@@ -15,7 +15,16 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from httpx_sse import ServerSentEvent
@@ -373,7 +382,11 @@ class HTTPModel(Model):
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
         self._fetch_media(request)
-        log = self._log(wire_request(self.encode(request, stream=True)))
+        yield from self._stream(self.encode(request, stream=True))
+
+    def _stream(self, call: HTTPCall) -> Generator[StreamEvent, None, None]:
+        """Send a streamed ``call`` under the retries and decode its events."""
+        log = self._log(wire_request(call))
         response = self._retrying(lambda attempt: self._open(log, attempt))
         decoder = self.stream_decoder()
         try:
@@ -469,6 +482,18 @@ class HTTPModel(Model):
         """`post_json`, awaitable."""
         return await self._apost(HTTPCall(url, body, self.request_headers()))
 
+    def delete(self, url: str) -> None:
+        """DELETE ``url`` with the model's headers and key, under its retries (a resource the
+        model made on the provider, such as a Gemini context cache); a failure is the same
+        typed error as a completion's."""
+        log = self._log(HTTPRequest("DELETE", url, self.request_headers()))
+        self._retrying(lambda attempt: self._send(log, attempt))
+
+    async def adelete(self, url: str) -> None:
+        """`delete`, awaitable."""
+        log = self._log(HTTPRequest("DELETE", url, self.request_headers()))
+        await self._aretrying(log, self._asend)
+
     # -- async -------------------------------------------------------------------------
 
     async def acomplete(self, request: Request) -> Reply:
@@ -483,7 +508,12 @@ class HTTPModel(Model):
 
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
         await self._afetch_media(request)
-        log = self._log(wire_request(self.encode(request, stream=True)))
+        async for event in self._astream(self.encode(request, stream=True)):
+            yield event
+
+    async def _astream(self, call: HTTPCall) -> AsyncGenerator[StreamEvent, None]:
+        """`_stream`, awaitable."""
+        log = self._log(wire_request(call))
         response: AsyncResponseStream = await self._aretrying(log, self._aopen)
         decoder = self.stream_decoder()
         try:

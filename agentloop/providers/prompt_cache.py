@@ -3,9 +3,16 @@
 ``prompt_cache="auto"`` (the default) asks each provider for the caching that pays in a tool
 loop, where every step resends the previous step's whole prefix: Anthropic gets cache
 breakpoints (``anthropic/caching.py``), OpenAI a ``prompt_cache_key`` per conversation
-(`conversation_key`). ``"off"`` adds nothing; cache marks the caller placed on parts are sent
-either way. ``prompt_cache_ttl`` is how long Anthropic keeps what "auto" writes: ``"5m"``
-(Anthropic's default, 1.25x the input price to write) or ``"1h"`` (2x); other formats ignore it.
+(`conversation_key`). ``"explicit"`` is "auto" plus what costs storage: on Gemini, a context
+cache (``cachedContents``) of the request's shared prefix, made and deleted by the model
+(``gemini/context_cache.py``); elsewhere it is "auto". ``"off"`` adds nothing; cache marks the
+caller placed on parts are sent either way.
+
+``prompt_cache_ttl`` is how long what is cached should last: ``"5m"``, ``"1h"`` or ``"24h"``.
+Anthropic takes ``"5m"`` (its default, 1.25x the input price to write) or ``"1h"`` (2x);
+OpenAI gets it as ``prompt_cache_retention`` (`openai_retention`: ``"in_memory"`` keeps a
+cache minutes, up to an hour, so only ``"5m"`` is that, and longer is ``"24h"``, its extended
+retention); a Gemini context cache lives that long (`gemini_ttl`, 5 minutes when unset).
 
 Why "auto" by default: on Anthropic a cache write costs 1.25x an input token and a read 0.1x,
 so a prefix written at step 1 and read at step 2 already costs less than sending it twice
@@ -23,30 +30,46 @@ from typing import Any
 
 from agentloop.providers.wire_cache import dump_json
 
-MODES = ("auto", "off")
+MODES = ("auto", "explicit", "off")
 DEFAULT_MODE = "auto"
-TTLS = ("5m", "1h")
+TTLS = ("5m", "1h", "24h")
+#: ``prompt_cache_ttl`` as OpenAI's ``prompt_cache_retention``.
+_RETENTIONS = {"5m": "in_memory", "1h": "24h", "24h": "24h"}
+_SECONDS = {"5m": 300, "1h": 3600, "24h": 86400}
 #: What a derived ``prompt_cache_key`` starts with, so a reader of a request log knows its source.
 KEY_PREFIX = "agentloop-"
 
 
 def cache_mode(options: Mapping[str, Any]) -> str:
-    """``options``' ``prompt_cache``: "auto" (also when unset) or "off"; anything else is a
-    ValueError, as a misspelt mode would otherwise silently cost money or save none."""
+    """``options``' ``prompt_cache``: "auto" (also when unset), "explicit" or "off"; anything
+    else is a ValueError, as a misspelt mode would otherwise silently cost money or save none."""
     mode = options.get("prompt_cache")
     if mode is None:
         return DEFAULT_MODE
     if mode not in MODES:
-        raise ValueError(f"prompt_cache must be 'auto' or 'off', not {mode!r:.40}")
+        raise ValueError(f"prompt_cache must be 'auto', 'explicit' or 'off', not {mode!r:.40}")
     return str(mode)
 
 
 def cache_ttl(options: Mapping[str, Any]) -> str | None:
-    """``options``' ``prompt_cache_ttl`` ("5m" or "1h"), None when unset."""
+    """``options``' ``prompt_cache_ttl`` ("5m", "1h" or "24h"), None when unset."""
     ttl = options.get("prompt_cache_ttl")
     if ttl is not None and ttl not in TTLS:
-        raise ValueError(f"prompt_cache_ttl must be '5m' or '1h', not {ttl!r:.40}")
+        raise ValueError(f"prompt_cache_ttl must be '5m', '1h' or '24h', not {ttl!r:.40}")
     return None if ttl is None else str(ttl)
+
+
+def openai_retention(options: Mapping[str, Any]) -> str | None:
+    """OpenAI's ``prompt_cache_retention`` for ``prompt_cache_ttl``, None when it is unset."""
+    ttl = cache_ttl(options)
+    return None if ttl is None else _RETENTIONS[ttl]
+
+
+def gemini_ttl(options: Mapping[str, Any]) -> int:
+    """Seconds a Gemini context cache lives: ``prompt_cache_ttl``, else 5 minutes (a cache
+    costs storage by the hour, and making it again costs its tokens once, less than an
+    hour of storage)."""
+    return _SECONDS[cache_ttl(options) or "5m"]
 
 
 def conversation_key(items: Iterable[Any], is_first_user: Callable[[Any], bool]) -> str | None:

@@ -12,6 +12,7 @@ from local_server import LocalServer
 from openai_chat_wire import SSE, as_stream, completion
 from terminal import Ran, Terminal, run_cli
 
+from agentloop import Usage, prices
 from agentloop.log import Log
 
 # A 1x1 PNG.
@@ -240,3 +241,20 @@ def test_the_chain_limit_applies_to_a_prompt_with_tools(cli_in_process: Callable
     assert ran.status == 1
     assert "chain_limit=1" in ran.stderr
     assert ran.stderr.count("\n") == 1
+
+
+def test_u_shows_the_tokens_cached_and_the_cost(
+    local_server: LocalServer, openai_in_process: Callable[..., Ran]
+) -> None:
+    tokens = {
+        "prompt_tokens": 1200,
+        "completion_tokens": 30,
+        "total_tokens": 1230,
+        "prompt_tokens_details": {"cached_tokens": 1024},
+    }
+    local_server.reply(as_stream(completion("Hi.", usage_=tokens)), headers=SSE)
+    ran = openai_in_process("prompt", "-m", "gpt-4o", "-u", "Hello")
+    assert ran.status == 0, ran.stderr
+    line = ran.stderr.strip().splitlines()[-1]
+    cost = prices.cost(Usage(1200, 30, cached_input_tokens=1024), "openai/gpt-4o")
+    assert line == f"Token usage: 1,200 input, 30 output (1,024 cached), cost ${cost:.6f}"

@@ -112,3 +112,5 @@ def test_usage_line_names_cached_and_reasoning_tokens_when_reported() -> None:
     assert usage_line(Usage(10, 5, cached_input_tokens=4, reasoning_tokens=2)) == (
         "Token usage: 10 input, 5 output (4 cached, 2 reasoning)"
     )
+    written = Usage(10, 5, cached_input_tokens=4, details={"cache_creation_input_tokens": 6})
+    assert usage_line(written) == ("Token usage: 10 input, 5 output (4 cached, 6 written to cache)")

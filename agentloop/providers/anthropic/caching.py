@@ -36,6 +36,8 @@ _UNMARKABLE = ("thinking", "redacted_thinking")
 
 def place_breakpoints(body: Block, ttl: str | None) -> None:
     """Add "auto"'s marks to ``body`` (in place, replacing what it changes by copies)."""
+    if ttl == "24h":
+        raise ValueError("Anthropic keeps a prompt cache 5m or 1h, not prompt_cache_ttl='24h'")
     mark: Block = {"type": "ephemeral"}
     if ttl is not None:
         mark["ttl"] = ttl

@@ -87,7 +87,7 @@ def encode_request(model: str, request: Request, options: dict[str, Any], *, str
     merge_extras(body, extras_of(given))
     # after the extras, so that the caller's own marks (in tools=, system=...) are counted
     mode, ttl = cache_mode(given), cache_ttl(given)
-    if mode == "auto":
+    if mode != "off":  # "explicit" is "auto" here: the breakpoints are Anthropic's explicit cache
         place_breakpoints(body, ttl)
     return body
 

@@ -24,7 +24,7 @@ from agentloop.messages import OPENAI
 from agentloop.providers.base import Request
 from agentloop.providers.openai_chat.messages import encode_messages
 from agentloop.providers.options import extras_of, merge_extras
-from agentloop.providers.prompt_cache import cache_mode, cache_ttl, conversation_key
+from agentloop.providers.prompt_cache import cache_mode, conversation_key, openai_retention
 from agentloop.providers.wire_cache import MessageCache
 from agentloop.schema_transforms import map_subschemas, openai_strict
 from agentloop.server_tools import unsupported
@@ -73,11 +73,13 @@ def encode_body(
     if request.schema is not None:
         body["response_format"] = response_format(request.schema, request.schema_name)
     _encode_options(body, options, request.tools, max_tokens_field)
-    cache_ttl(options)  # checked everywhere alike; OpenAI's cache has no TTL to ask for
-    if cache_mode(options) == "auto" and prompt_cache_key:
+    retention = openai_retention(options)  # checked everywhere alike
+    if cache_mode(options) != "off" and prompt_cache_key:
         key = conversation_key(body["messages"], _is_user)
         if key is not None:
             body["prompt_cache_key"] = key
+        if retention is not None:
+            body["prompt_cache_retention"] = retention
     return merge_extras(body, extras_of(options))
 
 

@@ -31,7 +31,7 @@ from agentloop.providers.openai_responses.server_tools import (
     server_includes,
 )
 from agentloop.providers.options import extras_of, merge_extras
-from agentloop.providers.prompt_cache import cache_mode, cache_ttl, conversation_key
+from agentloop.providers.prompt_cache import cache_mode, conversation_key, openai_retention
 from agentloop.providers.wire_cache import WireCache
 from agentloop.schema_transforms import openai_strict
 from agentloop.tools import Tool
@@ -102,13 +102,15 @@ def encode_body(
 
 def _cache_key(body: dict[str, Any], options: dict[str, Any], *, enabled: bool) -> None:
     """``prompt_cache_key`` for "auto": the same for every step of a conversation."""
-    cache_ttl(options)  # checked everywhere alike; OpenAI's cache has no TTL to ask for
-    if cache_mode(options) != "auto" or not enabled:
+    retention = openai_retention(options)  # checked everywhere alike
+    if cache_mode(options) == "off" or not enabled:
         return
     opening = [{"instructions": body["instructions"]}] if "instructions" in body else []
     key = conversation_key([*opening, *body["input"]], _is_user)
     if key is not None:
         body["prompt_cache_key"] = key
+    if retention is not None:
+        body["prompt_cache_retention"] = retention
 
 
 def _is_user(item: Any) -> bool:
