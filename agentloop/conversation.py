@@ -24,6 +24,7 @@ from agentloop.errors import AgentloopError, ResumeError, SerializationError
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
 from agentloop.media import Attachment, File, Image, Source
 from agentloop.messages import Message, expect_type, set_system_prompt
+from agentloop.providers.neutral_options import check_options
 from agentloop.providers.options import check_option_names, check_request_tools
 from agentloop.registry import get_model
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
@@ -326,6 +327,8 @@ class Conversation:
         merged = {**self.options, **options}
         check_option_names(merged)
         check_request_tools(merged.get("tools"))
+        # Before the first call, as far as no model is needed: its format checks the rest.
+        check_options(merged, tools=self.tools.values(), tools_known=not unprepared)
         return ChainSpec(
             tools=self.tools,
             hooks=self._hooks(*hooks),
