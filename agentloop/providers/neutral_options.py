@@ -83,7 +83,7 @@ def check_options(
     prepared): ``tool_choice`` names are then checked at encoding.
     """
     given = {key: value for key, value in options.items() if value is not None}
-    _check_values(given, support)
+    _check_values(given)
     cache_mode(given), cache_ttl(given)
     stop = _stop(given.get("stop"))
     if support is not None:
@@ -133,14 +133,12 @@ def strict_form(
         return None
 
 
-def _check_values(given: Mapping[str, Any], support: OptionSupport | None) -> None:
-    """Types and ranges, the same for every format (except the highest temperature)."""
-    top = support.max_temperature if support is not None else 2.0
-    for name, low, high in (("temperature", 0.0, top), ("top_p", 0.0, 1.0)):
+def _check_values(given: Mapping[str, Any]) -> None:
+    """Types and ranges, the same for every format."""
+    for name, high in (("temperature", 2.0), ("top_p", 1.0)):
         value = given.get(name)
-        if value is not None and not (_is_number(value) and low <= value <= high):
-            where = f" for {support.provider}" if support and name == "temperature" else ""
-            refuse(name, value, f"must be a number from {low:g} to {high:g}{where}")
+        if value is not None and not (_is_number(value) and 0 <= value <= high):
+            refuse(name, value, f"must be a number from 0 to {high:g}")
     lows: tuple[tuple[str, int | None], ...] = (
         ("max_tokens", 1),
         ("thinking_budget", 0),
@@ -176,6 +174,10 @@ def _check_support(
             f"{provider} cannot be told to avoid parallel tool calls: leave it out",
             provider,
         )
+    temperature = given.get("temperature")
+    if temperature is not None and temperature > support.max_temperature:
+        problem = f"{provider} takes a temperature from 0 to {support.max_temperature:g}"
+        refuse("temperature", temperature, problem, provider)
     if stop and support.max_stop is not None and len(stop) > support.max_stop:
         problem = f"{provider} takes at most {support.max_stop} stop sequences, not {len(stop)}"
         refuse("stop", given["stop"], problem, provider)
