@@ -33,8 +33,10 @@ from agentloop import (
     ToolResult,
 )
 from agentloop.providers.anthropic.request import encode_request as anthropic_body
+from agentloop.providers.endpoints import ENDPOINTS
 from agentloop.providers.gemini.request import encode_body as gemini_body
 from agentloop.providers.neutral_options import check_options
+from agentloop.providers.openai_chat import OpenAICompatibleModel
 from agentloop.providers.openai_chat.request import encode_body as chat_body
 from agentloop.providers.openai_responses.request import encode_body as responses_body
 
@@ -330,3 +332,21 @@ def test_the_chain_refuses_a_bad_option_before_any_call() -> None:
         model.prompt("Hi", schema=5)  # type: ignore[arg-type]
     assert calls == []
     assert conversation.chain("Hi", tool_choice="get_weather").text() == "ok"
+
+
+def test_tool_names_wait_for_toolboxes_not_yet_prepared() -> None:
+    later = check_options({"tool_choice": "Memory_get"}, tools_known=False)
+    assert later.tool_choice == "Memory_get"
+    with pytest.raises(InvalidOptionError, match="names no tool on offer"):
+        check_options({"tool_choice": "Memory_get"}, tools=[WEATHER])
+
+
+def test_a_host_narrows_chat_completions_and_is_the_one_named() -> None:
+    six = Request([Message.user("Hi")], (), {"stop": list("abcdef")})
+    local = OpenAICompatibleModel("llama", base_url="http://127.0.0.1:9/v1")
+    assert local.encode(six, stream=False).body["stop"] == list("abcdef")  # OpenAI's 4 only
+    xai = OpenAICompatibleModel("grok-4", endpoint=ENDPOINTS["xai"], api_key="k")
+    strict = Request([Message.user("Hi")], (WEATHER,), {"strict_tools": True})
+    with pytest.raises(InvalidOptionError) as info:
+        xai.encode(strict, stream=False)
+    assert info.value.provider == "xAI"
