@@ -327,8 +327,11 @@ class Conversation:
         merged = {**self.options, **options}
         check_option_names(merged)
         check_request_tools(merged.get("tools"))
-        # Before the first call, as far as no model is needed: its format checks the rest.
-        check_options(merged, tools=self.tools.values(), tools_known=not unprepared)
+        # Before the first call, as far as no wire format is needed (its encoder checks the
+        # rest), with an HTTP model's default options, which may offer tools of their own.
+        defaults = getattr(self._model, "options", None)
+        given = {**defaults, **merged} if isinstance(defaults, dict) else merged
+        check_options(given, tools=self.tools.values(), tools_known=not unprepared)
         return ChainSpec(
             tools=self.tools,
             hooks=self._hooks(*hooks),

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from local_server import LocalServer
+from openai_chat_wire import completion
 
 import agentloop
 from agentloop import (
@@ -350,3 +351,19 @@ def test_a_host_narrows_chat_completions_and_is_the_one_named() -> None:
     with pytest.raises(InvalidOptionError) as info:
         xai.encode(strict, stream=False)
     assert info.value.provider == "xAI"
+
+
+def test_the_chain_counts_the_tools_a_models_default_options_offer(
+    local_server: LocalServer,
+) -> None:
+    lookup = {"type": "function", "function": {"name": "lookup", "parameters": {}}}
+    model = OpenAICompatibleModel(
+        "llama", base_url=f"{local_server.url}/v1", options={"tools": [lookup]}
+    )
+    local_server.reply(completion("Done"))
+    assert model.prompt("Look it up", tool_choice="lookup").text() == "Done"
+    sent = local_server.requests[0].json()
+    assert sent["tool_choice"] == {"type": "function", "function": {"name": "lookup"}}
+    with pytest.raises(InvalidOptionError, match="the tools are 'lookup'"):
+        model.prompt("Look it up", tool_choice="find")
+    assert len(local_server.requests) == 1

@@ -84,7 +84,8 @@ def check_options(
     """
     given = {key: value for key, value in options.items() if value is not None}
     _check_values(given)
-    cache_mode(given), cache_ttl(given)
+    cache_mode(given)
+    cache_ttl(given)
     stop = _stop(given.get("stop"))
     if support is not None:
         _check_support(given, stop, support)
