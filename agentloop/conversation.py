@@ -24,6 +24,7 @@ from agentloop.errors import AgentloopError, ResumeError, SerializationError
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
 from agentloop.media import Attachment, File, Image, Media, Source
 from agentloop.messages import Message, expect_type, set_system_prompt
+from agentloop.providers.neutral_options import check_options
 from agentloop.providers.options import check_option_names, check_request_tools
 from agentloop.registry import get_model
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
@@ -338,6 +339,11 @@ class Conversation:
         merged = {**self.options, **options}
         check_option_names(merged)
         check_request_tools(merged.get("tools"))
+        # Before the first call, as far as no wire format is needed (its encoder checks the
+        # rest), with an HTTP model's default options, which may offer tools of their own.
+        defaults = getattr(self._model, "options", None)
+        given = {**defaults, **merged} if isinstance(defaults, dict) else merged
+        check_options(given, tools=self.tools.values(), tools_known=not unprepared)
         return ChainSpec(
             tools=self.tools,
             hooks=self._hooks(*hooks),

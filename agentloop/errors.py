@@ -375,6 +375,23 @@ class UnknownOptionError(OptionError):
         self.suggestion = suggestion
 
 
+class InvalidOptionError(OptionError, ValueError):
+    """An option's value that cannot be sent: of the wrong type or range (``stop=123``,
+    ``top_p=2``), a ``tool_choice`` naming no tool on offer, or one the provider has no
+    way to express (``stop`` for the OpenAI Responses API).
+
+    Raised where the option is given, before any request: checked once for every
+    provider alike (`agentloop.providers.neutral_options`). ``option`` is its name;
+    ``provider`` names the provider when only that provider refuses it, else None.
+    A ``ValueError`` too.
+    """
+
+    def __init__(self, message: str, *, option: str, provider: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+        self.provider = provider
+
+
 class MissingKeyError(AgentloopError, LookupError):
     """No API key was given and the environment variable that holds it is unset."""
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import PydanticUserError, TypeAdapter, ValidationError
 
-from agentloop.errors import StructuredOutputError
+from agentloop.errors import InvalidOptionError, StructuredOutputError
 from agentloop.providers.wire_json import UnreadableJSON, load_json
 from agentloop.schema_transforms import strip_titles
 
@@ -23,7 +23,14 @@ def json_schema(schema: OutputSchema) -> dict[str, Any]:
     """The JSON schema to send, titles stripped (they cost tokens and say nothing)."""
     if isinstance(schema, dict):
         return schema
-    return strip_titles(TypeAdapter(schema).json_schema())
+    try:
+        return strip_titles(TypeAdapter(schema).json_schema())
+    except PydanticUserError:  # not a type at all (schema=5), or one with no schema
+        raise InvalidOptionError(
+            f"Option schema={schema!r:.60}: must be a JSON schema dict or a type pydantic can "
+            "validate (a pydantic model, dataclass, TypedDict...)",
+            option="schema",
+        ) from None
 
 
 def schema_name(schema: OutputSchema) -> str:

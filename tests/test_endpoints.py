@@ -161,10 +161,20 @@ def test_hosts_that_refuse_strict_tools_get_them_non_strict(
     answer(local_server)
     for name in ("xai/grok-4", "groq/llama-3.3-70b-versatile"):
         model = agentloop.get_model(name, api_key="k", base_url=local_server.url)
-        model.prompt("hello", tools=[_tool], strict_tools=True)
+        model.prompt("hello", tools=[_tool], strict_tools="auto")
     xai, groq = (request.json()["tools"][0]["function"] for request in local_server.requests)
     assert "strict" not in xai
     assert groq["strict"] is True
+
+
+def test_strict_tools_asked_of_a_host_without_them_is_refused_naming_it(
+    local_server: LocalServer,
+) -> None:
+    model = agentloop.get_model("xai/grok-4", api_key="k", base_url=local_server.url)
+    with pytest.raises(agentloop.InvalidOptionError, match="xAI has no strict tools") as info:
+        model.prompt("hello", tools=[_tool], strict_tools=True)
+    assert (info.value.option, info.value.provider) == ("strict_tools", "xAI")
+    assert local_server.requests == []
 
 
 def test_a_host_without_reasoning_effort_refuses_it_naming_the_host(
@@ -180,7 +190,7 @@ def test_a_host_without_reasoning_effort_refuses_it_naming_the_host(
         title="Quiet Host",
     )
     agentloop.register_endpoint(quiet)
-    with pytest.raises(OptionError, match="Quiet Host takes no reasoning_effort"):
+    with pytest.raises(OptionError, match="Quiet Host has no way to send it; leave it out"):
         agentloop.get_model("quiet/m").prompt("hello", reasoning_effort="low")
     assert local_server.requests == []
 

@@ -37,7 +37,7 @@ def test_extras_of_keeps_only_provider_specific_options() -> None:
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.provider)
 def test_no_neutral_option_leaks_into_a_body_verbatim(model: object) -> None:
-    options = {"temperature": 0.5, "max_tokens": 64, "strict_tools": True, "custom_flag": 1}
+    options = {"temperature": 0.5, "max_tokens": 64, "strict_tools": "auto", "custom_flag": 1}
     options |= {"prompt_cache": "auto", "prompt_cache_ttl": "1h"}
     body = model.encode(  # type: ignore[attr-defined]
         Request([Message.user("hi")], options=options), stream=False

@@ -325,7 +325,7 @@ def test_explicit_is_auto_on_anthropic_and_a_day_is_refused(local_server: LocalS
     claude = anthropic_model(local_server)
     claude.prompt("Hi", system="Be brief.", tools=[add], prompt_cache="explicit").text()
     assert len(marks(sent(local_server)[0])) == 3
-    with pytest.raises(ValueError, match="5m or 1h"):
+    with pytest.raises(ValueError, match="'5m' or '1h'"):
         claude.prompt("Hi", prompt_cache_ttl="24h")
 
 

@@ -122,7 +122,7 @@ def test_tools_carry_name_description_and_schema() -> None:
 
 
 def test_strict_tools_close_their_schema_where_it_has_a_closed_form() -> None:
-    strict, loose = body(tools=(lookup, tally), strict_tools=True)["tools"]
+    strict, loose = body(tools=(lookup, tally), strict_tools="auto")["tools"]
     assert strict["strict"] is True
     assert strict["input_schema"]["additionalProperties"] is False
     assert "strict" not in loose  # dict[str, int] has free-form keys

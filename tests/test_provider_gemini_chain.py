@@ -177,7 +177,9 @@ def test_thinking_budget_asks_for_thoughts_and_reasoning_effort_sets_the_level()
     ],
 )
 def test_tool_choice_maps_onto_function_calling_config(choice: str, config: Any) -> None:
-    assert encoded(tool_choice=choice)["toolConfig"] == {"functionCallingConfig": config}
+    request = Request([Message.user("hi")], [Tool.function(get_weather)], {"tool_choice": choice})
+    body = GeminiModel("gemini-2.5-flash", api_key="k").encode(request, stream=False).body
+    assert body["toolConfig"] == {"functionCallingConfig": config}
 
 
 def test_other_options_pass_through_and_dicts_merge_with_the_users_keys_winning() -> None:

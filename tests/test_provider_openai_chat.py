@@ -131,7 +131,7 @@ def request_from_recording(recorded: dict[str, Any]) -> Request:
         for f in functions
     ]
     if any(f.get("strict") for f in functions):
-        options["strict_tools"] = True
+        options["strict_tools"] = "auto"
     schema, schema_name = None, "response"
     if "response_format" in recorded:
         spec = recorded["response_format"]["json_schema"]

@@ -127,7 +127,7 @@ def test_tools_are_functions_with_their_schema() -> None:
 
 
 def test_strict_tools_are_strict_where_the_schema_allows() -> None:
-    weather, counts = body(tools=(WEATHER, TALLY), strict_tools=True)["tools"]
+    weather, counts = body(tools=(WEATHER, TALLY), strict_tools="auto")["tools"]
     assert weather["function"]["strict"] is True
     assert weather["function"]["parameters"]["additionalProperties"] is False
     assert "strict" not in counts["function"]  # dict[str, int] has free-form keys

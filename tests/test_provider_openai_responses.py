@@ -56,10 +56,14 @@ def request_for(it: cassettes.Interaction) -> Request:
     for key in ("tool_choice", "temperature"):
         if key in body:
             options[key] = body[key]
+    if not 0 <= options.get("temperature", 0) <= 2:
+        # Recorded to provoke the API's 400: agentloop refuses it before sending, so it goes
+        # the way of a provider field, unchecked.
+        options["extra_body"] = {"temperature": options.pop("temperature")}
     if body.get("reasoning"):
         options["reasoning_effort"] = body["reasoning"]["effort"]
     if any(t.get("strict") for t in body.get("tools", [])):
-        options["strict_tools"] = True
+        options["strict_tools"] = "auto"
     messages = decode_messages(body["input"], body.get("instructions"))
     return Request(messages, tools, options)
 

@@ -265,6 +265,7 @@ def test_error_bodies_keep_what_the_server_said(local_server: LocalServer) -> No
     body = error_body("Invalid 'temperature'", "invalid_request_error", "decimal_below_min_value")
     local_server.reply(body, status=400)
     with pytest.raises(agentloop.BadRequestError) as info:
-        served(local_server).prompt("x", temperature=-1)
+        # extra_body: sent unchecked (temperature=-1 is refused before any request).
+        served(local_server).prompt("x", extra_body={"temperature": -1})
     assert json.loads(info.value.body or "") == body
     assert info.value.error_type == "invalid_request_error"

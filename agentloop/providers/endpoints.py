@@ -35,13 +35,14 @@ class Quirks:
     for it to fail on (422 ``extra_forbidden`` on Mistral, 400 on xAI).
     """
 
-    #: ``strict: true`` on function tools. When False, ``strict_tools=True`` sends the tools
-    #: non-strict, as for a tool whose schema strict mode cannot express.
+    #: ``strict: true`` on function tools. When False, ``strict_tools="auto"`` sends the tools
+    #: non-strict and ``strict_tools=True`` is an `InvalidOptionError` naming the host.
     strict_tools: bool = True
     #: ``stream_options: {"include_usage": true}``. When False it is left out; such hosts
     #: put usage on their last chunk unasked.
     stream_options: bool = True
-    #: ``reasoning_effort``. When False, asking for one is an `OptionError` naming the host.
+    #: ``reasoning_effort``. When False, asking for one is an `InvalidOptionError` naming the
+    #: host.
     reasoning_effort: bool = True
     #: The field ``max_tokens`` is sent as: OpenAI deprecated ``max_tokens`` (its reasoning
     #: models refuse it); compatible servers mostly know only that name.

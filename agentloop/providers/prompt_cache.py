@@ -28,6 +28,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from agentloop.errors import InvalidOptionError
 from agentloop.providers.wire_cache import dump_json
 
 MODES = ("auto", "explicit", "off")
@@ -42,12 +43,16 @@ KEY_PREFIX = "agentloop-"
 
 def cache_mode(options: Mapping[str, Any]) -> str:
     """``options``' ``prompt_cache``: "auto" (also when unset), "explicit" or "off"; anything
-    else is a ValueError, as a misspelt mode would otherwise silently cost money or save none."""
+    else is an InvalidOptionError, as a misspelt mode would otherwise silently cost money or save
+    none."""
     mode = options.get("prompt_cache")
     if mode is None:
         return DEFAULT_MODE
     if mode not in MODES:
-        raise ValueError(f"prompt_cache must be 'auto', 'explicit' or 'off', not {mode!r:.40}")
+        raise InvalidOptionError(
+            f"Option prompt_cache={mode!r:.60}: must be 'auto', 'explicit' or 'off'",
+            option="prompt_cache",
+        )
     return str(mode)
 
 
@@ -55,7 +60,10 @@ def cache_ttl(options: Mapping[str, Any]) -> str | None:
     """``options``' ``prompt_cache_ttl`` ("5m", "1h" or "24h"), None when unset."""
     ttl = options.get("prompt_cache_ttl")
     if ttl is not None and ttl not in TTLS:
-        raise ValueError(f"prompt_cache_ttl must be '5m', '1h' or '24h', not {ttl!r:.40}")
+        raise InvalidOptionError(
+            f"Option prompt_cache_ttl={ttl!r:.60}: must be '5m', '1h' or '24h'",
+            option="prompt_cache_ttl",
+        )
     return None if ttl is None else str(ttl)
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentloop.providers.neutral_options import refuse
 from agentloop.providers.wire_cache import WireList
 
 Block = dict[str, Any]
@@ -37,7 +38,7 @@ _UNMARKABLE = ("thinking", "redacted_thinking")
 def place_breakpoints(body: Block, ttl: str | None) -> None:
     """Add "auto"'s marks to ``body`` (in place, replacing what it changes by copies)."""
     if ttl == "24h":
-        raise ValueError("Anthropic keeps a prompt cache 5m or 1h, not prompt_cache_ttl='24h'")
+        refuse("prompt_cache_ttl", ttl, "Anthropic keeps a prompt cache '5m' or '1h'", "Anthropic")
     mark: Block = {"type": "ephemeral"}
     if ttl is not None:
         mark["ttl"] = ttl

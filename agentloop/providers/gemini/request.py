@@ -5,7 +5,8 @@ Neutral options map onto Gemini's fields: ``temperature``, ``top_p`` (topP),
 ``thinking_budget`` (thinkingConfig.thinkingBudget, with includeThoughts so the
 reasoning comes back as Thinking parts), ``reasoning_effort``
 (thinkingConfig.thinkingLevel), ``tool_choice`` (toolConfig.functionCallingConfig).
-Gemini has no switch for parallel calls, so ``parallel_tool_calls=False`` is refused.
+Gemini has no switch for parallel calls, so ``parallel_tool_calls=False`` is refused, and no
+strict tools, so ``strict_tools=True`` is (``"auto"`` sends the tools as they are).
 Any other option goes verbatim into the body; dict values merge into what the
 encoder wrote (``generationConfig={"topK": 40}``), the user's keys winning.
 
@@ -27,6 +28,7 @@ from agentloop.portable import portable
 from agentloop.providers.base import Request
 from agentloop.providers.gemini.messages import encode_messages, encode_system, encode_unit
 from agentloop.providers.gemini.server_tools import encode_server_tools
+from agentloop.providers.neutral_options import NeutralOptions, OptionSupport, check_options
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.wire_cache import WireCache, joined_list
 
@@ -47,6 +49,7 @@ _GENERATION_OPTIONS = {
     "seed": "seed",
 }
 _TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
+SUPPORT = OptionSupport("Gemini", max_stop=5, strict_tools=False, serial_tool_calls=False)
 
 
 def request_url(base_url: str, model_name: str, *, stream: bool) -> str:
@@ -62,6 +65,7 @@ def request_url(base_url: str, model_name: str, *, stream: bool) -> str:
 
 def encode_body(request: Request, options: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON body for ``request``; ``options`` are the merged model and call options."""
+    checked = check_options(options, tools=request.tools, support=SUPPORT)
     encoded = _cached(request.messages, request.wire_cache) if request.wire_cache else None
     if encoded is None:
         system, contents = encode_messages(request.messages)
@@ -75,13 +79,13 @@ def encode_body(request: Request, options: Mapping[str, Any]) -> dict[str, Any]:
     tools = (tools if request.tools else []) + encode_server_tools(request.server_tools)
     if tools:
         body["tools"] = tools
-    generation = generation_config(options)
+    generation = generation_config(options, checked)
     if request.schema is not None:
         generation["responseMimeType"] = "application/json"
         generation["responseJsonSchema"] = request.schema
     if generation:
         body["generationConfig"] = generation
-    tool_config = function_calling_config(options)
+    tool_config = function_calling_config(checked)
     if tool_config is not None:
         body["toolConfig"] = {"functionCallingConfig": tool_config}
     return merge_extras(body, extras_of(options))
@@ -140,14 +144,13 @@ def declaration(tool: Tool) -> dict[str, Any]:
     return out
 
 
-def generation_config(options: Mapping[str, Any]) -> dict[str, Any]:
+def generation_config(options: Mapping[str, Any], checked: NeutralOptions) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for name, field in _GENERATION_OPTIONS.items():
         if options.get(name) is not None:
             config[field] = options[name]
-    stop = options.get("stop")
-    if stop is not None:
-        config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
+    if checked.stop is not None:
+        config["stopSequences"] = checked.stop
     thinking = thinking_config(options)
     if thinking:
         config["thinkingConfig"] = thinking
@@ -158,32 +161,20 @@ def thinking_config(options: Mapping[str, Any]) -> dict[str, Any]:
     thinking: dict[str, Any] = {}
     budget = options.get("thinking_budget")
     if budget is not None:
-        if isinstance(budget, bool) or not isinstance(budget, int):
-            raise ValueError(f"thinking_budget must be an int (tokens), got {budget!r}")
         thinking["thinkingBudget"] = budget
         if budget != 0:  # 0 turns thinking off: there is nothing to include
             thinking["includeThoughts"] = True
     effort = options.get("reasoning_effort")
     if effort is not None:
-        if not isinstance(effort, str):
-            raise ValueError(f"reasoning_effort must be a string like 'low', got {effort!r}")
         thinking["thinkingLevel"] = effort
     return thinking
 
 
-def function_calling_config(options: Mapping[str, Any]) -> dict[str, Any] | None:
-    if options.get("parallel_tool_calls") is False:
-        raise ValueError(
-            "Gemini cannot be told to avoid parallel tool calls: "
-            "drop parallel_tool_calls=False for this model"
-        )
-    choice = options.get("tool_choice")
-    if choice is None:
-        return None
-    if not isinstance(choice, str):
-        raise ValueError(
-            f"tool_choice must be 'auto', 'required', 'none' or a tool name, got {choice!r}"
-        )
+def function_calling_config(checked: NeutralOptions) -> dict[str, Any] | None:
+    """``functionCallingConfig`` for a checked ``tool_choice`` (a dict is already one)."""
+    choice = checked.tool_choice
+    if choice is None or isinstance(choice, dict):
+        return choice
     if choice in _TOOL_MODES:
         return {"mode": _TOOL_MODES[choice]}
     return {"mode": "ANY", "allowedFunctionNames": [choice]}

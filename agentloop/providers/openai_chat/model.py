@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from agentloop.errors import OptionError, ProviderError
+from agentloop.errors import ProviderError
 from agentloop.media import Media
 from agentloop.messages import OPENAI as OPENAI_FORMAT
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import OLLAMA, OPENAI, OPENAI_COMPATIBLE, Endpoint
 from agentloop.providers.http import HTTPCall, HTTPModel
+from agentloop.providers.neutral_options import OptionSupport
 from agentloop.providers.openai_chat.messages import media_to_fetch
 from agentloop.providers.openai_chat.reply import decode_reply
-from agentloop.providers.openai_chat.request import encode_body
+from agentloop.providers.openai_chat.request import SUPPORT, encode_body
 from agentloop.providers.openai_chat.stream import ChatStreamDecoder
 from agentloop.providers.options import check_model_keywords, extras_of
 from agentloop.providers.wire_json import UnreadableJSON, load_json
@@ -45,7 +47,7 @@ class OpenAIChatModel(HTTPModel):
     endpoint = OPENAI
 
     def encode(self, request: Request, *, stream: bool) -> HTTPCall:
-        options = host_options(self.endpoint, {**self.options, **request.options})
+        options = {**self.options, **request.options}
         quirks = self.endpoint.quirks
         body = encode_body(
             request,
@@ -54,6 +56,7 @@ class OpenAIChatModel(HTTPModel):
             options=options,
             max_tokens_field=quirks.max_tokens_field,
             prompt_cache_key=quirks.prompt_cache_key,
+            support=host_support(self.endpoint),
         )
         if not quirks.stream_options and "stream_options" not in extras_of(options):
             body.pop("stream_options", None)
@@ -83,19 +86,21 @@ class OpenAIChatModel(HTTPModel):
         return error
 
 
-def host_options(endpoint: Endpoint, options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` as ``endpoint``'s quirks allow them: what the host would refuse is either
-    sent in a form it accepts (tools non-strict) or refused here, naming the host."""
+def host_support(endpoint: Endpoint) -> OptionSupport:
+    """What ``endpoint`` makes of the neutral options: Chat Completions' own limits,
+    narrowed by the host's quirks, and every refusal naming the host."""
     quirks = endpoint.quirks
-    if options.get("reasoning_effort") is not None and not quirks.reasoning_effort:
-        raise OptionError(
-            f"{endpoint.display_name} takes no reasoning_effort; leave it out for "
-            f"{endpoint.name}/ models"
-        )
-    if options.get("strict_tools") and not quirks.strict_tools:
-        # As for a tool whose schema strict mode cannot express: sent non-strict.
-        return {**options, "strict_tools": False}
-    return options
+    unsupported = dict(SUPPORT.unsupported)
+    if not quirks.reasoning_effort:
+        unsupported["reasoning_effort"] = f"leave it out for {endpoint.name}/ models"
+    return replace(
+        SUPPORT,
+        provider=endpoint.display_name,
+        unsupported=unsupported,
+        # OpenAI documents 4; other servers set (and enforce) their own limits.
+        max_stop=SUPPORT.max_stop if endpoint.name == OPENAI.name else None,
+        strict_tools=quirks.strict_tools,
+    )
 
 
 def _error_detail(text: str) -> str | None:

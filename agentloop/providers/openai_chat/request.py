@@ -16,12 +16,19 @@ where the host takes one; ``"off"`` sends none, and a ``prompt_cache_key=`` opti
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
 from agentloop.messages import OPENAI
 from agentloop.providers.base import Request
+from agentloop.providers.neutral_options import (
+    NeutralOptions,
+    OptionSupport,
+    Strict,
+    check_options,
+    strict_form,
+)
 from agentloop.providers.openai_chat.messages import encode_messages
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, conversation_key, openai_retention
@@ -32,6 +39,15 @@ from agentloop.server_tools import unsupported
 if TYPE_CHECKING:
     from agentloop.tools import Tool
 
+#: What Chat Completions makes of the neutral options (a host's model narrows it).
+SUPPORT = OptionSupport(
+    "OpenAI Chat Completions",
+    unsupported={
+        "thinking_budget": "it sets reasoning by effort, not by tokens: use "
+        "reasoning_effort='minimal'|'low'|'medium'|'high' instead"
+    },
+    max_stop=4,
+)
 #: Options copied under the same name.
 _SAME_NAME = ("temperature", "top_p", "seed", "reasoning_effort")
 _TOOL_CHOICES = ("auto", "required", "none")
@@ -55,9 +71,12 @@ def encode_body(
     options: Mapping[str, Any],
     max_tokens_field: str = "max_completion_tokens",
     prompt_cache_key: bool = True,
+    support: OptionSupport = SUPPORT,
 ) -> dict[str, Any]:
     """The JSON body for ``request``; ``options`` are the merged model and call options.
-    ``prompt_cache_key``: whether the host takes that field (its endpoint's quirk)."""
+    ``prompt_cache_key``: whether the host takes that field (its endpoint's quirk);
+    ``support``: the host's limits on the neutral options."""
+    checked = check_options(options, tools=request.tools, support=support)
     body: dict[str, Any] = {
         "model": model,
         "messages": encode_messages(request.messages, _cache(request)),
@@ -65,14 +84,16 @@ def encode_body(
     }
     if stream:
         body["stream_options"] = {"include_usage": True}
-    strict_tools = bool(options.get("strict_tools"))
     if request.server_tools:
         raise unsupported(OPENAI, request.server_tools[0], None, NO_SERVER_TOOLS)
     if request.tools:
-        body["tools"] = [encode_tool(tool, strict=strict_tools) for tool in request.tools]
+        strict = checked.strict
+        body["tools"] = [
+            encode_tool(tool, strict=strict, support=support) for tool in request.tools
+        ]
     if request.schema is not None:
         body["response_format"] = response_format(request.schema, request.schema_name)
-    _encode_options(body, options, request.tools, max_tokens_field)
+    _encode_options(body, options, checked, max_tokens_field)
     retention = openai_retention(options)  # checked everywhere alike
     if cache_mode(options) != "off" and prompt_cache_key:
         key = conversation_key(body["messages"], _is_user)
@@ -92,19 +113,19 @@ def _cache(request: Request) -> MessageCache | None:
     return request.wire_cache.messages(OPENAI) if request.wire_cache is not None else None
 
 
-def encode_tool(tool: Tool, *, strict: bool = False) -> dict[str, Any]:
-    """A function tool; strict when asked and the schema can be expressed strictly."""
+def encode_tool(
+    tool: Tool, *, strict: Strict = "off", support: OptionSupport = SUPPORT
+) -> dict[str, Any]:
+    """A function tool, strict as `strict_form` rules for ``strict_tools``."""
     function: dict[str, Any] = {"name": tool.name}
     if tool.description:
         function["description"] = tool.description
-    parameters = tool.schema()
-    if strict:
-        try:
-            parameters = tool.schema(strict=True)
-        except ConversionError:
-            strict = False  # strict mode cannot express this tool: send it as it is
-    function["parameters"] = parameters
-    if strict:
+    what = f"the tool {tool.name!r}"
+    strict_schema = strict_form(
+        lambda: tool.schema(strict=True), strict=strict, what=what, provider=support.provider
+    )
+    function["parameters"] = strict_schema if strict_schema is not None else tool.schema()
+    if strict_schema is not None:
         function["strict"] = True
     return {"type": "function", "function": function}
 
@@ -117,17 +138,23 @@ def response_format(schema: dict[str, Any], name: str) -> dict[str, Any]:
     nothing; strict is used only when every property is already required.
     """
     json_schema: dict[str, Any] = {"name": _SCHEMA_NAME.sub("_", name)[:64] or "response"}
-    strict_schema = None
-    if _every_property_required(schema):
-        try:
-            strict_schema = openai_strict(schema)
-        except ConversionError:
-            strict_schema = None
+    strict_schema = strict_form(
+        lambda: _strict_answer(schema),
+        strict="auto",
+        what="the schema= answer",
+        provider=SUPPORT.provider,
+    )
     if strict_schema is not None:
         json_schema.update(schema=strict_schema, strict=True)
     else:
         json_schema["schema"] = schema
     return {"type": "json_schema", "json_schema": json_schema}
+
+
+def _strict_answer(schema: dict[str, Any]) -> dict[str, Any]:
+    if not _every_property_required(schema):
+        raise ConversionError("strict mode would make its optional properties nullable")
+    return openai_strict(schema)
 
 
 def _every_property_required(node: dict[str, Any]) -> bool:
@@ -147,7 +174,7 @@ def _every_property_required(node: dict[str, Any]) -> bool:
 def _encode_options(
     body: dict[str, Any],
     options: Mapping[str, Any],
-    tools: Sequence[Tool],
+    checked: NeutralOptions,
     max_tokens_field: str,
 ) -> None:
     for key in _SAME_NAME:
@@ -155,36 +182,13 @@ def _encode_options(
             body[key] = options[key]
     if options.get("max_tokens") is not None:
         body[max_tokens_field] = options["max_tokens"]
-    stop = options.get("stop")
-    if stop is not None:
-        if not isinstance(stop, str | list | tuple):
-            raise ValueError(f"stop must be a string or a list of strings, not {stop!r}")
-        body["stop"] = stop if isinstance(stop, str) else list(stop)
-    if options.get("thinking_budget") is not None:
-        raise ValueError(
-            "OpenAI Chat Completions has no thinking budget in tokens: "
-            "use reasoning_effort='minimal'|'low'|'medium'|'high' instead"
-        )
-    choice = options.get("tool_choice")
+    if checked.stop is not None:
+        stop = options["stop"]
+        body["stop"] = stop if isinstance(stop, str) else checked.stop
+    choice = checked.tool_choice
+    if isinstance(choice, str) and choice not in _TOOL_CHOICES:
+        choice = {"type": "function", "function": {"name": choice}}
     if choice is not None:
-        encoded = _tool_choice(choice, tools)
-        if encoded is not None:
-            body["tool_choice"] = encoded
-    if options.get("parallel_tool_calls") is not None and tools:
-        body["parallel_tool_calls"] = bool(options["parallel_tool_calls"])
-
-
-def _tool_choice(choice: Any, tools: Sequence[Tool]) -> str | dict[str, Any] | None:
-    names = [tool.name for tool in tools]
-    if not tools:
-        if choice in ("auto", "none"):
-            return None  # the same as offering no tools, which OpenAI would refuse to combine
-        raise ValueError(f"tool_choice={choice!r} needs tools, and this request offers none")
-    if choice in _TOOL_CHOICES:
-        return str(choice)
-    if isinstance(choice, str) and choice in names:
-        return {"type": "function", "function": {"name": choice}}
-    raise ValueError(
-        f"tool_choice must be 'auto', 'required', 'none' or one of the tools "
-        f"({', '.join(names)}), not {choice!r}"
-    )
+        body["tool_choice"] = choice
+    if checked.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = checked.parallel_tool_calls

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -25,12 +24,19 @@ from typing import Any
 from agentloop.errors import ConversionError
 from agentloop.messages import OPENAI_RESPONSES, Message, Text, Thinking
 from agentloop.providers.base import Request
+from agentloop.providers.neutral_options import (
+    NeutralOptions,
+    OptionSupport,
+    Strict,
+    check_options,
+    strict_form,
+)
 from agentloop.providers.openai_responses.messages import encode_message, encode_messages
 from agentloop.providers.openai_responses.server_tools import (
     encode_server_tools,
     server_includes,
 )
-from agentloop.providers.options import extras_of, merge_extras
+from agentloop.providers.options import NEUTRAL_OPTIONS, extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, conversation_key, openai_retention
 from agentloop.providers.wire_cache import WireCache
 from agentloop.schema_transforms import openai_strict
@@ -43,16 +49,14 @@ OPTION_FIELDS = {
     "temperature": "temperature",
     "top_p": "top_p",
     "max_tokens": "max_output_tokens",
-    "parallel_tool_calls": "parallel_tool_calls",
 }
 #: Neutral options the Responses API has no field for, with what to do instead.
 UNSUPPORTED_OPTIONS = {
-    "stop": "it has no stop sequences (the openai Chat Completions provider has)",
-    "seed": "it takes no seed (the openai Chat Completions provider does)",
+    "stop": "the openai Chat Completions provider takes stop sequences",
+    "seed": "the openai Chat Completions provider takes one",
     "thinking_budget": "it sets reasoning by effort, not by tokens: use reasoning_effort",
 }
-#: Options the encoder reads that are not body fields.
-LOCAL_OPTIONS = ("strict_tools", "prompt_cache", "prompt_cache_ttl")
+SUPPORT = OptionSupport("OpenAI Responses", unsupported=UNSUPPORTED_OPTIONS)
 TOOL_CHOICES = ("auto", "required", "none")
 #: Families that reason by default (gpt-5-chat is the non-reasoning exception).
 REASONING_MODELS = ("o1", "o3", "o4", "gpt-5", "codex")
@@ -69,6 +73,7 @@ def encode_body(
 ) -> dict[str, Any]:
     """The request body for ``POST {base}/responses``; ``options`` are already merged.
     ``prompt_cache_key``: whether the endpoint takes that field (its quirk)."""
+    checked = check_options(options, tools=request.tools, support=SUPPORT)
     body: dict[str, Any] = {"model": model_name}
     instructions, messages = split_instructions(request.messages)
     if instructions is not None:
@@ -76,15 +81,14 @@ def encode_body(
     wire_cache = request.wire_cache
     cache = wire_cache.messages(FORMAT) if wire_cache is not None else None
     body["input"] = encoded = encode_messages(messages, cache)
-    strict = bool(options.get("strict_tools", False))
-    tools = [encode_tool(tool, strict=strict) for tool in request.tools]
+    tools = [encode_tool(tool, strict=checked.strict) for tool in request.tools]
     tools += encode_server_tools(request.server_tools)
     if tools:
         body["tools"] = tools
     if request.schema is not None:
         body["text"] = {"format": encode_format(request.schema, request.schema_name)}
     body["stream"] = stream
-    extras = apply_options(body, options, request.tools)
+    extras = apply_options(body, options, checked)
     _cache_key(body, options, enabled=prompt_cache_key)
     if uses_reasoning(model_name, request.messages, options):
         body["include"] = [ENCRYPTED_REASONING]
@@ -139,18 +143,20 @@ def split_instructions(messages: Sequence[Message]) -> tuple[str | None, list[Me
     return None, list(messages)
 
 
-def encode_tool(tool: Tool, *, strict: bool) -> dict[str, Any]:
-    """A function tool. ``strict`` is always sent: the Responses API defaults it to true."""
-    parameters, is_strict = tool.schema(provider=FORMAT), False
-    if strict:
-        # A schema strict mode cannot express is sent as it is, non-strict.
-        with contextlib.suppress(ConversionError):
-            parameters, is_strict = tool.schema(strict=True, provider=FORMAT), True
+def encode_tool(tool: Tool, *, strict: Strict) -> dict[str, Any]:
+    """A function tool, strict as `strict_form` rules for ``strict_tools``. ``strict`` is
+    always sent: the Responses API defaults it to true."""
+    strict_schema = strict_form(
+        lambda: tool.schema(strict=True, provider=FORMAT),
+        strict=strict,
+        what=f"the tool {tool.name!r}",
+        provider=SUPPORT.provider,
+    )
     out: dict[str, Any] = {"type": "function", "name": tool.name}
     if tool.description:
         out["description"] = tool.description
-    out["parameters"] = parameters
-    out["strict"] = is_strict
+    out["parameters"] = strict_schema if strict_schema is not None else tool.schema(provider=FORMAT)
+    out["strict"] = strict_schema is not None
     return out
 
 
@@ -169,12 +175,18 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
     Strict mode makes optional properties required and nullable; the model then sends
     ``null`` for them, which a type with non-null defaults would refuse on parsing.
     """
+    return strict_form(
+        lambda: _strict_answer(schema),
+        strict="auto",
+        what="the schema= answer",
+        provider=SUPPORT.provider,
+    )
+
+
+def _strict_answer(schema: dict[str, Any]) -> dict[str, Any]:
     if has_optional_property(schema):
-        return None
-    try:
-        return openai_strict(schema)
-    except ConversionError:
-        return None
+        raise ConversionError("strict mode would make its optional properties nullable")
+    return openai_strict(schema)
 
 
 def has_optional_property(node: Any) -> bool:
@@ -189,42 +201,27 @@ def has_optional_property(node: Any) -> bool:
 
 
 def apply_options(
-    body: dict[str, Any], options: dict[str, Any], tools: Sequence[Tool]
+    body: dict[str, Any], options: dict[str, Any], checked: NeutralOptions
 ) -> dict[str, Any]:
-    """Write the neutral options into ``body``; return the provider-specific extras."""
-    extras: dict[str, Any] = {}
-    for key, value in options.items():
-        if value is None or key in LOCAL_OPTIONS:
-            continue  # None leaves an option unset
-        if key in UNSUPPORTED_OPTIONS:
-            raise ValueError(
-                f"The option {key!r} cannot be sent to the OpenAI Responses API: "
-                f"{UNSUPPORTED_OPTIONS[key]}"
-            )
-        if key in OPTION_FIELDS:
-            body[OPTION_FIELDS[key]] = value
-        elif key == "reasoning_effort":
-            body.setdefault("reasoning", {})["effort"] = value
-        elif key == "tool_choice":
-            body["tool_choice"] = encode_tool_choice(value, tools)
-        else:
-            extras[key] = value
+    """Write the neutral options (already checked) into ``body``; return the
+    provider-specific extras."""
+    for key, field in OPTION_FIELDS.items():
+        if options.get(key) is not None:
+            body[field] = options[key]
+    if options.get("reasoning_effort") is not None:
+        body.setdefault("reasoning", {})["effort"] = options["reasoning_effort"]
+    if checked.tool_choice is not None:
+        body["tool_choice"] = encode_tool_choice(checked.tool_choice)
+    if checked.parallel_tool_calls is not None:
+        body["parallel_tool_calls"] = checked.parallel_tool_calls
+    extras = {k: v for k, v in options.items() if v is not None and k not in NEUTRAL_OPTIONS}
     return extras_of(extras)  # flattens extra_body={...}
 
 
-def encode_tool_choice(value: Any, tools: Sequence[Tool]) -> Any:
-    if isinstance(value, dict):
-        return value  # already in the provider's own shape
-    if not isinstance(value, str):
-        raise ValueError(f"tool_choice must be a string, not {type(value).__name__}")
-    if value in TOOL_CHOICES:
+def encode_tool_choice(value: str | dict[str, Any]) -> Any:
+    """A checked ``tool_choice``: a keyword, an offered tool's name, or the API's own shape."""
+    if isinstance(value, dict) or value in TOOL_CHOICES:
         return value
-    if value not in {tool.name for tool in tools}:
-        offered = ", ".join(tool.name for tool in tools) or "none"
-        raise ValueError(
-            f"tool_choice {value!r} is neither auto, required, none nor an offered tool "
-            f"(offered: {offered})"
-        )
     return {"type": "function", "name": value}
 
 
