@@ -27,7 +27,7 @@ from agentloop.media import File, Image
 from agentloop.messages import Message, ProviderPart, Text, Thinking, ToolCall, ToolResult
 from agentloop.messages import set_system_prompt as _set_system_prompt
 from agentloop.providers.base import Request
-from agentloop.tokens import TOOL_OVERHEAD, input_tokens, media_tokens
+from agentloop.tokens import DEFAULT_RULES, TOOL_OVERHEAD, TokenRules, input_tokens, media_tokens
 from agentloop.tools import Tool, Tools, collect_tools
 
 if TYPE_CHECKING:
@@ -153,51 +153,51 @@ def counted_request(
     return Request(messages, offered, {**merged, **(options or {})})
 
 
-def estimate(request: Request, provider: str | None = None) -> TokenCount:
+def estimate(request: Request, rules: TokenRules = DEFAULT_RULES) -> TokenCount:
     """`agentloop.tokens`' estimate of the input, as budgets and rate limits charge it."""
-    return TokenCount(input_tokens(request, provider), False, ESTIMATE)
+    return TokenCount(input_tokens(request, rules), False, ESTIMATE)
 
 
-def local_count(request: Request, model_name: str, provider: str | None = None) -> TokenCount:
+def local_count(request: Request, model_name: str, rules: TokenRules = DEFAULT_RULES) -> TokenCount:
     """tiktoken's count when it is installed and its encoding loads offline, else the estimate."""
     encoding = tiktoken_encoding(model_name)
     if encoding is None:
-        return estimate(request, provider)
+        return estimate(request, rules)
     encode = encoding.encode
     return TokenCount(
-        counted_tokens(request, lambda text: len(encode(text, disallowed_special=())), provider),
+        counted_tokens(request, lambda text: len(encode(text, disallowed_special=())), rules),
         False,
         TIKTOKEN,
     )
 
 
 def counted_tokens(
-    request: Request, count: Callable[[str], int], provider: str | None = None
+    request: Request, count: Callable[[str], int], rules: TokenRules = DEFAULT_RULES
 ) -> int:
     """The input of ``request`` with ``count`` for text, wrapped as OpenAI's cookbook says."""
     total = REPLY_PRIMING
     for message in request.messages:
         total += TOKENS_PER_MESSAGE + count(message.role)
-        total += sum(_part_tokens(part, count, provider) for part in message.parts)
+        total += sum(_part_tokens(part, count, rules) for part in message.parts)
     total += sum(_tool_tokens(tool, count) for tool in request.tools)
     if request.schema is not None:
         total += count(_json(request.schema)) + TOOL_OVERHEAD
     return total
 
 
-def _part_tokens(part: Any, count: Callable[[str], int], provider: str | None) -> int:
+def _part_tokens(part: Any, count: Callable[[str], int], rules: TokenRules) -> int:
     if isinstance(part, Text | Thinking):
         return count(part.text)
     if isinstance(part, ProviderPart):
         # Sent back whole to its own provider; its rendering is what the others read.
-        return count(_json(part.payload) if part.provider == provider else part.text)
+        return count(_json(part.payload) if part.provider == rules.wire_format else part.text)
     if isinstance(part, ToolCall):
         return count(part.name) + count(part.arguments_json()) + TOOL_CALL_OVERHEAD
     if isinstance(part, ToolResult):
-        attachments = sum(media_tokens(a, provider) for a in part.attachments)
+        attachments = sum(media_tokens(a, rules) for a in part.attachments)
         return count(part.output) + TOOL_CALL_OVERHEAD + attachments
     if isinstance(part, Image | File):
-        return media_tokens(part, provider)  # no tokenizer sees pixels: the provider's rule
+        return media_tokens(part, rules)  # no tokenizer sees pixels: the provider's rule
     return 0
 
 

@@ -32,7 +32,8 @@ from schema_corpus import (
 )
 
 from agentloop.errors import ConversionError
-from agentloop.schema import gemini_subset, openai_strict
+from agentloop.providers.gemini.schema import gemini_subset
+from agentloop.providers.openai_strict import openai_strict
 from agentloop.schema_transforms import strip_titles
 from agentloop.tools import Tool
 
@@ -47,10 +48,10 @@ def test_strict_mode_requires_every_property_and_makes_defaults_nullable() -> No
     assert _strict(defaults) == {
         "type": "object",
         "properties": {
-            "name": {"type": ["string", "null"], "description": 'Default: "anon"'},
-            "count": {"type": ["integer", "null"], "description": "Default: 3"},
-            "ratio": {"type": ["number", "null"], "description": "Default: 0.5"},
-            "loud": {"type": ["boolean", "null"], "description": "Default: false"},
+            "name": {"type": ["string", "null"], "description": 'default: "anon"'},
+            "count": {"type": ["integer", "null"], "description": "default: 3"},
+            "ratio": {"type": ["number", "null"], "description": "default: 0.5"},
+            "loud": {"type": ["boolean", "null"], "description": "default: false"},
         },
         "required": ["name", "count", "ratio", "loud"],
         "additionalProperties": False,
@@ -74,7 +75,7 @@ def test_strict_mode_closes_and_requires_nested_definitions() -> None:
         "properties": {
             "street": {"type": "string"},
             "zip_code": {"type": "string", "description": "Postal code"},
-            "country": {"type": ["string", "null"], "description": 'Default: "FR"'},
+            "country": {"type": ["string", "null"], "description": 'default: "FR"'},
         },
         "required": ["street", "zip_code", "country"],
         "additionalProperties": False,
@@ -84,7 +85,7 @@ def test_strict_mode_closes_and_requires_nested_definitions() -> None:
 def test_strict_mode_wraps_a_ref_that_has_siblings() -> None:
     assert _strict(int_enum_parameter)["properties"]["level"] == {
         "anyOf": [{"$ref": "#/$defs/Level"}, {"type": "null"}],
-        "description": "Default: 1",
+        "description": "default: 1",
     }
 
 
@@ -92,11 +93,11 @@ def test_strict_mode_moves_unsupported_keywords_into_the_description() -> None:
     assert _strict(set_of_strings)["properties"]["labels"] == {
         "type": "array",
         "items": {"type": "string"},
-        "description": "UniqueItems: true",
+        "description": "uniqueItems: true",
     }
     assert _strict(identifiers)["properties"] == {
         "id": {"type": "string", "format": "uuid"},
-        "path": {"type": "string", "description": "Format: path"},
+        "path": {"type": "string", "description": "format: path"},
     }
 
 
@@ -106,7 +107,7 @@ def test_strict_mode_turns_a_tuple_into_items_with_fixed_length() -> None:
         "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
         "minItems": 2,
         "maxItems": 2,
-        "description": "Items in this order: integer, string",
+        "description": "items in this order: integer, string",
     }
 
 
@@ -132,7 +133,7 @@ def test_strict_mode_keeps_recursive_references() -> None:
     assert schema["$defs"]["Node"]["properties"]["children"] == {
         "type": ["array", "null"],
         "items": {"$ref": "#/$defs/Node"},
-        "description": "Default: []",
+        "description": "default: []",
     }
 
 
@@ -160,7 +161,7 @@ def test_gemini_inlines_definitions_and_drops_additional_properties() -> None:
                 "properties": {
                     "street": {"type": "string"},
                     "zip_code": {"type": "string", "description": "Postal code"},
-                    "country": {"type": "string", "description": 'Default: "FR"'},
+                    "country": {"type": "string", "description": 'default: "FR"'},
                 },
                 "required": ["street", "zip_code"],
                 "nullable": True,
@@ -182,15 +183,15 @@ def test_gemini_turns_const_into_a_one_value_enum() -> None:
 def test_gemini_keeps_date_time_and_describes_other_formats() -> None:
     assert _gemini(dates_and_times)["properties"] == {
         "when": {"type": "string", "format": "date-time"},
-        "day": {"type": "string", "description": "Format: date"},
-        "at": {"type": "string", "description": "Format: time"},
-        "wait": {"type": "string", "description": "Format: duration"},
+        "day": {"type": "string", "description": "format: date"},
+        "at": {"type": "string", "description": "format: time"},
+        "wait": {"type": "string", "description": "format: duration"},
     }
 
 
 def test_gemini_describes_map_values_it_cannot_type() -> None:
     assert _gemini(dict_of_ints)["properties"] == {
-        "scores": {"type": "object", "description": "Values: integer"}
+        "scores": {"type": "object", "description": "values: integer"}
     }
 
 

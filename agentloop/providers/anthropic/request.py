@@ -31,8 +31,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
-from agentloop.messages import ANTHROPIC
 from agentloop.providers.anthropic.caching import place_breakpoints
+from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.anthropic.messages import encode_messages
 from agentloop.providers.anthropic.schema import structured_schema
 from agentloop.providers.base import Request
@@ -129,7 +129,7 @@ def _tool(tool: Tool, *, strict: bool) -> Body:
     spec: Body = {"name": tool.name, "description": tool.description}
     if strict:
         try:
-            spec["input_schema"] = structured_schema(tool.schema())
+            spec["input_schema"] = tool.parameters_for(structured_schema)
             spec["strict"] = True
             return spec
         except ConversionError:

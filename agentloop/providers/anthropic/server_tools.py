@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentloop.messages import ANTHROPIC, Citation, ProviderPart, clip
+from agentloop.messages import Citation, ProviderPart, clip
+from agentloop.providers.anthropic.format import ANTHROPIC
 
 Block = dict[str, Any]
 

@@ -22,6 +22,7 @@ from agentloop.providers.gemini.count import count_call
 from agentloop.providers.gemini.reply import decode_reply
 from agentloop.providers.gemini.request import encode_body, request_url
 from agentloop.providers.gemini.stream import GeminiStreamDecoder, json_array_events
+from agentloop.providers.gemini.tokens import TOKEN_RULES
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.options import check_model_keywords
 from agentloop.providers.wire_json import UnreadableJSON, load_json
@@ -34,6 +35,8 @@ class GeminiModel(HTTPModel):
     """A Gemini model (``gemini-2.5-flash``, ``gemini-3-pro-preview``...)."""
 
     endpoint = GEMINI
+    #: How this format's provider charges media, for the estimates.
+    token_rules = TOKEN_RULES
 
     def url(self, *, stream: bool = False) -> str:
         # The codec's: the streaming method, and a base URL that names its API version.

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentloop.messages import GEMINI, Citation, ProviderPart, clip
+from agentloop.messages import Citation, ProviderPart, clip
+from agentloop.providers.gemini.format import GEMINI
 
 WirePart = dict[str, Any]
 

@@ -20,13 +20,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
-from agentloop.messages import OPENAI
 from agentloop.providers.base import Request
-from agentloop.providers.openai_chat.messages import encode_messages
+from agentloop.providers.openai_chat.messages import OPENAI, encode_messages
+from agentloop.providers.openai_strict import openai_strict
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_ttl, conversation_key
 from agentloop.providers.wire_cache import MessageCache
-from agentloop.schema_transforms import map_subschemas, openai_strict
+from agentloop.schema_transforms import map_subschemas
 
 if TYPE_CHECKING:
     from agentloop.tools import Tool
@@ -86,7 +86,7 @@ def encode_tool(tool: Tool, *, strict: bool = False) -> dict[str, Any]:
     parameters = tool.schema()
     if strict:
         try:
-            parameters = tool.schema(strict=True)
+            parameters = tool.parameters_for(openai_strict)
         except ConversionError:
             strict = False  # strict mode cannot express this tool: send it as it is
     function["parameters"] = parameters

@@ -27,8 +27,9 @@ from agentloop.errors import (
     ResponseFormatError,
     ServerError,
 )
-from agentloop.messages import OPENAI_RESPONSES, Message
+from agentloop.messages import Message
 from agentloop.providers.base import Reply
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 from agentloop.providers.openai_responses.messages import decode_output
 from agentloop.providers.openai_responses.server_tools import SERVER_ITEMS
 from agentloop.providers.wire_json import sendable

@@ -21,13 +21,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentloop.errors import ConversionError
-from agentloop.messages import OPENAI_RESPONSES, Message, Text, Thinking
+from agentloop.messages import Message, Text, Thinking
 from agentloop.providers.base import Request
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 from agentloop.providers.openai_responses.messages import encode_message, encode_messages
+from agentloop.providers.openai_strict import openai_strict
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_ttl, conversation_key
 from agentloop.providers.wire_cache import WireCache
-from agentloop.schema_transforms import openai_strict
 from agentloop.tools import Tool
 
 FORMAT = OPENAI_RESPONSES
@@ -129,11 +130,11 @@ def split_instructions(messages: Sequence[Message]) -> tuple[str | None, list[Me
 
 def encode_tool(tool: Tool, *, strict: bool) -> dict[str, Any]:
     """A function tool. ``strict`` is always sent: the Responses API defaults it to true."""
-    parameters, is_strict = tool.schema(provider=FORMAT), False
+    parameters, is_strict = tool.parameters, False
     if strict:
         # A schema strict mode cannot express is sent as it is, non-strict.
         with contextlib.suppress(ConversionError):
-            parameters, is_strict = tool.schema(strict=True, provider=FORMAT), True
+            parameters, is_strict = tool.parameters_for(openai_strict), True
     out: dict[str, Any] = {"type": "function", "name": tool.name}
     if tool.description:
         out["description"] = tool.description
