@@ -32,10 +32,16 @@ from schema_corpus import (
 )
 
 from agentloop.errors import ConversionError
+from agentloop.providers.anthropic.schema import structured_schema
 from agentloop.providers.gemini.schema import gemini_subset
 from agentloop.providers.openai_strict import openai_strict
 from agentloop.schema_transforms import strip_titles
 from agentloop.tools import Tool
+
+
+def schema_of(fn: Callable[..., Any]) -> dict[str, Any]:
+    return Tool.function(fn).parameters
+
 
 # -- OpenAI strict mode ----------------------------------------------------------------------
 
@@ -235,6 +241,77 @@ def test_a_tool_caches_each_schema_variant() -> None:
 def test_strict_does_not_apply_to_gemini() -> None:
     tool = Tool.function(defaults)
     assert tool.schema(strict=True, provider="gemini") == gemini_subset(tool.parameters)
+
+
+def test_a_codec_passes_its_transform_and_the_tool_caches_it() -> None:
+    tool = Tool.function(optional_model)
+    assert tool.parameters_for(None) is tool.parameters
+    assert tool.parameters_for(gemini_subset) is tool.parameters_for(gemini_subset)
+    assert tool.parameters_for(structured_schema) == structured_schema(tool.parameters)
+
+
+def test_a_format_no_loaded_codec_registered_is_an_error_not_a_guess() -> None:
+    with pytest.raises(ValueError, match="'no-such-format'"):
+        Tool.function(defaults).schema(provider="no-such-format")
+
+
+# -- one base: where the copies used to differ, the one behaviour ----------------------------
+
+TRANSFORMS = {"openai": openai_strict, "gemini": gemini_subset, "anthropic": structured_schema}
+
+
+@pytest.mark.parametrize("provider", TRANSFORMS)
+def test_every_transform_notes_a_keyword_as_it_is_spelt(provider: str) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}},
+        "required": ["tags"],
+        "additionalProperties": False,
+    }
+    tags = TRANSFORMS[provider](schema)["properties"]["tags"]
+    assert tags["description"] == "uniqueItems: true"
+
+
+@pytest.mark.parametrize("provider", TRANSFORMS)
+def test_every_transform_says_a_tuple_order_by_type(provider: str) -> None:
+    pair = {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}]}
+    schema = {"type": "object", "properties": {"pair": pair}, "required": ["pair"]}
+    schema["additionalProperties"] = False
+    out = TRANSFORMS[provider](schema)["properties"]["pair"]
+    assert out["items"] == {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    assert out["description"].endswith("items in this order: integer, string")
+
+
+@pytest.mark.parametrize("provider", TRANSFORMS)
+def test_an_empty_tuple_and_a_boolean_subschema_pass(provider: str) -> None:
+    # The core's copy failed on an empty tuple; Anthropic's alone let a boolean schema by.
+    empty = {"type": "array", "prefixItems": []}
+    anything = {"type": "array", "items": True}
+    schema = {
+        "type": "object",
+        "properties": {"none": empty, "anything": anything},
+        "required": ["none", "anything"],
+        "additionalProperties": False,
+    }
+    out = TRANSFORMS[provider](schema)["properties"]
+    assert "items" not in out["none"]
+    assert out["anything"]["items"] is True
+
+
+@pytest.mark.parametrize(
+    ("provider", "schema", "target"),
+    [
+        ("openai", {"type": "object"}, "OpenAI strict mode"),
+        ("anthropic", {"type": "object"}, "Anthropic structured output"),
+        ("gemini", schema_of(recursive_model), "Gemini's schema subset"),
+    ],
+)
+def test_every_transform_words_what_it_cannot_express_alike(
+    provider: str, schema: dict[str, Any], target: str
+) -> None:
+    with pytest.raises(ConversionError, match=rf"^{target} cannot express the ") as caught:
+        TRANSFORMS[provider](schema)
+    assert caught.value.provider == provider
 
 
 # -- the real-world oracle: tool definitions in recorded provider requests -----------------

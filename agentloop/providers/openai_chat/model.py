@@ -25,13 +25,14 @@ from agentloop.errors import OptionError, ProviderError
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import OLLAMA, OPENAI, OPENAI_COMPATIBLE, Endpoint
 from agentloop.providers.http import HTTPCall, HTTPModel
+from agentloop.providers.openai_chat.count import local_count
 from agentloop.providers.openai_chat.reply import decode_reply
 from agentloop.providers.openai_chat.request import encode_body
 from agentloop.providers.openai_chat.stream import ChatStreamDecoder
 from agentloop.providers.openai_chat.tokens import TOKEN_RULES
 from agentloop.providers.options import check_model_keywords, extras_of
 from agentloop.providers.wire_json import UnreadableJSON, load_json
-from agentloop.token_count import TokenCount, local_count
+from agentloop.token_count import TokenCount
 
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 _OLLAMA_PORT = 11434
