@@ -16,8 +16,6 @@ from agentloop import Message, Request, TestModel, TokenCount, ToolCall, ToolRes
 from agentloop.model import Model
 from agentloop.providers.anthropic import AnthropicModel
 from agentloop.providers.gemini.model import GeminiModel
-from agentloop.providers.openai_chat.model import OpenAIChatModel, OpenAICompatibleModel
-from agentloop.providers.openai_responses.model import OpenAIResponsesModel
 from agentloop.providers.openai_chat.count import (
     ENCODING_FILES,
     REPLY_PRIMING,
@@ -25,6 +23,8 @@ from agentloop.providers.openai_chat.count import (
     cached_offline,
     tiktoken_cache_dir,
 )
+from agentloop.providers.openai_chat.model import OpenAIChatModel, OpenAICompatibleModel
+from agentloop.providers.openai_responses.model import OpenAIResponsesModel
 from agentloop.token_count import counted_request
 from agentloop.tokens import input_tokens
 
