@@ -33,6 +33,7 @@ from agentloop.server_tools import ServerTool
 from agentloop.shells import portal
 from agentloop.spending import SpendLimit, check_spend_limit
 from agentloop.structured import OutputSchema, json_schema, schema_name
+from agentloop.tokens import DEFAULT_RULES
 from agentloop.toolbox import close_toolboxes, prepare_toolboxes, toolboxes_in
 from agentloop.tools import (
     RetryBudget,
@@ -354,6 +355,7 @@ class Conversation:
             chain_limit=self.chain_limit if chain_limit is None else check_chain_limit(chain_limit),
             spend_limit=self.spend_limit.override(*spend),
             model_id=self._model.model_id if self._model is not None else "",
+            token_rules=self._model.token_rules if self._model is not None else DEFAULT_RULES,
             stream=stream,
             error_mode=self.tool_errors,
             prepare_tools=self._prepare_tools if unprepared else None,

@@ -22,6 +22,7 @@ from agentloop.providers.base import Reply, Request
 from agentloop.providers.wire_cache import WireCache
 from agentloop.server_tools import ServerTool
 from agentloop.spending import SpendLimit, Spent, check_after, check_before, record
+from agentloop.tokens import DEFAULT_RULES, TokenRules
 from agentloop.tools import RetryBudget, Tool, ToolArgumentsError
 
 T = TypeVar("T")
@@ -93,6 +94,8 @@ class ChainSpec:
     spend_limit: SpendLimit = field(default_factory=SpendLimit)
     #: The model asked ("provider/name"), to price its calls against ``spend_limit``.
     model_id: str = ""
+    #: How that model's provider charges what a request carries, for the estimates.
+    token_rules: TokenRules = DEFAULT_RULES
     stream: bool = False
     error_mode: ErrorMode = "report"
     #: Prepares the toolboxes (user code, maybe async) and returns the tools then on
@@ -208,7 +211,7 @@ def _chain(
             wire_cache,
             spec.server_tools,
         )
-        estimate = check_before(limit, spent, request, spec.model_id)
+        estimate = check_before(limit, spent, request, spec.model_id, spec.token_rules)
         reply: Reply = yield CallModel(request)
         model_calls += 1
         history.append(reply.message)

@@ -4,9 +4,9 @@ Parts are [`Text`][agentloop.Text], [`Image`][agentloop.Image], [`File`][agentlo
 [`ToolCall`][agentloop.ToolCall], [`ToolResult`][agentloop.ToolResult],
 [`Thinking`][agentloop.Thinking] and [`ProviderPart`][agentloop.ProviderPart] (what only one
 provider understands: its server-side tools' calls and results, grounding metadata). Every
-part has an ``extra`` mapping of provider-specific fields keyed by wire format
-(``"openai"``, ``"openai-responses"``, ``"anthropic"``, ``"gemini"``): converters put there
-what the neutral model has no field for (an Anthropic ``cache_control``, a Gemini
+part has an ``extra`` mapping of provider-specific fields keyed by wire format (each codec
+package names its own, ``"anthropic"`` say; here they are opaque strings): converters put
+there what the neutral model has no field for (an Anthropic ``cache_control``, a Gemini
 ``thoughtSignature``) and read it back when exporting to the same format, so a conversation
 survives an import/export round trip unchanged. Other formats ignore it.
 """
@@ -23,12 +23,6 @@ from agentloop.media import File, Image, Media, Source, media_from
 
 Role = Literal["system", "user", "assistant", "tool"]
 ROLES: tuple[str, ...] = get_args(Role)
-
-#: Wire format names, used as keys of ``extra`` and as ``Thinking.provider``.
-OPENAI = "openai"
-OPENAI_RESPONSES = "openai-responses"
-ANTHROPIC = "anthropic"
-GEMINI = "gemini"
 
 Extra: TypeAlias = dict[str, dict[str, Any]]
 

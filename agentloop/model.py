@@ -21,6 +21,7 @@ from agentloop.conversation import AsyncConversation, Conversation
 from agentloop.messages import Message, set_system_prompt
 from agentloop.providers.base import Delta, Reply, Request, StreamEvent
 from agentloop.token_count import Countable, TokenCount, counted_request, estimate
+from agentloop.tokens import DEFAULT_RULES, TokenRules
 
 if TYPE_CHECKING:
     from agentloop.loop import AfterCall, Approve, BeforeCall, ErrorMode
@@ -143,6 +144,10 @@ class Model(Prompting[Conversation], ABC):
     #: Whether [`complete`][agentloop.Model.complete] blocks on I/O. The default async methods then
     #: run it in a worker thread; models that only compute are called directly.
     blocking_io: bool = True
+    #: How the provider charges what a request carries (media above all): the rules the
+    #: estimates of budgets, the batch's rate limiter and `count_tokens` use. Each codec's
+    #: models give their format's; others the neutral defaults.
+    token_rules: TokenRules = DEFAULT_RULES
 
     # -- what a subclass provides ------------------------------------------------
 
@@ -215,7 +220,7 @@ class Model(Prompting[Conversation], ABC):
     def count_request(self, request: Request) -> TokenCount:
         """The input tokens of ``request``: here the estimate budgets charge. Models that can
         count better (a provider's endpoint, a tokenizer) override this."""
-        return estimate(request)
+        return estimate(request, self.token_rules)
 
     async def acount_request(self, request: Request) -> TokenCount:
         if not self.blocking_io:

@@ -13,13 +13,12 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
+from agentloop.providers.endpoints import PRICE_TABLE_NAMES, UNPRICED
 from agentloop.usage import Usage
 
-#: Our provider names that genai-prices spells otherwise.
-_PROVIDER_IDS = {"gemini": "google"}
-#: Providers serving whatever model the user runs (a local server, a proxy): a model name
-#: there says nothing about the price, so none is guessed.
-_UNPRICED = frozenset({"openai-compatible", "ollama", "test", "function"})
+#: Endpoints serving whatever model the user runs (a local server, a proxy, the offline
+#: models): a model name there says nothing about the price, so none is guessed.
+_UNPRICED = UNPRICED | {"test", "function"}
 #: Counters in `Usage.details` that genai-prices prices apart, by its usage key. Anthropic's
 #: cache writes (its codec keeps them in details); OpenAI Chat's audio tokens.
 _DETAILS = {
@@ -52,7 +51,7 @@ def cost(
     if table is None:
         return None
     priced = table.Usage(**price_counts(usage))
-    provider_id = _PROVIDER_IDS.get(provider, provider)
+    provider_id = PRICE_TABLE_NAMES.get(provider, provider)
     context = _BATCH if batch else None
     for ref in dict.fromkeys(n for n in (served_by, name) if n):
         try:

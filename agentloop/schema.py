@@ -9,9 +9,8 @@ docstring. Nested pydantic models, dataclasses, TypedDicts and enums land in
 ``$defs``. Titles are stripped: they repeat the names and cost tokens.
 
 The result is cached per function, so a method shared by many toolbox
-instances is analysed once. Per-provider reshaping (`openai_strict`,
-`gemini_subset`) lives in `agentloop.schema_transforms` and is
-applied at request time, never baked in.
+instances is analysed once. A provider's reshaping is its codec's transform
+(`agentloop.providers.schema_transform`), applied at request time, never baked in.
 """
 
 from __future__ import annotations
@@ -30,14 +29,9 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from agentloop.errors import ToolDefinitionError
-from agentloop.schema_transforms import (
-    Schema,
-    gemini_subset,
-    openai_strict,
-    strip_titles,
-)
+from agentloop.schema_transforms import Schema, strip_titles
 
-__all__ = ["FunctionSchema", "Schema", "function_schema", "gemini_subset", "openai_strict"]
+__all__ = ["FunctionSchema", "Schema", "function_schema"]
 
 # Extra arguments are refused, and the schema says so with additionalProperties.
 _CONFIG = ConfigDict(extra="forbid", arbitrary_types_allowed=False)

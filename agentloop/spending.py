@@ -83,12 +83,18 @@ class Spent:
     cost: float | None = 0.0
 
 
-def check_before(limit: SpendLimit, spent: Spent, request: Request, model_id: str) -> Usage:
-    """The estimate of ``request``; raises if it would take ``spent`` past ``limit``."""
+def check_before(
+    limit: SpendLimit,
+    spent: Spent,
+    request: Request,
+    model_id: str,
+    rules: tokens.TokenRules = tokens.DEFAULT_RULES,
+) -> Usage:
+    """The estimate of ``request`` under the model's ``rules``; raises if it would take
+    ``spent`` past ``limit``."""
     if limit.max_cost is None and limit.max_total_tokens is None:
         return Usage()  # no limit: not worth estimating the whole history at every step
-    provider = model_id.partition("/")[0]
-    estimate = Usage(tokens.input_tokens(request, provider), tokens.output_tokens(request.options))
+    estimate = Usage(tokens.input_tokens(request, rules), tokens.output_tokens(request.options))
     most = limit.max_total_tokens
     if most is not None and spent.tokens + estimate.total_tokens > most:
         raise BudgetExceeded("max_total_tokens", most, spent.tokens, estimate.total_tokens)

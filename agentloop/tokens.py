@@ -4,10 +4,15 @@ A token budget must be charged before the provider says what a call cost, so
 each request is estimated from what it carries: the text of every message
 (split the way byte-pair tokenizers pre-split text), the tool definitions on
 offer (name, description and JSON schema), tool calls and their results, the
-structured-output schema, and media, priced by each provider's published rules
-(an image by its pixel size, a PDF by its pages, audio and video by their
-length). The output is reserved at ``max_tokens`` when set. The estimate is
-then replaced by the usage the provider reports (see `agentloop.batch.limits`).
+structured-output schema, and media (an image by its pixel size, a PDF by its
+pages, audio and video by their length). The output is reserved at ``max_tokens``
+when set. The estimate is then replaced by the usage the provider reports (see
+`agentloop.batch.limits`).
+
+How a provider charges media is its own published rule: a `TokenRules`, which each codec
+package gives its models (``model.token_rules``); the budgets, the batch's rate limiter and
+`agentloop.token_count` ask the model for it. The defaults here are neutral ones, for a
+model that says nothing (a `TestModel`, a custom model).
 
 Pure functions only: nothing here downloads a URL or reads a file.
 """
@@ -18,25 +23,17 @@ import json
 import math
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agentloop.media import File, Image, Media
-from agentloop.messages import (
-    ANTHROPIC,
-    GEMINI,
-    Message,
-    ProviderPart,
-    Text,
-    Thinking,
-    ToolCall,
-    ToolResult,
-)
+from agentloop.messages import Message, ProviderPart, Text, Thinking, ToolCall, ToolResult
 from agentloop.providers.base import Request
 
 #: Output reserved for a call that sets no ``max_tokens``.
 DEFAULT_OUTPUT_TOKENS = 512
-#: Role markers and separators around each message (OpenAI's documented count is 3-4).
+#: Role markers and separators around each message (3-4 in the published counts).
 MESSAGE_OVERHEAD = 4
 #: The tokens that prime the assistant's answer.
 REPLY_OVERHEAD = 3
@@ -45,19 +42,48 @@ TOOL_OVERHEAD = 8
 
 #: Assumed size of an image whose pixels we cannot see (a URL, an unknown format).
 UNKNOWN_IMAGE_SIZE = (1024, 1024)
-#: Tokens per PDF page: Anthropic documents 1,500-3,000 (text plus the page image);
-#: Gemini charges 258 a page.
-PDF_PAGE_TOKENS = {GEMINI: 258, "default": 2000}
 #: Assumed pages of a PDF we cannot see.
 UNKNOWN_PDF_PAGES = 5
-#: Gemini's published rates; other providers that take audio or video are close.
-AUDIO_TOKENS_PER_SECOND = 32
-VIDEO_TOKENS_PER_SECOND = 263
 #: Bitrates used to turn a file's size into seconds when its header does not say.
 AUDIO_BYTES_PER_SECOND = 16_000  # 128 kbit/s
 VIDEO_BYTES_PER_SECOND = 250_000  # 2 Mbit/s
 #: A file whose bytes we cannot see (a URL or a provider's file id).
 UNKNOWN_FILE_TOKENS = 1000
+
+#: The neutral image rule: a vision encoder's square patches of this side, one token each,
+#: the image first fitted within `PATCH_FIT` pixels on its long side.
+PATCH_SIDE = 28
+PATCH_FIT = 1568
+
+
+def patch_image_tokens(width: int, height: int, _detail: str | None = None) -> int:
+    """Tokens of an image under the neutral rule (one per patch, whatever the detail)."""
+    scale = min(1.0, PATCH_FIT / max(width, height, 1))
+    return max(1, math.ceil(width * scale / PATCH_SIDE) * math.ceil(height * scale / PATCH_SIDE))
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRules:
+    """How one wire format's provider charges what a request carries, for the estimates.
+
+    Each codec package gives its own (``providers/<format>/tokens.py``); the defaults are
+    neutral, close to what the published rules have in common.
+    """
+
+    #: The wire format whose provider parts are sent back whole (their JSON is counted);
+    #: another format's are read as their text rendering. None: every one as its rendering.
+    wire_format: str | None = None
+    #: Tokens of a ``width`` x ``height`` image, given its ``detail`` hint (or None).
+    image: Callable[[int, int, str | None], int] = patch_image_tokens
+    #: Tokens per PDF page (its text plus the page's image, for most providers).
+    pdf_page: int = 2000
+    #: Tokens per second of audio and of video.
+    audio_per_second: int = 32
+    video_per_second: int = 263
+
+
+#: The rules of a model that gives none.
+DEFAULT_RULES = TokenRules()
 
 # The pre-split of byte-pair tokenizers: letter runs, digit runs, punctuation
 # runs, whitespace. A space before a word merges into the word's token.
@@ -92,14 +118,14 @@ def json_tokens(value: Any) -> int:
     return text_tokens(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
 
 
-def request_tokens(request: Request, provider: str | None = None) -> int:
+def request_tokens(request: Request, rules: TokenRules = DEFAULT_RULES) -> int:
     """The whole estimate for one call: input as sent, plus the output reserved."""
-    return input_tokens(request, provider) + output_tokens(request.options)
+    return input_tokens(request, rules) + output_tokens(request.options)
 
 
-def input_tokens(request: Request, provider: str | None = None) -> int:
+def input_tokens(request: Request, rules: TokenRules = DEFAULT_RULES) -> int:
     """The input: messages, tool definitions and the structured-output schema."""
-    total = messages_tokens(request.messages, provider) + REPLY_OVERHEAD
+    total = messages_tokens(request.messages, rules) + REPLY_OVERHEAD
     total += sum(tool_definition_tokens(t.name, t.description, t.parameters) for t in request.tools)
     if request.schema is not None:
         total += json_tokens(request.schema) + TOOL_OVERHEAD
@@ -118,11 +144,11 @@ def tool_definition_tokens(name: str, description: str, parameters: dict[str, An
     return text_tokens(name) + text_tokens(description) + json_tokens(parameters) + TOOL_OVERHEAD
 
 
-def messages_tokens(messages: Sequence[Message], provider: str | None = None) -> int:
-    return sum(message_tokens(m, provider) for m in messages)
+def messages_tokens(messages: Sequence[Message], rules: TokenRules = DEFAULT_RULES) -> int:
+    return sum(message_tokens(m, rules) for m in messages)
 
 
-def message_tokens(message: Message, provider: str | None = None) -> int:
+def message_tokens(message: Message, rules: TokenRules = DEFAULT_RULES) -> int:
     total = MESSAGE_OVERHEAD
     for part in message.parts:
         if isinstance(part, Text | Thinking):
@@ -130,69 +156,44 @@ def message_tokens(message: Message, provider: str | None = None) -> int:
         elif isinstance(part, ProviderPart):
             # Sent back whole to its own provider; its rendering is what the others read.
             total += text_tokens(
-                json.dumps(part.payload) if part.provider == provider else part.text
+                json.dumps(part.payload) if part.provider == rules.wire_format else part.text
             )
         elif isinstance(part, ToolCall):
             total += text_tokens(part.name) + text_tokens(part.arguments_json()) + 4
         elif isinstance(part, ToolResult):
             total += text_tokens(part.output) + 4
-            total += sum(media_tokens(a, provider) for a in part.attachments)
+            total += sum(media_tokens(a, rules) for a in part.attachments)
         else:
-            total += media_tokens(part, provider)
+            total += media_tokens(part, rules)
     return total
 
 
-def media_tokens(media: Media, provider: str | None = None) -> int:
+def media_tokens(media: Media, rules: TokenRules = DEFAULT_RULES) -> int:
     """An image by its pixels, a PDF by its pages, audio and video by their length."""
     if isinstance(media, Image) or media.mime_type.startswith("image/"):
         size = image_size(media.data) if media.data is not None else None
         detail = media.detail if isinstance(media, Image) else None
-        return image_tokens(*(size or UNKNOWN_IMAGE_SIZE), provider=provider, detail=detail)
+        return rules.image(*(size or UNKNOWN_IMAGE_SIZE), detail)
     assert isinstance(media, File)
-    return file_tokens(media, provider)
+    return file_tokens(media, rules)
 
 
-def file_tokens(file: File, provider: str | None = None) -> int:
+def file_tokens(file: File, rules: TokenRules = DEFAULT_RULES) -> int:
     mime = file.mime_type
     data = file.data
     if mime == "application/pdf":
         pages = pdf_pages(data) if data is not None else UNKNOWN_PDF_PAGES
-        per_page = PDF_PAGE_TOKENS.get(provider or "", PDF_PAGE_TOKENS["default"])
-        return max(1, pages) * per_page
+        return max(1, pages) * rules.pdf_page
     if data is None:
         return UNKNOWN_FILE_TOKENS
     if mime.startswith("audio/"):
         seconds = wav_seconds(data) or len(data) / AUDIO_BYTES_PER_SECOND
-        return math.ceil(seconds * AUDIO_TOKENS_PER_SECOND)
+        return math.ceil(seconds * rules.audio_per_second)
     if mime.startswith("video/"):
-        return math.ceil(len(data) / VIDEO_BYTES_PER_SECOND * VIDEO_TOKENS_PER_SECOND)
+        return math.ceil(len(data) / VIDEO_BYTES_PER_SECOND * rules.video_per_second)
     if _is_text(mime):
         return text_tokens(data.decode("utf-8", "replace"))
     return math.ceil(len(data) / 4)  # opaque bytes: the provider sees them as text at best
-
-
-def image_tokens(
-    width: int, height: int, *, provider: str | None = None, detail: str | None = None
-) -> int:
-    """Tokens of a ``width`` x ``height`` image under each provider's published rule."""
-    if provider == ANTHROPIC:
-        # Images are scaled to fit 1568 px on the long side; tokens = pixels / 750.
-        scale = min(1.0, 1568 / max(width, height))
-        return max(1, math.ceil(width * scale * height * scale / 750))
-    if provider == GEMINI:
-        if width <= 384 and height <= 384:
-            return 258
-        tiles = math.ceil(width / 768) * math.ceil(height / 768)
-        return 258 * tiles
-    # OpenAI: 85 base, plus 170 per 512 px tile after fitting 2048 px and then 768 px
-    # on the short side ("low" detail is the base alone).
-    if detail == "low":
-        return 85
-    scale = min(1.0, 2048 / max(width, height))
-    w, h = width * scale, height * scale
-    scale = min(1.0, 768 / min(w, h))
-    w, h = w * scale, h * scale
-    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:

@@ -37,10 +37,10 @@ from agentloop.errors import (
     ToolRetriesExceeded,
 )
 from agentloop.media import File, Image
-from agentloop.messages import GEMINI, ToolCall, ToolResult
+from agentloop.messages import ToolCall, ToolResult
 from agentloop.providers.wire_json import scrub
 from agentloop.schema import Schema, callable_name, function_schema
-from agentloop.schema_transforms import gemini_subset, openai_strict
+from agentloop.schema_transforms import Transform, registered_transform
 from agentloop.server_tools import ServerTool
 
 if TYPE_CHECKING:
@@ -171,7 +171,7 @@ class Tool:
     toolbox: Toolbox | None = None
     validator: Validator | None = field(default=None, repr=False)
     is_async: bool = field(init=False)
-    _variants: dict[tuple[str, bool], Schema] = field(init=False, repr=False)
+    _variants: dict[Transform, Schema] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not TOOL_NAME.fullmatch(self.name):
@@ -226,23 +226,30 @@ class Tool:
             validator=FunctionArguments(schema),
         )
 
-    def schema(self, strict: bool = False, provider: str | None = None) -> Schema:
-        """The parameters' schema as a provider should receive it (cached per variant).
+    def parameters_for(self, transform: Transform | None) -> Schema:
+        """The parameters' schema as ``transform`` reshapes it for a provider (computed once
+        per transform, then cached on the tool); None gives `parameters` as they are.
 
-        ``provider="gemini"`` gives Gemini's subset (strict does not apply
-        there); ``strict=True`` gives OpenAI strict mode's form, and raises
-        [`ConversionError`][agentloop.errors.ConversionError] if the schema cannot have one.
+        Each codec passes its own transform (OpenAI strict mode, Gemini's subset...), which
+        raises [`ConversionError`][agentloop.errors.ConversionError] for a schema it cannot
+        express.
         """
-        family = "gemini" if provider == GEMINI else "json"
-        key = (family, strict and family == "json")
-        cached = self._variants.get(key)
+        if transform is None:
+            return self.parameters
+        cached = self._variants.get(transform)
         if cached is None:
-            if family == "gemini":
-                cached = gemini_subset(self.parameters)
-            else:
-                cached = openai_strict(self.parameters) if strict else self.parameters
-            self._variants[key] = cached
+            cached = self._variants[transform] = transform(self.parameters)
         return cached
+
+    def schema(self, strict: bool = False, provider: str | None = None) -> Schema:
+        """The parameters' schema as a wire format registered it (cached per variant).
+
+        ``provider`` names a wire format whose codec package is loaded (its transforms are
+        registered as it is imported); ``strict=True`` asks for its strict form, or with no
+        format for the strict form most hosts take. A format with no transform of its own
+        gives `parameters`. Codecs call `parameters_for` with their transform instead.
+        """
+        return self.parameters_for(registered_transform(provider, strict))
 
     def validate(self, call: ToolCall) -> dict[str, Any]:
         """The keyword arguments for [`invoke`][agentloop.Tool.invoke], validated and coerced

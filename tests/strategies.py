@@ -15,7 +15,10 @@ from typing import Any
 from hypothesis import strategies as st
 
 from agentloop import File, Image, Message, Text, Thinking, ToolCall, ToolResult
-from agentloop.messages import ANTHROPIC, GEMINI, OPENAI, OPENAI_RESPONSES
+from agentloop.providers.anthropic.format import ANTHROPIC
+from agentloop.providers.gemini.format import GEMINI
+from agentloop.providers.openai_chat.messages import OPENAI
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 
 FORMATS = (OPENAI, OPENAI_RESPONSES, ANTHROPIC, GEMINI)
 

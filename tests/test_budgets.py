@@ -13,6 +13,7 @@ from local_server import LocalServer
 from agentloop import (
     BudgetExceeded,
     Conversation,
+    File,
     FunctionModel,
     Message,
     Reply,
@@ -117,6 +118,24 @@ def test_the_estimate_is_what_the_request_carries_plus_the_output_reserved() -> 
     with pytest.raises(BudgetExceeded):
         looping(Usage(10, 5), calls).chain("go", max_tokens=64, max_total_tokens=budget - 1).text()
     assert calls == []
+
+
+def test_the_estimate_charges_media_by_the_model_s_own_rules() -> None:
+    # Budgets ask the model how its provider charges a PDF page, never a provider name.
+    pages = b"".join(b"1 0 obj << /Type /Page >> endobj\n" for _ in range(2))
+    document = File(b"%PDF-1.7\n" + pages + b"%%EOF", "report.pdf")
+    calls: list[Request] = []
+    plain = looping(Usage(10, 5), calls, answer_after=1)
+    dear = looping(Usage(10, 5), calls, answer_after=1)
+    dear.token_rules = tokens.TokenRules(pdf_page=50_000)  # a provider's own, published rule
+    message = Message.user("Summarize").add(document)
+    plain.prompt(messages=[message], max_total_tokens=20_000)
+    assert len(calls) == 1
+    with pytest.raises(BudgetExceeded) as caught:
+        dear.prompt(messages=[message], max_total_tokens=20_000).text()
+    assert len(calls) == 1
+    assert caught.value.estimate is not None
+    assert caught.value.estimate > 100_000
 
 
 def test_the_conversation_keeps_the_pending_calls_and_a_larger_budget_carries_on() -> None:

@@ -28,9 +28,11 @@ from agentloop import (
     ToolResult,
 )
 from agentloop.media import decode_base64
-from agentloop.messages import ANTHROPIC, GEMINI, OPENAI
+from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.gemini import decode_messages, encode_messages
+from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.gemini.messages import media_to_fetch
+from agentloop.providers.openai_chat.messages import OPENAI
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
 PDF = b"%PDF-1.4\n" + b"\x00" * 8

@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 from agentloop import Conversation, File, Image, Message, Text, Thinking, ToolCall, ToolResult
 from agentloop.errors import ConversionError, MediaFetchError
 from agentloop.media import decode_base64
-from agentloop.messages import ANTHROPIC, GEMINI, OPENAI, OPENAI_RESPONSES
+from agentloop.providers.anthropic.format import ANTHROPIC
+from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.openai_chat import attachment_marker, decode_messages, encode_messages
-from agentloop.providers.openai_chat.messages import media_to_fetch
+from agentloop.providers.openai_chat.messages import OPENAI, media_to_fetch
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 
 PNG = strategies.PNG + b"pixels"
 PDF = strategies.PDF + b"pages"

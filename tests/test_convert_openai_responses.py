@@ -25,8 +25,9 @@ from agentloop import (
 )
 from agentloop.errors import MediaError
 from agentloop.media import decode_base64
-from agentloop.messages import ANTHROPIC, OPENAI_RESPONSES
+from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.openai_responses import decode_messages, encode_messages
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 8
 PDF = b"%PDF-1.4\n%%EOF"

@@ -27,15 +27,18 @@ from test_convert_gemini import canonical_request
 from test_provider_anthropic import canonical
 
 from agentloop import Message, ProviderPart, Reply, Text
-from agentloop.messages import ANTHROPIC, GEMINI, OPENAI, OPENAI_RESPONSES
 from agentloop.providers.anthropic import messages as anthropic
+from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.anthropic.reply import decode_reply as anthropic_reply
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
 from agentloop.providers.gemini import messages as gemini
+from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.gemini.reply import decode_reply as gemini_reply
 from agentloop.providers.gemini.stream import GeminiStreamDecoder
 from agentloop.providers.openai_chat import messages as openai_chat
+from agentloop.providers.openai_chat.messages import OPENAI
 from agentloop.providers.openai_responses import messages as responses
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 from agentloop.providers.openai_responses.reply import decode_reply as responses_reply
 from agentloop.providers.openai_responses.request import split_instructions
 from agentloop.providers.openai_responses.stream import ResponsesStreamDecoder

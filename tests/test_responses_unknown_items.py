@@ -12,10 +12,10 @@ from responses_events import message, reply
 
 from agentloop import Message, ProviderPart, ResponseFormatError
 from agentloop.conversation import Conversation
-from agentloop.messages import OPENAI_RESPONSES
 from agentloop.providers.anthropic.messages import encode_messages as to_anthropic
 from agentloop.providers.gemini.messages import encode_messages as to_gemini
 from agentloop.providers.openai_chat.messages import encode_messages as to_chat
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 from agentloop.providers.openai_responses.messages import decode_messages, encode_messages
 from agentloop.providers.openai_responses.reply import decode_reply
 

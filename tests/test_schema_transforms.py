@@ -32,9 +32,16 @@ from schema_corpus import (
 )
 
 from agentloop.errors import ConversionError
-from agentloop.schema import gemini_subset, openai_strict
+from agentloop.providers.anthropic.schema import structured_schema
+from agentloop.providers.gemini.schema import gemini_subset
+from agentloop.providers.openai_strict import openai_strict
 from agentloop.schema_transforms import strip_titles
 from agentloop.tools import Tool
+
+
+def schema_of(fn: Callable[..., Any]) -> dict[str, Any]:
+    return Tool.function(fn).parameters
+
 
 # -- OpenAI strict mode ----------------------------------------------------------------------
 
@@ -47,10 +54,10 @@ def test_strict_mode_requires_every_property_and_makes_defaults_nullable() -> No
     assert _strict(defaults) == {
         "type": "object",
         "properties": {
-            "name": {"type": ["string", "null"], "description": 'Default: "anon"'},
-            "count": {"type": ["integer", "null"], "description": "Default: 3"},
-            "ratio": {"type": ["number", "null"], "description": "Default: 0.5"},
-            "loud": {"type": ["boolean", "null"], "description": "Default: false"},
+            "name": {"type": ["string", "null"], "description": 'default: "anon"'},
+            "count": {"type": ["integer", "null"], "description": "default: 3"},
+            "ratio": {"type": ["number", "null"], "description": "default: 0.5"},
+            "loud": {"type": ["boolean", "null"], "description": "default: false"},
         },
         "required": ["name", "count", "ratio", "loud"],
         "additionalProperties": False,
@@ -74,7 +81,7 @@ def test_strict_mode_closes_and_requires_nested_definitions() -> None:
         "properties": {
             "street": {"type": "string"},
             "zip_code": {"type": "string", "description": "Postal code"},
-            "country": {"type": ["string", "null"], "description": 'Default: "FR"'},
+            "country": {"type": ["string", "null"], "description": 'default: "FR"'},
         },
         "required": ["street", "zip_code", "country"],
         "additionalProperties": False,
@@ -84,7 +91,7 @@ def test_strict_mode_closes_and_requires_nested_definitions() -> None:
 def test_strict_mode_wraps_a_ref_that_has_siblings() -> None:
     assert _strict(int_enum_parameter)["properties"]["level"] == {
         "anyOf": [{"$ref": "#/$defs/Level"}, {"type": "null"}],
-        "description": "Default: 1",
+        "description": "default: 1",
     }
 
 
@@ -92,11 +99,11 @@ def test_strict_mode_moves_unsupported_keywords_into_the_description() -> None:
     assert _strict(set_of_strings)["properties"]["labels"] == {
         "type": "array",
         "items": {"type": "string"},
-        "description": "UniqueItems: true",
+        "description": "uniqueItems: true",
     }
     assert _strict(identifiers)["properties"] == {
         "id": {"type": "string", "format": "uuid"},
-        "path": {"type": "string", "description": "Format: path"},
+        "path": {"type": "string", "description": "format: path"},
     }
 
 
@@ -106,7 +113,7 @@ def test_strict_mode_turns_a_tuple_into_items_with_fixed_length() -> None:
         "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
         "minItems": 2,
         "maxItems": 2,
-        "description": "Items in this order: integer, string",
+        "description": "items in this order: integer, string",
     }
 
 
@@ -132,7 +139,7 @@ def test_strict_mode_keeps_recursive_references() -> None:
     assert schema["$defs"]["Node"]["properties"]["children"] == {
         "type": ["array", "null"],
         "items": {"$ref": "#/$defs/Node"},
-        "description": "Default: []",
+        "description": "default: []",
     }
 
 
@@ -160,7 +167,7 @@ def test_gemini_inlines_definitions_and_drops_additional_properties() -> None:
                 "properties": {
                     "street": {"type": "string"},
                     "zip_code": {"type": "string", "description": "Postal code"},
-                    "country": {"type": "string", "description": 'Default: "FR"'},
+                    "country": {"type": "string", "description": 'default: "FR"'},
                 },
                 "required": ["street", "zip_code"],
                 "nullable": True,
@@ -182,15 +189,15 @@ def test_gemini_turns_const_into_a_one_value_enum() -> None:
 def test_gemini_keeps_date_time_and_describes_other_formats() -> None:
     assert _gemini(dates_and_times)["properties"] == {
         "when": {"type": "string", "format": "date-time"},
-        "day": {"type": "string", "description": "Format: date"},
-        "at": {"type": "string", "description": "Format: time"},
-        "wait": {"type": "string", "description": "Format: duration"},
+        "day": {"type": "string", "description": "format: date"},
+        "at": {"type": "string", "description": "format: time"},
+        "wait": {"type": "string", "description": "format: duration"},
     }
 
 
 def test_gemini_describes_map_values_it_cannot_type() -> None:
     assert _gemini(dict_of_ints)["properties"] == {
-        "scores": {"type": "object", "description": "Values: integer"}
+        "scores": {"type": "object", "description": "values: integer"}
     }
 
 
@@ -234,6 +241,77 @@ def test_a_tool_caches_each_schema_variant() -> None:
 def test_strict_does_not_apply_to_gemini() -> None:
     tool = Tool.function(defaults)
     assert tool.schema(strict=True, provider="gemini") == gemini_subset(tool.parameters)
+
+
+def test_a_codec_passes_its_transform_and_the_tool_caches_it() -> None:
+    tool = Tool.function(optional_model)
+    assert tool.parameters_for(None) is tool.parameters
+    assert tool.parameters_for(gemini_subset) is tool.parameters_for(gemini_subset)
+    assert tool.parameters_for(structured_schema) == structured_schema(tool.parameters)
+
+
+def test_a_format_no_loaded_codec_registered_is_an_error_not_a_guess() -> None:
+    with pytest.raises(ValueError, match="'no-such-format'"):
+        Tool.function(defaults).schema(provider="no-such-format")
+
+
+# -- one base: where the copies used to differ, the one behaviour ----------------------------
+
+TRANSFORMS = {"openai": openai_strict, "gemini": gemini_subset, "anthropic": structured_schema}
+
+
+@pytest.mark.parametrize("provider", TRANSFORMS)
+def test_every_transform_notes_a_keyword_as_it_is_spelt(provider: str) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"tags": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}},
+        "required": ["tags"],
+        "additionalProperties": False,
+    }
+    tags = TRANSFORMS[provider](schema)["properties"]["tags"]
+    assert tags["description"] == "uniqueItems: true"
+
+
+@pytest.mark.parametrize("provider", TRANSFORMS)
+def test_every_transform_says_a_tuple_order_by_type(provider: str) -> None:
+    pair = {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}]}
+    schema = {"type": "object", "properties": {"pair": pair}, "required": ["pair"]}
+    schema["additionalProperties"] = False
+    out = TRANSFORMS[provider](schema)["properties"]["pair"]
+    assert out["items"] == {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    assert out["description"].endswith("items in this order: integer, string")
+
+
+@pytest.mark.parametrize("provider", TRANSFORMS)
+def test_an_empty_tuple_and_a_boolean_subschema_pass(provider: str) -> None:
+    # The core's copy failed on an empty tuple; Anthropic's alone let a boolean schema by.
+    empty = {"type": "array", "prefixItems": []}
+    anything = {"type": "array", "items": True}
+    schema = {
+        "type": "object",
+        "properties": {"none": empty, "anything": anything},
+        "required": ["none", "anything"],
+        "additionalProperties": False,
+    }
+    out = TRANSFORMS[provider](schema)["properties"]
+    assert "items" not in out["none"]
+    assert out["anything"]["items"] is True
+
+
+@pytest.mark.parametrize(
+    ("provider", "schema", "target"),
+    [
+        ("openai", {"type": "object"}, "OpenAI strict mode"),
+        ("anthropic", {"type": "object"}, "Anthropic structured output"),
+        ("gemini", schema_of(recursive_model), "Gemini's schema subset"),
+    ],
+)
+def test_every_transform_words_what_it_cannot_express_alike(
+    provider: str, schema: dict[str, Any], target: str
+) -> None:
+    with pytest.raises(ConversionError, match=rf"^{target} cannot express the ") as caught:
+        TRANSFORMS[provider](schema)
+    assert caught.value.provider == provider
 
 
 # -- the real-world oracle: tool definitions in recorded provider requests -----------------

@@ -16,16 +16,16 @@ from agentloop import Message, Request, TestModel, TokenCount, ToolCall, ToolRes
 from agentloop.model import Model
 from agentloop.providers.anthropic import AnthropicModel
 from agentloop.providers.gemini.model import GeminiModel
-from agentloop.providers.openai_chat.model import OpenAIChatModel, OpenAICompatibleModel
-from agentloop.providers.openai_responses.model import OpenAIResponsesModel
-from agentloop.token_count import (
+from agentloop.providers.openai_chat.count import (
     ENCODING_FILES,
     REPLY_PRIMING,
     TOKENS_PER_MESSAGE,
     cached_offline,
-    counted_request,
     tiktoken_cache_dir,
 )
+from agentloop.providers.openai_chat.model import OpenAIChatModel, OpenAICompatibleModel
+from agentloop.providers.openai_responses.model import OpenAIResponsesModel
+from agentloop.token_count import counted_request
 from agentloop.tokens import input_tokens
 
 KEY = "sk-count-test-key"
@@ -239,7 +239,8 @@ def chat_model() -> OpenAIChatModel:
 
 def test_chat_without_the_encoding_on_disk_falls_back_to_the_estimate(no_network: Path) -> None:
     count = chat_model().count_tokens(HISTORY, tools=[add])
-    assert count == TokenCount(input_tokens(counted(HISTORY), "openai"), False, "estimate")
+    rules = OpenAIChatModel.token_rules
+    assert count == TokenCount(input_tokens(counted(HISTORY), rules), False, "estimate")
 
 
 def cached_path(folder: Path, name: str) -> Path:

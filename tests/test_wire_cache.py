@@ -18,14 +18,17 @@ from hypothesis import strategies as st
 
 from agentloop import Message, Request, Text, ToolCall, ToolResult
 from agentloop.loop import CallModel, CallUser, ChainSpec, Hooks, run_chain
-from agentloop.messages import ANTHROPIC, GEMINI, OPENAI, OPENAI_RESPONSES
 from agentloop.providers.anthropic import AnthropicModel
+from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.base import Reply
 from agentloop.providers.gemini import GeminiModel
+from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.http import HTTPModel
 from agentloop.providers.http_call import wire_request
 from agentloop.providers.openai_chat import OpenAIChatModel
+from agentloop.providers.openai_chat.messages import OPENAI
 from agentloop.providers.openai_responses import OpenAIResponsesModel
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 from agentloop.providers.wire_cache import WireCache, WireList, dump_body, dump_json
 from agentloop.tools import RetryBudget, collect_tools
 from tests.strategies import conversations, text

@@ -73,9 +73,7 @@ class LimitedModel(Model):
         """Attempt ``number`` (from 1), on the next model in turn, within the limits."""
         model = self.models[(self.first + number - 1) % len(self.models)]
         estimate = (
-            request_tokens(request, getattr(model, "provider", None))
-            if self.limiter.tokens is not None
-            else 0
+            request_tokens(request, model.token_rules) if self.limiter.tokens is not None else 0
         )
         ticket = await self.limiter.acquire(estimate)
         self.attempts += 1

@@ -238,6 +238,12 @@ OLLAMA = Endpoint(
     title="Ollama",
 )
 
+#: Endpoints the `genai-prices` table (`agentloop.prices`) lists under another name.
+PRICE_TABLE_NAMES = {GEMINI.name: "google"}
+#: Endpoints serving whatever model the user runs (a local server, any compatible server):
+#: a model name there says nothing about its price.
+UNPRICED = frozenset({OPENAI_COMPATIBLE.name, OLLAMA.name})
+
 #: Every built-in endpoint by name.
 ENDPOINTS: dict[str, Endpoint] = {
     e.name: e

@@ -10,9 +10,9 @@ caller placed on parts are sent either way.
 
 ``prompt_cache_ttl`` is how long what is cached should last: ``"5m"``, ``"1h"`` or ``"24h"``.
 Anthropic takes ``"5m"`` (its default, 1.25x the input price to write) or ``"1h"`` (2x);
-OpenAI gets it as ``prompt_cache_retention`` (`openai_retention`: ``"in_memory"`` keeps a
+OpenAI gets it as ``prompt_cache_retention`` (`cache_retention`: ``"in_memory"`` keeps a
 cache minutes, up to an hour, so only ``"5m"`` is that, and longer is ``"24h"``, its extended
-retention); a Gemini context cache lives that long (`gemini_ttl`, 5 minutes when unset).
+retention); a Gemini context cache lives that long (`cache_seconds`, 5 minutes when unset).
 
 Why "auto" by default: on Anthropic a cache write costs 1.25x an input token and a read 0.1x,
 so a prefix written at step 1 and read at step 2 already costs less than sending it twice
@@ -67,13 +67,13 @@ def cache_ttl(options: Mapping[str, Any]) -> str | None:
     return None if ttl is None else str(ttl)
 
 
-def openai_retention(options: Mapping[str, Any]) -> str | None:
+def cache_retention(options: Mapping[str, Any]) -> str | None:
     """OpenAI's ``prompt_cache_retention`` for ``prompt_cache_ttl``, None when it is unset."""
     ttl = cache_ttl(options)
     return None if ttl is None else _RETENTIONS[ttl]
 
 
-def gemini_ttl(options: Mapping[str, Any]) -> int:
+def cache_seconds(options: Mapping[str, Any]) -> int:
     """Seconds a Gemini context cache lives: ``prompt_cache_ttl``, else 5 minutes (a cache
     costs storage by the hour, and making it again costs its tokens once, less than an
     hour of storage)."""

@@ -7,8 +7,21 @@ import zlib
 
 import pytest
 
-from agentloop import File, Image, Message, Request, Tool, ToolCall, ToolResult, tokens
-from agentloop.messages import ANTHROPIC, GEMINI
+from agentloop import (
+    File,
+    Image,
+    Message,
+    ProviderPart,
+    Request,
+    TestModel,
+    Tool,
+    ToolCall,
+    ToolResult,
+    tokens,
+)
+from agentloop.providers.anthropic.tokens import TOKEN_RULES as ANTHROPIC
+from agentloop.providers.gemini.tokens import TOKEN_RULES as GEMINI
+from agentloop.providers.openai_chat.tokens import TOKEN_RULES as OPENAI
 
 
 def png(width: int, height: int) -> bytes:
@@ -111,18 +124,48 @@ def test_image_sizes_are_read_from_their_headers(make: object, size: tuple[int, 
 def test_images_cost_what_each_provider_publishes_for_their_size() -> None:
     small, large = Image(png(512, 512)), Image(png(2048, 4096))
 
-    assert tokens.media_tokens(small) == 85 + 170 * 1  # OpenAI: one 512 px tile
-    assert tokens.media_tokens(large) == 85 + 170 * 2 * 3  # fit 768 px short side: 768x1536
-    assert tokens.media_tokens(Image(png(2048, 4096), detail="low")) == 85
+    assert tokens.media_tokens(small, OPENAI) == 85 + 170 * 1  # one 512 px tile
+    assert tokens.media_tokens(large, OPENAI) == 85 + 170 * 2 * 3  # 768 px short side: 768x1536
+    assert tokens.media_tokens(Image(png(2048, 4096), detail="low"), OPENAI) == 85
     assert tokens.media_tokens(small, ANTHROPIC) == round(512 * 512 / 750 + 0.5)
     assert tokens.media_tokens(Image(png(300, 300)), GEMINI) == 258
     assert tokens.media_tokens(large, GEMINI) == 258 * 3 * 6
+    # Neutral, for a model that gives no rules: a token per 28 px patch, fitted in 1568 px.
+    assert tokens.media_tokens(small) == 19 * 19
+    assert tokens.media_tokens(large) == 28 * 56
+
+
+def test_each_codec_model_gives_its_format_rules_and_others_the_neutral_ones() -> None:
+    from agentloop.providers.anthropic import AnthropicModel
+    from agentloop.providers.gemini import GeminiModel
+    from agentloop.providers.openai_chat import OllamaModel, OpenAIChatModel
+    from agentloop.providers.openai_responses import OpenAIResponsesModel
+    from agentloop.providers.openai_responses.tokens import TOKEN_RULES as RESPONSES
+
+    assert AnthropicModel.token_rules is ANTHROPIC
+    assert GeminiModel.token_rules is GEMINI
+    assert OpenAIChatModel.token_rules is OllamaModel.token_rules is OPENAI
+    assert OpenAIResponsesModel.token_rules is RESPONSES
+    assert RESPONSES.image is OPENAI.image
+    assert RESPONSES.wire_format != OPENAI.wire_format
+    assert TestModel().token_rules is tokens.DEFAULT_RULES
+
+
+def test_a_provider_part_counts_whole_only_for_its_own_format() -> None:
+    payload = {"type": "web_search_tool_result", "content": ["result " * 200]}
+    part = ProviderPart(ANTHROPIC.wire_format or "", "web_search_tool_result", payload, "found")
+    message = Message("assistant", [part])
+
+    assert tokens.message_tokens(message, ANTHROPIC) > tokens.message_tokens(message, GEMINI)
+    assert tokens.message_tokens(message, GEMINI) == tokens.message_tokens(message)
 
 
 def test_an_image_known_only_by_url_is_priced_as_a_typical_image() -> None:
     image = Image("https://example.com/photo.jpg")
 
-    assert tokens.media_tokens(image) == tokens.image_tokens(*tokens.UNKNOWN_IMAGE_SIZE)
+    size = tokens.UNKNOWN_IMAGE_SIZE
+    assert tokens.media_tokens(image) == tokens.patch_image_tokens(*size)
+    assert tokens.media_tokens(image, OPENAI) == OPENAI.image(*size, None)
 
 
 def test_a_pdf_is_counted_by_its_pages() -> None:
@@ -130,7 +173,7 @@ def test_a_pdf_is_counted_by_its_pages() -> None:
     pdf = b"%PDF-1.7\n2 0 obj << /Type /Pages /Count 3 >> endobj\n" + pages + b"%%EOF"
 
     assert tokens.pdf_pages(pdf) == 3
-    assert tokens.media_tokens(File(pdf, "report.pdf")) == 3 * tokens.PDF_PAGE_TOKENS["default"]
+    assert tokens.media_tokens(File(pdf, "report.pdf")) == 3 * tokens.DEFAULT_RULES.pdf_page
     assert tokens.media_tokens(File(pdf, "report.pdf"), GEMINI) == 3 * 258
 
 
@@ -147,7 +190,7 @@ def test_audio_is_counted_by_its_length() -> None:
     wav = header + b"\x00" * (rate * 3)
 
     assert tokens.wav_seconds(wav) == pytest.approx(3.0)
-    assert tokens.media_tokens(File(wav, "clip.wav")) == 3 * tokens.AUDIO_TOKENS_PER_SECOND
+    assert tokens.media_tokens(File(wav, "clip.wav")) == 3 * tokens.DEFAULT_RULES.audio_per_second
 
 
 def test_a_text_file_is_counted_as_its_text() -> None:

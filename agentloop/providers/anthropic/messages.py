@@ -39,7 +39,6 @@ from typing import Any, NoReturn
 from agentloop.errors import ConversionError, MediaError
 from agentloop.media import File, Image, Media, decode_base64, encode_base64, guess_media_type
 from agentloop.messages import (
-    ANTHROPIC,
     Extra,
     Message,
     Part,
@@ -50,6 +49,7 @@ from agentloop.messages import (
     ToolResult,
 )
 from agentloop.portable import portable
+from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.anthropic.server_tools import (
     citations,
     decode_server_block,

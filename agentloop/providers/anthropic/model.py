@@ -12,6 +12,7 @@ from agentloop.providers.anthropic.reply import decode_reply
 from agentloop.providers.anthropic.request import encode_request
 from agentloop.providers.anthropic.server_tools import with_betas
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
+from agentloop.providers.anthropic.tokens import TOKEN_RULES
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import ANTHROPIC
 from agentloop.providers.http import HTTPCall, HTTPModel
@@ -31,6 +32,8 @@ class AnthropicModel(HTTPModel):
     """
 
     endpoint = ANTHROPIC
+    #: How this format's provider charges media, for the estimates.
+    token_rules = TOKEN_RULES
 
     def url(self, *, stream: bool = False) -> str:
         # A base URL given with its /v1 (as for OpenAI) still reaches /v1/messages.

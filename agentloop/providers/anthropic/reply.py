@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from agentloop.errors import ConversionError, ProviderError, ResponseFormatError
-from agentloop.messages import ANTHROPIC, Message, ToolCall
+from agentloop.messages import Message, ToolCall
+from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.anthropic.messages import decode_assistant_content
 from agentloop.providers.base import Reply
 from agentloop.providers.http import classify

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agentloop.messages import ANTHROPIC
 from agentloop.providers.anthropic.caching import place_breakpoints
+from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.anthropic.messages import encode_messages
 from agentloop.providers.anthropic.schema import structured_schema
 from agentloop.providers.anthropic.server_tools import encode_server_tools
@@ -134,7 +134,7 @@ def _output_config(request: Request, given: dict[str, Any]) -> Body:
 def _tool(tool: Tool, *, strict: Strict) -> Body:
     spec: Body = {"name": tool.name, "description": tool.description}
     closed = strict_form(
-        lambda: structured_schema(tool.schema()),
+        lambda: tool.parameters_for(structured_schema),
         strict=strict,
         what=f"the tool {tool.name!r}",
         provider=SUPPORT.provider,

@@ -19,7 +19,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agentloop.messages import ANTHROPIC, Citation, ProviderPart, clip
+from agentloop.messages import Citation, ProviderPart, clip
+from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.server_tools import CodeExecution, ServerTool, WebSearch, unsupported
 
 Block = dict[str, Any]

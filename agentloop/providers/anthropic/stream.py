@@ -22,7 +22,7 @@ from typing import Any
 from httpx_sse import ServerSentEvent
 
 from agentloop.errors import StreamIncomplete
-from agentloop.messages import ANTHROPIC
+from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.anthropic.reply import (
     decode_message,
     decode_usage,

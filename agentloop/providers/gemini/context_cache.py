@@ -27,8 +27,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from agentloop.errors import ProviderError, ResponseFormatError
-from agentloop.messages import GEMINI
 from agentloop.providers.base import Reply
+from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.gemini.request import request_url
 from agentloop.providers.wire_cache import dump_json
 from agentloop.usage import CACHE_WRITES, Usage

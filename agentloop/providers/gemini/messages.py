@@ -37,7 +37,6 @@ from typing import Any, NoReturn
 from agentloop.errors import ConversionError, MediaError
 from agentloop.media import File, Image, Media, decode_base64, encode_base64
 from agentloop.messages import (
-    GEMINI,
     Message,
     Part,
     ProviderPart,
@@ -48,6 +47,7 @@ from agentloop.messages import (
     ToolResult,
 )
 from agentloop.portable import portable
+from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.gemini.server_tools import (
     decode_server_part,
     encode_server_part,

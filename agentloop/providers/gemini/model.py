@@ -45,9 +45,10 @@ from agentloop.providers.gemini.messages import media_to_fetch
 from agentloop.providers.gemini.reply import decode_reply
 from agentloop.providers.gemini.request import encode_body, request_url
 from agentloop.providers.gemini.stream import GeminiStreamDecoder, json_array_events
+from agentloop.providers.gemini.tokens import TOKEN_RULES
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.options import check_model_keywords
-from agentloop.providers.prompt_cache import cache_mode, gemini_ttl
+from agentloop.providers.prompt_cache import cache_mode, cache_seconds
 from agentloop.providers.wire_json import UnreadableJSON, load_json
 from agentloop.token_count import CountCall
 
@@ -63,6 +64,8 @@ class GeminiModel(HTTPModel):
     """A Gemini model (``gemini-2.5-flash``, ``gemini-3-pro-preview``...)."""
 
     endpoint = GEMINI
+    #: How this format's provider charges media, for the estimates.
+    token_rules = TOKEN_RULES
 
     def __init__(self, model_name: str, **kwargs: Any) -> None:
         super().__init__(model_name, **kwargs)
@@ -184,7 +187,7 @@ class GeminiModel(HTTPModel):
     def _prefix(self, call: HTTPCall, request: Request) -> tuple[Prefix, int] | None:
         """The prefix to cache and its TTL, when ``prompt_cache`` is "explicit"."""
         options = {**self.options, **request.options}
-        mode, ttl = cache_mode(options), gemini_ttl(options)  # both checked on every request
+        mode, ttl = cache_mode(options), cache_seconds(options)  # both checked on every request
         if mode != "explicit":
             return None
         prefix = shared_prefix(call.body, self.model_name)

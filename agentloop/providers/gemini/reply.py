@@ -28,8 +28,9 @@ import uuid
 from typing import Any, NoReturn
 
 from agentloop.errors import ConversionError, MediaError, ResponseFormatError
-from agentloop.messages import GEMINI, Message
+from agentloop.messages import Message
 from agentloop.providers.base import Reply
+from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.gemini.messages import _Calls, _decode_content
 from agentloop.providers.gemini.server_tools import decode_candidate_metadata
 from agentloop.providers.wire_json import sendable

@@ -23,10 +23,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
-from agentloop.messages import GEMINI, Message
+from agentloop.messages import Message
 from agentloop.portable import portable
 from agentloop.providers.base import Request
+from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.gemini.messages import encode_messages, encode_system, encode_unit
+from agentloop.providers.gemini.schema import gemini_subset
 from agentloop.providers.gemini.server_tools import encode_server_tools
 from agentloop.providers.neutral_options import NeutralOptions, OptionSupport, check_options
 from agentloop.providers.options import extras_of, merge_extras
@@ -138,7 +140,7 @@ def declaration(tool: Tool) -> dict[str, Any]:
     if tool.description:
         out["description"] = tool.description
     try:
-        out["parameters"] = tool.schema(provider=GEMINI)
+        out["parameters"] = tool.parameters_for(gemini_subset)
     except ConversionError:
         out["parametersJsonSchema"] = tool.parameters
     return out

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agentloop.messages import GEMINI, Citation, ProviderPart, clip
+from agentloop.messages import Citation, ProviderPart, clip
+from agentloop.providers.gemini.format import GEMINI
 from agentloop.server_tools import CodeExecution, ServerTool, WebSearch, unsupported
 
 WirePart = dict[str, Any]

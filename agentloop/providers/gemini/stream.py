@@ -21,8 +21,8 @@ from typing import Any
 from httpx_sse import ServerSentEvent
 
 from agentloop.errors import ProviderError, StreamIncomplete
-from agentloop.messages import GEMINI
 from agentloop.providers.base import Delta, Reply
+from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.gemini.reply import as_object, decode_reply, fail
 from agentloop.providers.gemini.server_tools import metadata_of
 from agentloop.providers.wire_json import load_reply, scrub

@@ -5,6 +5,7 @@
 HTTP models (OpenAI, any compatible server, Ollama) and their registry factories.
 """
 
+from agentloop.providers.openai_chat.messages import OPENAI as FORMAT
 from agentloop.providers.openai_chat.messages import (
     attachment_marker,
     decode_assistant,
@@ -23,8 +24,11 @@ from agentloop.providers.openai_chat.model import (
 from agentloop.providers.openai_chat.reply import decode_reply, decode_usage
 from agentloop.providers.openai_chat.request import encode_body, encode_tool, response_format
 from agentloop.providers.openai_chat.stream import ChatStreamDecoder
+from agentloop.providers.openai_strict import openai_strict
+from agentloop.schema_transforms import register_schema_transforms
 
 __all__ = [
+    "FORMAT",
     "ChatStreamDecoder",
     "OllamaModel",
     "OpenAIChatModel",
@@ -43,3 +47,6 @@ __all__ = [
     "ollama_base_url",
     "response_format",
 ]
+
+# What ``Tool.schema(provider=FORMAT, strict=...)`` means: (plain, strict) transforms.
+register_schema_transforms(FORMAT, None, openai_strict)

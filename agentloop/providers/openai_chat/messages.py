@@ -33,7 +33,6 @@ from typing import Any
 from agentloop.errors import ConversionError, MediaError
 from agentloop.media import File, Image, Media, decode_base64, encode_base64, guess_media_type
 from agentloop.messages import (
-    OPENAI,
     Message,
     Part,
     Text,
@@ -45,6 +44,10 @@ from agentloop.portable import portable
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_cache import MessageCache
 from agentloop.providers.wire_json import read_arguments
+
+#: This wire format's name: the key of its fields in a part's ``extra``, and the
+#: ``provider`` of its `Thinking` and `ProviderPart`s and of its errors.
+OPENAI = "openai"
 
 API = "OpenAI Chat Completions"
 REASONING_FIELDS = ("reasoning", "reasoning_content")

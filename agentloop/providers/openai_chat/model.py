@@ -24,18 +24,19 @@ from urllib.parse import urlsplit
 
 from agentloop.errors import ProviderError
 from agentloop.media import Media
-from agentloop.messages import OPENAI as OPENAI_FORMAT
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import OLLAMA, OPENAI, OPENAI_COMPATIBLE, Endpoint
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.neutral_options import OptionSupport
+from agentloop.providers.openai_chat.count import local_count
 from agentloop.providers.openai_chat.messages import media_to_fetch
 from agentloop.providers.openai_chat.reply import decode_reply
 from agentloop.providers.openai_chat.request import SUPPORT, encode_body
 from agentloop.providers.openai_chat.stream import ChatStreamDecoder
+from agentloop.providers.openai_chat.tokens import TOKEN_RULES
 from agentloop.providers.options import check_model_keywords, extras_of
 from agentloop.providers.wire_json import UnreadableJSON, load_json
-from agentloop.token_count import TokenCount, local_count
+from agentloop.token_count import TokenCount
 
 DEFAULT_OLLAMA_HOST = "http://localhost:11434"
 _OLLAMA_PORT = 11434
@@ -45,6 +46,8 @@ class OpenAIChatModel(HTTPModel):
     """A model behind OpenAI's Chat Completions API (``POST {base_url}/chat/completions``)."""
 
     endpoint = OPENAI
+    #: How this format's provider charges media, for the estimates.
+    token_rules = TOKEN_RULES
 
     def encode(self, request: Request, *, stream: bool) -> HTTPCall:
         options = {**self.options, **request.options}
@@ -70,7 +73,7 @@ class OpenAIChatModel(HTTPModel):
 
     def count_locally(self, request: Request) -> TokenCount:
         # Chat Completions has no counting endpoint: tiktoken when it can, else the estimate.
-        return local_count(request, self.model_name, OPENAI_FORMAT)
+        return local_count(request, self.model_name, self.token_rules)
 
     def stream_decoder(self) -> ChatStreamDecoder:
         return ChatStreamDecoder(self.provider)

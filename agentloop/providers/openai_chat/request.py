@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
-from agentloop.messages import OPENAI
 from agentloop.providers.base import Request
 from agentloop.providers.neutral_options import (
     NeutralOptions,
@@ -29,11 +28,12 @@ from agentloop.providers.neutral_options import (
     check_options,
     strict_form,
 )
-from agentloop.providers.openai_chat.messages import encode_messages
+from agentloop.providers.openai_chat.messages import OPENAI, encode_messages
+from agentloop.providers.openai_strict import openai_strict
 from agentloop.providers.options import extras_of, merge_extras
-from agentloop.providers.prompt_cache import cache_mode, conversation_key, openai_retention
+from agentloop.providers.prompt_cache import cache_mode, cache_retention, conversation_key
 from agentloop.providers.wire_cache import MessageCache
-from agentloop.schema_transforms import map_subschemas, openai_strict
+from agentloop.schema_transforms import map_subschemas
 from agentloop.server_tools import unsupported
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ def encode_body(
     if request.schema is not None:
         body["response_format"] = response_format(request.schema, request.schema_name)
     _encode_options(body, options, checked, max_tokens_field)
-    retention = openai_retention(options)  # checked everywhere alike
+    retention = cache_retention(options)  # checked everywhere alike
     if cache_mode(options) != "off" and prompt_cache_key:
         key = conversation_key(body["messages"], _is_user)
         if key is not None:
@@ -122,7 +122,10 @@ def encode_tool(
         function["description"] = tool.description
     what = f"the tool {tool.name!r}"
     strict_schema = strict_form(
-        lambda: tool.schema(strict=True), strict=strict, what=what, provider=support.provider
+        lambda: tool.parameters_for(openai_strict),
+        strict=strict,
+        what=what,
+        provider=support.provider,
     )
     function["parameters"] = strict_schema if strict_schema is not None else tool.schema()
     if strict_schema is not None:

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentloop.errors import ConversionError
-from agentloop.messages import OPENAI_RESPONSES, Extra
+from agentloop.messages import Extra
 
+#: This wire format's name: the key of its fields in a part's ``extra``, and the ``provider``
+#: of its `Thinking` and `ProviderPart`s and of its errors.
+OPENAI_RESPONSES = "openai-responses"
 FORMAT = OPENAI_RESPONSES
 #: Key (in a Text part's extra) for the fields of the assistant message item it starts.
 ITEM = "item"

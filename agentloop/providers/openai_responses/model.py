@@ -16,6 +16,7 @@ from agentloop.providers.openai_responses.count import count_call
 from agentloop.providers.openai_responses.reply import decode_reply
 from agentloop.providers.openai_responses.request import encode_body
 from agentloop.providers.openai_responses.stream import ResponsesStreamDecoder
+from agentloop.providers.openai_responses.tokens import TOKEN_RULES
 from agentloop.providers.options import check_model_keywords
 from agentloop.token_count import CountCall
 
@@ -24,6 +25,8 @@ class OpenAIResponsesModel(HTTPModel):
     """A model served through the Responses API (OpenAI, or a server that speaks it)."""
 
     endpoint = OPENAI_RESPONSES
+    #: How this format's provider charges media, for the estimates.
+    token_rules = TOKEN_RULES
 
     def encode(self, request: Request, *, stream: bool) -> HTTPCall:
         options = {**self.options, **request.options}

@@ -28,8 +28,9 @@ from agentloop.errors import (
     ResponseFormatError,
     ServerError,
 )
-from agentloop.messages import OPENAI_RESPONSES, Message
+from agentloop.messages import Message
 from agentloop.providers.base import Reply
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 from agentloop.providers.openai_responses.messages import decode_output
 from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage

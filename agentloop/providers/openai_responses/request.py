@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentloop.errors import ConversionError
-from agentloop.messages import OPENAI_RESPONSES, Message, Text, Thinking
+from agentloop.messages import Message, Text, Thinking
 from agentloop.providers.base import Request
 from agentloop.providers.neutral_options import (
     NeutralOptions,
@@ -31,15 +31,16 @@ from agentloop.providers.neutral_options import (
     check_options,
     strict_form,
 )
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 from agentloop.providers.openai_responses.messages import encode_message, encode_messages
 from agentloop.providers.openai_responses.server_tools import (
     encode_server_tools,
     server_includes,
 )
+from agentloop.providers.openai_strict import openai_strict
 from agentloop.providers.options import NEUTRAL_OPTIONS, extras_of, merge_extras
-from agentloop.providers.prompt_cache import cache_mode, conversation_key, openai_retention
+from agentloop.providers.prompt_cache import cache_mode, cache_retention, conversation_key
 from agentloop.providers.wire_cache import WireCache
-from agentloop.schema_transforms import openai_strict
 from agentloop.tools import Tool
 
 FORMAT = OPENAI_RESPONSES
@@ -106,7 +107,7 @@ def encode_body(
 
 def _cache_key(body: dict[str, Any], options: dict[str, Any], *, enabled: bool) -> None:
     """``prompt_cache_key`` for "auto": the same for every step of a conversation."""
-    retention = openai_retention(options)  # checked everywhere alike
+    retention = cache_retention(options)  # checked everywhere alike
     if cache_mode(options) == "off" or not enabled:
         return
     opening = [{"instructions": body["instructions"]}] if "instructions" in body else []
@@ -147,7 +148,7 @@ def encode_tool(tool: Tool, *, strict: Strict) -> dict[str, Any]:
     """A function tool, strict as `strict_form` rules for ``strict_tools``. ``strict`` is
     always sent: the Responses API defaults it to true."""
     strict_schema = strict_form(
-        lambda: tool.schema(strict=True, provider=FORMAT),
+        lambda: tool.parameters_for(openai_strict),
         strict=strict,
         what=f"the tool {tool.name!r}",
         provider=SUPPORT.provider,
@@ -155,7 +156,7 @@ def encode_tool(tool: Tool, *, strict: Strict) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "function", "name": tool.name}
     if tool.description:
         out["description"] = tool.description
-    out["parameters"] = strict_schema if strict_schema is not None else tool.schema(provider=FORMAT)
+    out["parameters"] = strict_schema if strict_schema is not None else tool.parameters
     out["strict"] = strict_schema is not None
     return out
 

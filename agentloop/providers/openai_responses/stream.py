@@ -19,8 +19,8 @@ from typing import Any
 from httpx_sse import ServerSentEvent
 
 from agentloop.errors import StreamIncomplete
-from agentloop.messages import OPENAI_RESPONSES
 from agentloop.providers.base import Delta, Reply
+from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 from agentloop.providers.openai_responses.messages import SUMMARY_SEPARATOR
 from agentloop.providers.openai_responses.reply import (
     bad_reply,
