@@ -55,6 +55,40 @@ def cost(usage: Usage, model_id: str, served_by: str | None = None) -> float | N
     return None
 
 
+#: What a provider's batch API charges where the table has no batch price: OpenAI, Anthropic
+#: and Google all bill batch requests at half their standard rates.
+BATCH_DISCOUNT = 0.5
+
+
+def batch_cost(usage: Usage, model_id: str, served_by: str | None = None) -> float | None:
+    """USD for ``usage`` run through the provider's batch API: the table's batch price where
+    it knows one, else the standard price with `BATCH_DISCOUNT`; None when unknown."""
+    provider, _, name = model_id.partition("/")
+    if not name or provider in _UNPRICED or usage.total_tokens == 0:
+        return None
+    table = _genai_prices()
+    if table is None:
+        return None
+    priced = table.Usage(**price_counts(usage))
+    provider_id = _PROVIDER_IDS.get(provider, provider)
+    for ref in dict.fromkeys(n for n in (served_by, name) if n):
+        try:
+            price = table.calc_price(
+                priced, ref, provider_id=provider_id, price_context={"processing": "batch"}
+            )
+        except (LookupError, ValueError):
+            continue
+        if _has_batch_price(price.model):
+            return float(price.total_price)
+        return float(price.total_price) * BATCH_DISCOUNT
+    return None
+
+
+def _has_batch_price(model: Any) -> bool:
+    """Whether the table lists batch prices of its own for ``model`` (a genai-prices model)."""
+    return any(variant.when.get("processing") == "batch" for variant in model.price_variants or ())
+
+
 def price_counts(usage: Usage) -> dict[str, int]:
     """``usage`` as genai-prices counts it: input includes cache reads and writes."""
     counts = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}

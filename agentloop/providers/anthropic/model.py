@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentloop.model import Model
+from agentloop.providers.anthropic.batch import AnthropicBatch
 from agentloop.providers.anthropic.count import count_call
 from agentloop.providers.anthropic.reply import decode_reply
 from agentloop.providers.anthropic.request import encode_request
@@ -40,6 +41,10 @@ class AnthropicModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)
+
+    def batch_api(self) -> AnthropicBatch:
+        """The Message Batches API."""
+        return AnthropicBatch(self)
 
     def count_call(self, request: Request) -> CountCall:
         options = {**self.options, **request.options}

@@ -18,6 +18,7 @@ from agentloop.errors import ProviderError
 from agentloop.model import Model
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import GEMINI
+from agentloop.providers.gemini.batch import GeminiBatch
 from agentloop.providers.gemini.count import count_call
 from agentloop.providers.gemini.reply import decode_reply
 from agentloop.providers.gemini.request import encode_body, request_url
@@ -45,6 +46,10 @@ class GeminiModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)
+
+    def batch_api(self) -> GeminiBatch:
+        """Batch Mode (``batchGenerateContent``)."""
+        return GeminiBatch(self)
 
     def count_call(self, request: Request) -> CountCall:
         options = {**self.options, **request.options}

@@ -26,6 +26,7 @@ from agentloop.messages import OPENAI as OPENAI_FORMAT
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import OLLAMA, OPENAI, OPENAI_COMPATIBLE, Endpoint
 from agentloop.providers.http import HTTPCall, HTTPModel
+from agentloop.providers.openai_chat.batch import OpenAIBatch
 from agentloop.providers.openai_chat.reply import decode_reply
 from agentloop.providers.openai_chat.request import encode_body
 from agentloop.providers.openai_chat.stream import ChatStreamDecoder
@@ -59,6 +60,10 @@ class OpenAIChatModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body, self.provider)
+
+    def batch_api(self) -> OpenAIBatch | None:
+        """OpenAI's Batch API; a compatible host or server has none here."""
+        return OpenAIBatch(self, self.endpoint.path) if self.endpoint.name == OPENAI.name else None
 
     def count_locally(self, request: Request) -> TokenCount:
         # Chat Completions has no counting endpoint: tiktoken when it can, else the estimate.
