@@ -319,7 +319,9 @@ class GeminiFake(BatchServer):
             return _json(self.view(self.new_job(lines)))
         found = re.fullmatch(r"/v1beta/batches/([^/:]+)(:cancel)?", path)
         if not found:
-            return _json({"error": {"code": 404, "message": "no route", "status": "NOT_FOUND"}}, 404)
+            return _json(
+                {"error": {"code": 404, "message": "no route", "status": "NOT_FOUND"}}, 404
+            )
         job = self.jobs[found.group(1)]
         if found.group(2):
             self.cancel(job)

@@ -237,7 +237,9 @@ def test_cancel_gives_the_partial_results(name: str) -> None:
     assert creates(fake) == 1
 
 
-def test_a_chain_cancelled_between_rounds_does_not_go_on(fake: BatchServer, provider: Provider) -> None:
+def test_a_chain_cancelled_between_rounds_does_not_go_on(
+    fake: BatchServer, provider: Provider
+) -> None:
     handle = client_for(provider, fake).submit_batch_sync(["add 1 1", "echo a"], tools=[add])
     handle.cancel()
     fake.partial = 2
