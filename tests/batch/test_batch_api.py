@@ -119,9 +119,11 @@ def test_batch_mode_gives_the_live_results_at_half_the_cost(
     assert [r.completion for r in batched] == [r.completion for r in live]
     assert [r.completion for r in batched] == ["echo: one", "echo: two", "echo: three"]
     assert [r.index for r in batched] == [0, 1, 2]
-    assert creates(fake) == 1 and live_calls(fake, provider) == 3
+    assert creates(fake) == 1
+    assert live_calls(fake, provider) == 3
     for result, paid_live in zip(batched, live, strict=True):
-        assert result.ok and result.response is not None
+        assert result.ok
+        assert result.response is not None
         assert paid_live.usage.cost  # the table knows the model (as the provider reported it)
         assert result.usage.cost == pytest.approx(paid_live.usage.cost / 2)
 
@@ -148,10 +150,12 @@ def test_tool_chains_run_locally_between_rounds(provider: Provider, fake: BatchS
         tools=[add],
         before_call=lambda tool, call: ran.append(("before", call.name)),
     )
-    assert handle.round == 1 and creates(fake) == 1
+    assert handle.round == 1
+    assert creates(fake) == 1
     results = handle.wait()
     assert [r.completion for r in results] == ["sum=5", "echo: plain", "sum=15"]
-    assert handle.round == 2 and creates(fake) == 2
+    assert handle.round == 2
+    assert creates(fake) == 2
     # Round 2 holds only the conversations that called a tool.
     assert sorted(handle.prompts[i].calls for i in range(3)) == [1, 2, 2]
     assert ran == [("before", "add"), ("before", "add")]
@@ -171,7 +175,8 @@ def test_an_approval_that_pauses_stops_that_conversation_only(
     )
     paused, answered = handle.wait()
     assert isinstance(paused.error, PauseChain)
-    assert paused.response is not None and paused.response.state is not None  # type: ignore[union-attr]
+    assert paused.response is not None
+    assert paused.response.state is not None
     assert answered.completion == "sum=3"
 
 
@@ -187,7 +192,7 @@ def test_job_states_as_the_provider_reports_them(provider: Provider, fake: Batch
     client = client_for(provider, fake)
     handle = client.submit_batch_sync(["echo a"])
     seen = [handle.jobs[0].state]
-    while not handle.status().jobs[0].state in ("completed", "expired", "cancelled", "failed"):
+    while handle.status().jobs[0].state not in ("completed", "expired", "cancelled", "failed"):
         seen.append(handle.jobs[0].state)
     seen.append(handle.jobs[0].state)
     expected = {

@@ -69,7 +69,8 @@ def test_another_process_resumes_the_round_in_flight(tmp_path: Path) -> None:
         # Round 1 was polled where it stood, never created again; round 2 only for the chain.
         assert [len(job.lines) for job in fake.jobs.values()] == [2, 1]
         saved = json.loads(handle_file.read_text())
-        assert saved["round"] == 2 and saved["jobs"] == []
+        assert saved["round"] == 2
+        assert saved["jobs"] == []
         # A finished handle gives its results without a request.
         before = len(fake.requests)
         again = client(fake.url).resume_batch(handle_file, tools=[add]).results()
@@ -109,7 +110,8 @@ def test_a_rerun_with_the_results_file_resumes_instead_of_submitting(tmp_path: P
         again = client(fake.url).process_prompts_sync(
             ["echo a", "echo b"], batch_api=True, results_file=results_file
         )
-        assert [r.resumed for r in again] == [True, True] and len(fake.jobs) == 1
+        assert [r.resumed for r in again] == [True, True]
+        assert len(fake.jobs) == 1
 
 
 def test_the_batch_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
