@@ -310,15 +310,33 @@ class GeminiFake(BatchServer):
     """``models/{m}:batchGenerateContent``, ``batches/{id}`` (and ``:cancel``), and the live
     ``generateContent``. Inline responses come back in order, without their keys."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[str, bytes] = {}
+        #: Jobs made from an uploaded file, which answer in a file too.
+        self.from_files: set[str] = set()
+
     def route(self, request: Recorded) -> Scripted:
         path = request.path.split("?", 1)[0]
         if path.endswith(":generateContent"):
             return _json(*reversed(gemini_reply(request.body)))
+        if path == "/upload/v1beta/files":
+            return self.upload(request)
         if path.endswith(":batchGenerateContent"):
             self.uploads.append(request.body)
-            items = request.json()["batch"]["input_config"]["requests"]["requests"]
+            source = request.json()["batch"]["input_config"]
+            if "file_name" in source:
+                items = [json.loads(x) for x in self.files[source["file_name"]].splitlines()]
+                lines = [(i["key"], _compact(i["request"])) for i in items]
+                job = self.new_job(lines)
+                self.from_files.add(job.id)
+                return _json(self.view(job))
+            items = source["requests"]["requests"]
             lines = [(i["metadata"]["key"], _compact(i["request"])) for i in items]
             return _json(self.view(self.new_job(lines)))
+        found = re.fullmatch(r"/download/v1beta/(files/[^:]+):download", path)
+        if found:
+            return Scripted(200, self.files[found.group(1)], {"content-type": "application/jsonl"})
         found = re.fullmatch(r"/v1beta/batches/([^/:]+)(:cancel)?", path)
         if not found:
             return _json(
@@ -343,11 +361,31 @@ class GeminiFake(BatchServer):
             out["error"] = {"code": 3, "message": "the batch failed"}
             return out
         responses = []
-        for _, body in self.answered(job):
+        for key, body in self.answered(job):
             status, reply = gemini_reply(body)
             responses.append({"response": reply} if status == 200 else reply)
-        out["response"] = {"inlinedResponses": {"inlinedResponses": responses}}
+            if job.id in self.from_files:
+                responses[-1]["key"] = key
+        if job.id in self.from_files:
+            name = f"files/{job.id}-output"
+            self.files[name] = b"\n".join(json.dumps(r).encode() for r in responses)
+            out["response"] = {"responsesFile": name}
+        else:
+            out["response"] = {"inlinedResponses": {"inlinedResponses": responses}}
         return out
+
+    def upload(self, request: Recorded) -> Scripted:
+        """The Files API's resumable upload: ``start`` gives the URL, ``upload, finalize``
+        sends the bytes."""
+        command = _header(request, "x-goog-upload-command")
+        if command == "start":
+            url = f"{self.url}/upload/v1beta/files?upload_id={len(self.files) + 1}"
+            return Scripted(200, b"{}", {**JSON, "x-goog-upload-url": url})
+        assert command == "upload, finalize", command
+        name = f"files/upload-{len(self.files) + 1}"
+        self.files[name] = request.body
+        self.uploads.append(request.body)
+        return _json({"file": {"name": name, "mimeType": "application/jsonl"}})
 
 
 def _compact(value: Any) -> bytes:

@@ -290,3 +290,45 @@ def test_the_handle_serializes(fake: BatchServer, provider: Provider, tmp_path: 
     assert job["model"] == client.models[0].model_id
     assert job["custom_ids"] == {"r1-p0": 0, "r1-p1": 1}
     assert saved == handle.to_dict()
+
+
+def test_a_large_gemini_job_goes_as_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentloop.providers.gemini import batch
+
+    monkeypatch.setattr(batch, "INLINE_BYTES", 100)
+    provider = BY_NAME["gemini"]
+    with running(GeminiFake()) as fake:
+        client = client_for(provider, fake)
+        client.process_prompts_sync(["echo live"], tools=[add])
+        live = next(r.body for r in fake.requests if r.path.endswith(":generateContent"))
+        results = client_for(provider, fake).process_prompts_sync(
+            ["echo live", "fail here", "add 1 2"], batch_api=True, tools=[add]
+        )
+        assert [r.completion for r in results] == ["echo: live", None, "sum=3"]
+        assert isinstance(results[1].error, BadRequestError)
+        file_lines = fake.uploads[0].splitlines()
+        assert file_lines[0] == b'{"key":"r1-p0","request":' + live + b"}"
+        assert len(fake.jobs) == 2  # round 2: the chain's second call, inline
+        assert "file_name" in json.loads(fake.uploads[1])["batch"]["input_config"]
+
+
+def test_split_keeps_each_job_within_the_bytes() -> None:
+    from agentloop.batch.jobs import split
+
+    lines = [(f"c{n}", n, b"x" * 40) for n in range(5)]
+    chunks = split(lines, max_requests=100, max_bytes=100)
+    assert [[c for c, _, _ in chunk] for chunk in chunks] == [["c0", "c1"], ["c2", "c3"], ["c4"]]
+    assert split([("big", 0, b"x" * 500)], 10, 100) == [[("big", 0, b"x" * 500)]]
+
+
+def test_batch_prices_use_the_tables_batch_price_else_half() -> None:
+    from agentloop.prices import batch_cost, cost
+    from agentloop.usage import Usage
+
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    for model_id in ("openai/gpt-4.1-mini", "gemini/gemini-2.5-flash", "anthropic/claude-opus-4-5"):
+        full, batched = cost(usage, model_id), batch_cost(usage, model_id)
+        assert full is not None
+        assert batched == pytest.approx(full / 2)
+    assert batch_cost(usage, "openai-compatible/llama") is None
+    assert batch_cost(Usage(), "openai/gpt-4.1-mini") is None

@@ -1,7 +1,9 @@
 """Gemini's Batch Mode: ``models/{model}:batchGenerateContent`` with inline requests.
 
 A job is one POST of the requests, each ``{"request": <the generateContent body a live
-call sends>, "metadata": {"key": <custom id>}}``; the answer is a long-running operation
+call sends>, "metadata": {"key": <custom id>}}``; past 20 MB they go instead as a JSONL file
+(``{"key", "request"}`` a line) uploaded to the Files API (its resumable protocol), which the
+job names. The answer is a long-running operation
 named ``batches/{id}``, read with GET and cancelled with ``:cancel``. Its ``BATCH_STATE_*``
 (or ``JOB_STATE_*``) becomes the shared states. Inline responses come back in the order of
 the requests (their keys are not always echoed); a job whose output is a file
@@ -29,8 +31,11 @@ from agentloop.providers.http_call import HTTPCall
 if TYPE_CHECKING:
     from agentloop.providers.http import HTTPModel
 
-#: Inline requests may total 20 MB; a larger round is split into several jobs.
-LIMITS = BatchLimits(max_requests=100_000, max_bytes=20 * 1000 * 1000)
+#: Inline requests may total 20 MB; a larger job goes as a JSONL file, of at most 2 GB.
+INLINE_BYTES = 20 * 1000 * 1000
+LIMITS = BatchLimits(max_requests=100_000, max_bytes=2 * 1000 * 1000 * 1000)
+_KEY = b',"metadata":{"key":'
+
 _STATES: dict[str, JobState] = {
     "PENDING": "validating",
     "RUNNING": "in_progress",
@@ -72,12 +77,45 @@ class GeminiBatch:
         return b'{"request":%s,"metadata":{"key":%s}}' % (body_bytes(call), json_bytes(custom_id))
 
     async def create(self, lines: list[bytes]) -> JobStatus:
-        body = (
-            b'{"batch":{"display_name":"agentloop","input_config":{"requests":{"requests":['
-            + b",".join(lines)
-            + b"]}}}}"
-        )
+        if sum(len(line) + 1 for line in lines) <= INLINE_BYTES:
+            source = b'{"requests":{"requests":[' + b",".join(lines) + b"]}}"
+        else:
+            name = await self._upload(b"\n".join(_file_line(line) for line in lines))
+            source = b'{"file_name":%s}' % json_bytes(name)
+        body = b'{"batch":{"display_name":"agentloop","input_config":%s}}' % source
         return self._status(await self.http.json("POST", self.create_url, body, retry=False))
+
+    async def _upload(self, content: bytes) -> str:
+        """Upload a JSONL file to the Files API (resumable: start, then upload and finalize);
+        its name (``files/...``)."""
+        version = self.api.rsplit("/", 1)[1]
+        start = await self.http.send(
+            "POST",
+            f"{self.host}/upload/{version}/files",
+            json_bytes({"file": {"display_name": "agentloop-batch"}}),
+            headers={
+                "x-goog-upload-protocol": "resumable",
+                "x-goog-upload-command": "start",
+                "x-goog-upload-header-content-length": str(len(content)),
+                "x-goog-upload-header-content-type": "application/jsonl",
+            },
+            retry=False,
+        )
+        url = start.headers.get("x-goog-upload-url")
+        if not url:
+            raise self.http.format_error("the file upload gave no x-goog-upload-url")
+        done = await self.http.send(
+            "POST",
+            url,
+            content,
+            "application/jsonl",
+            headers={"x-goog-upload-offset": "0", "x-goog-upload-command": "upload, finalize"},
+            retry=False,
+        )
+        name = obj(self.http.json_of(done).get("file")).get("name")
+        if not isinstance(name, str):
+            raise self.http.format_error("the file upload answered no file name")
+        return name
 
     async def retrieve(self, job_id: str) -> JobStatus:
         return self._status(await self.http.json("GET", f"{self.api}/{job_id}"))
@@ -131,3 +169,11 @@ class GeminiBatch:
         status = code if isinstance(code, int) and code >= 400 else None
         status = status or _HTTP.get(str(error.get("status")), 500)
         return LineOutcome(error=self.http.line_error(status, {"error": error}))
+
+
+def _file_line(line: bytes) -> bytes:
+    """An inline request line (``{"request":…,"metadata":{"key":…}}``) as a file's line
+    (``{"key":…,"request":…}``), the request's bytes unchanged."""
+    cut = line.rindex(_KEY)
+    key = line[cut + len(_KEY) : -2]
+    return b'{"key":' + key + b',"request":' + line[len(b'{"request":') : cut] + b"}"
