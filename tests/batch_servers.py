@@ -3,9 +3,10 @@
 Each server answers a model request, live or inside a batch, with `decide`: a scripted model
 that reads the prompt (``echo X`` answers ``echo: X``; ``add A B`` calls the ``add`` tool,
 then answers with its result; ``secret`` calls the ``vault`` tool, which needs approval;
-``fail`` is refused with a 400). Jobs move one state per poll through ``states`` (the
-provider's own words mapped from OpenAI's: validating, in_progress, finalizing, then the
-end state: completed, expired, cancelled or failed). A job that does not complete answers
+``fail`` is refused with a 400; ``garbled`` gets a 200 no codec can read). Jobs move one
+state per poll through ``states`` (the provider's own words mapped from OpenAI's:
+validating, in_progress, finalizing, then the end state: completed, expired, cancelled or
+failed). A job that does not complete answers
 only its first ``partial`` requests. Every request body is kept (``server.requests``), and
 every job's raw upload (``uploads``).
 """
@@ -26,7 +27,7 @@ from local_server import LocalServer, Recorded, Scripted
 
 JSON = {"content-type": "application/json"}
 END_STATES = ("completed", "expired", "cancelled", "failed")
-_PROMPT = re.compile(r"\b(echo|add|fail|secret)\b( [^\"\\]*)?")
+_PROMPT = re.compile(r"\b(echo|add|fail|secret|garbled)\b( [^\"\\]*)?")
 _RESULT = re.compile(r"RESULT=(\d+)")
 _TOOL_RESULT = ('"role":"tool"', "function_call_output", "tool_result", "functionResponse")
 
@@ -39,6 +40,8 @@ def decide(body: bytes) -> tuple[str, Any]:
     answered = any(marker in text.replace(" ", "") for marker in _TOOL_RESULT)
     if verb == "fail":
         return "error", "this prompt is refused"
+    if verb == "garbled":
+        return "garbled", None
     if answered:
         result = _RESULT.search(text)
         return "text", f"sum={result.group(1) if result else '?'}"
@@ -52,6 +55,8 @@ def decide(body: bytes) -> tuple[str, Any]:
 
 def chat_reply(body: bytes) -> tuple[int, dict[str, Any]]:
     kind, value = decide(body)
+    if kind == "garbled":
+        return 200, {"garbled": True}
     if kind == "error":
         return 400, {"error": {"type": "invalid_request_error", "message": value}}
     if kind == "call":
@@ -62,6 +67,8 @@ def chat_reply(body: bytes) -> tuple[int, dict[str, Any]]:
 
 def responses_reply(body: bytes) -> tuple[int, dict[str, Any]]:
     kind, value = decide(body)
+    if kind == "garbled":
+        return 200, {"garbled": True}
     if kind == "error":
         return 400, {"error": {"type": "invalid_request_error", "message": value}}
     if kind == "call":
@@ -71,6 +78,8 @@ def responses_reply(body: bytes) -> tuple[int, dict[str, Any]]:
 
 def anthropic_reply(body: bytes) -> tuple[int, dict[str, Any]]:
     kind, value = decide(body)
+    if kind == "garbled":
+        return 200, {"garbled": True}
     if kind == "error":
         error = {"type": "invalid_request_error", "message": value}
         return 400, {"type": "error", "error": error}
@@ -82,6 +91,8 @@ def anthropic_reply(body: bytes) -> tuple[int, dict[str, Any]]:
 
 def gemini_reply(body: bytes) -> tuple[int, dict[str, Any]]:
     kind, value = decide(body)
+    if kind == "garbled":
+        return 200, {"garbled": True}
     if kind == "error":
         return 400, {"error": {"code": 400, "message": value, "status": "INVALID_ARGUMENT"}}
     if kind == "call":

@@ -155,6 +155,11 @@ async def process(
     if pending:
         if os.path.exists(settings.handle_file):
             handle = await resume(models, load_handle(settings.handle_file), settings)
+            if {p.index for p in handle.prompts} != {i for i, _ in pending}:
+                raise ResumeError(
+                    f"{settings.handle_file} is the batch of other prompts: finish it with "
+                    "resume_batch(), or delete it to submit these"
+                )
         else:
             handle = await submit(models, pending, settings)
         with RecordWriter(results_file) as writer:

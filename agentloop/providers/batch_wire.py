@@ -12,6 +12,7 @@ model's transport, retry policy and typed errors.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
@@ -37,6 +38,8 @@ from agentloop.providers.wire_json import load_reply
 
 if TYPE_CHECKING:
     from agentloop.providers.http import HTTPModel
+
+logger = logging.getLogger("agentloop.providers.batch_wire")
 
 #: A job's state, the same words for every provider (OpenAI's, which name the most).
 JobState = Literal[
@@ -155,6 +158,8 @@ class BatchHTTP:
                     else ProviderConnectionError
                 )
                 raise kind(f"{method} {url} failed: {exc}", provider=model.provider) from exc
+            # The URL and status only: no header (the key travels in one) and no body.
+            logger.info("%s %s: %d, %d bytes", method, url, response.status, len(response.body))
             if response.status >= 400:
                 text = response.body.decode("utf-8", "replace")
                 raise model.http_error(response.status, text, response.headers, sent)

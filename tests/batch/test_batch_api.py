@@ -18,6 +18,7 @@ from agentloop.errors import (
     BatchFailedError,
     BatchUnsupportedError,
     PauseChain,
+    ResponseFormatError,
 )
 from agentloop.model import Model
 from agentloop.providers.anthropic.model import AnthropicModel
@@ -186,6 +187,13 @@ def test_a_failed_request_fails_its_prompt_only(provider: Provider, fake: BatchS
     assert [r.completion for r in results] == ["echo: a", None, "echo: b"]
     assert isinstance(results[1].error, BadRequestError)
     assert "refused" in str(results[1].error)
+
+
+def test_an_unreadable_reply_fails_its_prompt_only(provider: Provider, fake: BatchServer) -> None:
+    client = client_for(provider, fake)
+    results = client.process_prompts_sync(["echo a", "garbled"], batch_api=True)
+    assert results[0].completion == "echo: a"
+    assert isinstance(results[1].error, ResponseFormatError)
 
 
 def test_job_states_as_the_provider_reports_them(provider: Provider, fake: BatchServer) -> None:

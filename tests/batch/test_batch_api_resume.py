@@ -114,6 +114,16 @@ def test_a_rerun_with_the_results_file_resumes_instead_of_submitting(tmp_path: P
         assert len(fake.jobs) == 1
 
 
+def test_a_handle_beside_the_results_file_must_be_these_prompts(tmp_path: Path) -> None:
+    results_file = tmp_path / "out.jsonl"
+    with running(OpenAIFake()) as fake:
+        client(fake.url).submit_batch_sync(["echo a"], handle_file=f"{results_file}.batch.json")
+        with pytest.raises(ResumeError, match="other prompts"):
+            client(fake.url).process_prompts_sync(
+                ["echo a", "echo b"], batch_api=True, results_file=results_file
+            )
+
+
 def test_the_batch_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     prompts = tmp_path / "in.jsonl"
     prompts.write_text('"echo one"\n\n[{"role": "user", "content": "echo two"}]\n')
