@@ -34,6 +34,7 @@ from agentloop.model import Model
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.batch_wire import BatchAPI, JobStatus, job_error
 from agentloop.providers.http import HTTPModel
+from agentloop.response import ChainState
 
 logger = logging.getLogger("agentloop.batch.jobs")
 T = TypeVar("T")
@@ -321,6 +322,14 @@ class BatchJob:
             cost = state.usage.cost
             total = None if total is None or cost is None else total + cost
         return total
+
+    def paused(self) -> dict[int, ChainState]:
+        """The chains paused for a decision (an approver or hook raised
+        [`PauseChain`][agentloop.errors.PauseChain]), by prompt index: resume each live with
+        ``conversation.resume(state, decisions)`` (kept with the handle, so in any process)."""
+        return {
+            p.index: ChainState.from_dict(p.paused) for p in self.prompts if p.paused is not None
+        }
 
     def results(self) -> list[BatchResult]:
         """One result per prompt, in order; waits for the batch first if it has not ended."""

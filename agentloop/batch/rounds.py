@@ -81,6 +81,8 @@ class PromptState:
     usage: Usage = field(default_factory=lambda: Usage(cost=0.0))
     #: Set once the prompt is finished (answered, failed or paused).
     result: BatchResult | None = None
+    #: A paused chain's state (`ChainState.to_dict`), kept with the handle.
+    paused: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,6 +92,7 @@ class PromptState:
             "calls": self.calls,
             "usage": self.usage.to_dict(),
             "result": self.result.to_record() if self.result is not None else None,
+            "paused": self.paused,
         }
 
     @classmethod
@@ -102,6 +105,7 @@ class PromptState:
             int(data.get("calls") or 0),
             Usage.from_dict(data.get("usage") or {}),
             rebuild(record, schema, index=int(data["index"])) if record else None,
+            data.get("paused"),
         )
 
 
@@ -161,6 +165,7 @@ def _answered(state: PromptState, response: Response | ChainResponse, job: Job) 
     result.attempts = state.calls
     if isinstance(response, ChainResponse) and response.state is not None:
         # Paused for a decision: this prompt stops, with the state to resume it live.
+        state.paused = response.state.to_dict()
         result.completion = None
         result.error = PauseChain(
             "the chain paused for a decision on a tool call: resume result.response.state "

@@ -179,6 +179,9 @@ def test_an_approval_that_pauses_stops_that_conversation_only(
     assert paused.response is not None
     assert paused.response.state is not None
     assert answered.completion == "sum=3"
+    (state,) = handle.paused().values()
+    assert [call.name for call in state.pending] == ["vault"]
+    assert handle.paused()[0].to_dict() == paused.response.state.to_dict()  # type: ignore[union-attr]
 
 
 def test_a_failed_request_fails_its_prompt_only(provider: Provider, fake: BatchServer) -> None:
