@@ -3,10 +3,10 @@
 Each server answers a model request, live or inside a batch, with `decide`: a scripted model
 that reads the prompt (``echo X`` answers ``echo: X``; ``add A B`` calls the ``add`` tool,
 then answers with its result; ``secret`` calls the ``vault`` tool, which needs approval;
-``fail`` is refused with a 400; ``garbled`` gets a 200 no codec can read). Jobs move one
-state per poll through ``states`` (the provider's own words mapped from OpenAI's:
-validating, in_progress, finalizing, then the end state: completed, expired, cancelled or
-failed). A job that does not complete answers
+``fail`` is refused with a 400; ``garbled`` gets a 200 no codec can read; ``json X``
+answers ``{"answer": len(X)}``). Jobs move one state per poll through ``states`` (the
+provider's own words mapped from OpenAI's: validating, in_progress, finalizing, then the end
+state: completed, expired, cancelled or failed). A job that does not complete answers
 only its first ``partial`` requests. Every request body is kept (``server.requests``), and
 every job's raw upload (``uploads``).
 """
@@ -27,7 +27,7 @@ from local_server import LocalServer, Recorded, Scripted
 
 JSON = {"content-type": "application/json"}
 END_STATES = ("completed", "expired", "cancelled", "failed")
-_PROMPT = re.compile(r"\b(echo|add|fail|secret|garbled)\b( [^\"\\]*)?")
+_PROMPT = re.compile(r"\b(echo|add|fail|secret|garbled|json)\b( [^\"\\]*)?")
 _RESULT = re.compile(r"RESULT=(\d+)")
 _TOOL_RESULT = ('"role":"tool"', "function_call_output", "tool_result", "functionResponse")
 
@@ -42,6 +42,8 @@ def decide(body: bytes) -> tuple[str, Any]:
         return "error", "this prompt is refused"
     if verb == "garbled":
         return "garbled", None
+    if verb == "json":
+        return "text", json.dumps({"answer": len(rest)})
     if answered:
         result = _RESULT.search(text)
         return "text", f"sum={result.group(1) if result else '?'}"

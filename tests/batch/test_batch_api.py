@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from batch_servers import AnthropicFake, BatchServer, GeminiFake, OpenAIFake, running
+from pydantic import BaseModel
 
 from agentloop import LLMClient, Message
 from agentloop.errors import (
@@ -17,6 +18,7 @@ from agentloop.errors import (
     BatchExpiredError,
     BatchFailedError,
     BatchUnsupportedError,
+    ChainLimitExceeded,
     PauseChain,
     ResponseFormatError,
 )
@@ -343,3 +345,31 @@ def test_batch_prices_use_the_tables_batch_price_else_half() -> None:
         assert batched == pytest.approx(full / 2)
     assert batch_cost(usage, "openai-compatible/llama") is None
     assert batch_cost(Usage(), "openai/gpt-4.1-mini") is None
+
+
+class Answer(BaseModel):
+    answer: int
+
+
+def test_structured_output_and_chain_limits_as_live(provider: Provider, fake: BatchServer) -> None:
+    client = client_for(provider, fake)
+    (result,) = client.process_prompts_sync(["json four"], schema=Answer, batch_api=True)
+    assert result.parsed == Answer(answer=4)
+    live, batched = (
+        client.process_prompts_sync(["add 1 2"], tools=[add], chain_limit=1, batch_api=mode)[0]
+        for mode in (False, True)
+    )
+    assert isinstance(live.error, ChainLimitExceeded)
+    assert isinstance(batched.error, ChainLimitExceeded)
+    assert batched.usage.input_tokens > 0
+
+
+async def test_the_async_api(fake: BatchServer, provider: Provider) -> None:
+    client = client_for(provider, fake)
+    job = await client.submit_batch_async(["echo async"])
+    status = await job.status_async()
+    assert status.round == 1
+    assert not status.done
+    (result,) = await job.wait_async()
+    assert result.completion == "echo: async"
+    assert job.status().done
