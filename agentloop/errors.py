@@ -353,6 +353,28 @@ class StreamIncomplete(ProviderError):
         self.partial_text = partial_text
 
 
+class BatchJobError(ProviderError):
+    """A provider's batch job gave no answer for a request: the job expired, was cancelled
+    or failed (``error_type`` says which). The prompt's other results are kept."""
+
+
+class BatchExpiredError(BatchJobError):
+    """The batch job ran out of time (24 hours) before answering this request."""
+
+
+class BatchCancelledError(BatchJobError):
+    """The batch job was cancelled before answering this request (or before the next round)."""
+
+
+class BatchFailedError(BatchJobError):
+    """The provider failed the whole batch job (its input was refused, say)."""
+
+
+class BatchUnsupportedError(AgentloopError, ValueError):
+    """A model whose provider has no batch API was given to the batch-API mode; raised
+    before anything is uploaded."""
+
+
 class OptionError(AgentloopError, TypeError):
     """An option or keyword argument that cannot be used as given.
 

@@ -29,6 +29,8 @@ _DETAILS = {
 }
 #: genai-prices' request context for a batch API's rates.
 _BATCH = {"processing": "batch"}
+#: What a batch API bills where the table has no batch rate: half the standard rate.
+BATCH_DISCOUNT = 0.5
 
 
 def cost(
@@ -40,9 +42,9 @@ def cost(
     priced first, then the name asked for. A usage with no token at all is unknown too,
     since a provider that reports nothing has not said what it billed.
 
-    ``batch=True`` prices the call as the provider's batch API bills it (half price on
-    Anthropic, OpenAI and Gemini), from the table's batch rates; a model the table has no
-    batch rate for is unknown (None) rather than priced at its standard rate.
+    ``batch=True`` prices the call as the provider's batch API bills it: the table's batch
+    rate where it has one, else its standard rate times `BATCH_DISCOUNT` (the batch APIs of
+    OpenAI, Anthropic, Gemini and Groq all bill half price).
     """
     provider, _, name = model_id.partition("/")
     if not name or provider in _UNPRICED or usage.total_tokens == 0:
@@ -60,7 +62,8 @@ def cost(
             # Not in the table, or counts it cannot split (cache above input): unknown.
             continue
         if batch and not _has_variant(price.model, _BATCH):
-            return None  # the table would fall back to the standard rate: not what is billed
+            # The table knows only the standard rate here; the batch APIs bill half of it.
+            return float(price.total_price) * BATCH_DISCOUNT
         return float(price.total_price)
     return None
 

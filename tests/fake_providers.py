@@ -6,7 +6,8 @@ in its own wire format (OpenAI Chat Completions and Responses, Anthropic Message
 streamed when it asks for a stream. A request with a structured-output schema gets JSON that
 validates against it (made by the same code as ``TestModel``'s answers); any other gets
 ``ANSWER``. The fake never calls tools: a chain ends after its first model call. The token
-counting endpoints (Anthropic, Gemini, Responses) answer `fake_count` of the body.
+counting endpoints (Anthropic, Gemini, Responses) answer `fake_count` of the body. OpenAI's
+batch endpoints are `batch_servers.OpenAIFake`'s.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 from typing import Any
 
 import anthropic_wire
+import batch_servers
 import gemini_replies
 import openai_chat_wire
 import responses_events
@@ -40,9 +42,16 @@ def environment(url: str) -> dict[str, str]:
     }
 
 
+#: OpenAI's batch API for the docs' batch-API examples: a job ends at its first poll.
+BATCHES = batch_servers.OpenAIFake()
+BATCHES.states = ["validating", "completed"]
+
+
 def respond(request: Recorded) -> Scripted:
-    body: dict[str, Any] = request.json() if request.body else {}
     path = request.path.split("?", 1)[0]
+    if path.startswith(("/v1/files", "/v1/batches")):
+        return BATCHES.route(request)
+    body: dict[str, Any] = request.json() if request.body else {}
     schema = requested_schema(body)
     text = example_answer(schema) if schema is not None else ANSWER
     stream = bool(body.get("stream")) or ":streamGenerateContent" in path

@@ -69,7 +69,7 @@ def test_a_known_model_is_priced_as_the_table_prices_it() -> None:
     )
 
 
-def test_a_batch_price_is_the_tables_batch_rate_and_unknown_where_it_has_none() -> None:
+def test_a_batch_price_is_the_tables_batch_rate_else_half_the_standard_one() -> None:
     usage = Usage(10_000, 1_000, cached_input_tokens=4_000)
     for model_id, ref, provider in [
         (SONNET, "claude-sonnet-4-5", "anthropic"),
@@ -87,9 +87,12 @@ def test_a_batch_price_is_the_tables_batch_rate_and_unknown_where_it_has_none() 
         )
         assert prices.cost(usage, model_id, batch=True) == pytest.approx(batch)
         assert batch < (prices.cost(usage, model_id) or 0)
-    # Groq's table has no batch rate: its standard rate would be a guess.
-    assert prices.cost(usage, "groq/llama-3.3-70b-versatile") is not None
-    assert prices.cost(usage, "groq/llama-3.3-70b-versatile", batch=True) is None
+    # Groq's table has no batch rate: its batch API bills half the standard one.
+    standard = prices.cost(usage, "groq/llama-3.3-70b-versatile")
+    assert standard is not None
+    assert prices.cost(usage, "groq/llama-3.3-70b-versatile", batch=True) == pytest.approx(
+        standard * prices.BATCH_DISCOUNT
+    )
 
 
 def test_cache_reads_and_writes_are_priced_at_their_own_rates() -> None:

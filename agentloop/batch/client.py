@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentloop.batch.calls import RetryPolicy
 from agentloop.batch.jsonl import RecordWriter, fingerprint, prompt_key, read_done
@@ -26,12 +26,17 @@ from agentloop.batch.runner import Item, Job, run_prompts
 from agentloop.batch.spend import BatchSpend, not_run
 from agentloop.conversation import Conversation
 from agentloop.errors import AgentloopError
+from agentloop.loop import AfterCall, Approve, BeforeCall
 from agentloop.messages import Message
 from agentloop.model import AsyncModel, Model
 from agentloop.spending import check_spend_limit
 from agentloop.structured import OutputSchema
 from agentloop.toolbox import close_toolboxes, prepare_toolboxes, toolboxes_in
 from agentloop.tools import ToolSource, collect_server_tools, collect_tools, tool_sources
+
+if TYPE_CHECKING:
+    from agentloop.batch.jobs import BatchJob
+    from agentloop.batch.submit import Settings
 
 #: What one prompt of a batch may be.
 PromptLike = str | Message | Sequence[Message] | Conversation
@@ -58,6 +63,8 @@ class LLMClient:
     - ``progress``: a progress bar (None: only when standard error is a terminal).
     - ``ray_workers``: run on Ray over this many workers, each with its share of
       the limits (needs ``pip install 'agentloop-kit[ray]'``).
+    - ``batch_poll_interval``: seconds between two looks at a provider batch job in the
+      batch-API mode (``batch_api=True``, ``submit_batch_*``; docs/batch.md).
     """
 
     def __init__(
@@ -73,6 +80,7 @@ class LLMClient:
         window_seconds: float = 60.0,
         progress: bool | None = None,
         ray_workers: int | None = None,
+        batch_poll_interval: float = 30.0,
         **model_kwargs: Any,
     ) -> None:
         if max_concurrent_requests < 1:
@@ -92,6 +100,7 @@ class LLMClient:
         self.max_concurrent_requests = max_concurrent_requests
         self.progress = progress
         self.ray_workers = ray_workers
+        self.batch_poll_interval = batch_poll_interval
 
     def __repr__(self) -> str:
         names = ", ".join(m.model_id for m in self.models)
@@ -125,6 +134,7 @@ class LLMClient:
         max_total_tokens: int | None = None,
         batch_max_cost: float | None = None,
         batch_max_total_tokens: int | None = None,
+        batch_api: bool = False,
         **options: Any,
     ) -> list[BatchResult]:
         """One result per prompt, in order. A failed prompt has ``error`` set; the rest go on.
@@ -144,7 +154,27 @@ class LLMClient:
         finished so far have spent that much, no other prompt starts, those in flight
         finish, and the rest fail with [`PromptNotRun`][agentloop.errors.PromptNotRun] and
         are not written to ``results_file`` (a rerun asks them). See docs/cost.md.
+
+        ``batch_api=True`` sends the prompts through the providers' batch APIs instead, at
+        half the price, answered within 24 hours, tool chains in rounds (docs/batch.md).
         """
+        if batch_api:
+            return await self._through_batch_api(
+                prompts,
+                results_file,
+                progress,
+                system=system,
+                tools=tools,
+                schema=schema,
+                chain_limit=chain_limit,
+                options=options,
+                refused={
+                    "max_cost": max_cost,
+                    "max_total_tokens": max_total_tokens,
+                    "batch_max_cost": batch_max_cost,
+                    "batch_max_total_tokens": batch_max_total_tokens,
+                },
+            )
         prompt_limit = check_spend_limit(max_cost, max_total_tokens)
         spend = BatchSpend.checked(
             batch_max_cost, batch_max_total_tokens, self.models, prompt_limit
@@ -176,6 +206,120 @@ class LLMClient:
         if len(answered) != len(results):  # every path above reports every prompt
             raise AgentloopError("internal error: a prompt of the batch got no result")
         return answered
+
+    # -- the batch-API mode (agentloop.batch.submit) --------------------------------------
+
+    def submit_batch_sync(self, prompts: Sequence[PromptLike], **kwargs: Any) -> BatchJob:
+        """[`submit_batch_async`][agentloop.LLMClient.submit_batch_async], blocking."""
+        from agentloop.batch.jobs import run_sync
+
+        return run_sync(self.submit_batch_async(prompts, **kwargs))
+
+    async def submit_batch_async(
+        self,
+        prompts: Sequence[PromptLike],
+        *,
+        system: str | None = None,
+        tools: Sequence[ToolSource] = (),
+        schema: OutputSchema | None = None,
+        chain_limit: int | None = None,
+        handle_file: str | os.PathLike[str] | None = None,
+        progress: bool | None = None,
+        before_call: BeforeCall | None = None,
+        after_call: AfterCall | None = None,
+        approve: Approve | None = None,
+        **options: Any,
+    ) -> BatchJob:
+        """Submit the prompts to the providers' batch APIs and return the job's handle at
+        once: ``wait()``, ``status()``, ``cancel()``, ``results()``. ``handle_file=`` keeps
+        the handle on disk, for [`resume_batch`][agentloop.LLMClient.resume_batch]. Same
+        prompts and keywords as ``process_prompts_*``, and the hooks of a live chain
+        (``before_call``, ``after_call``, ``approve``: one that raises
+        [`PauseChain`][agentloop.errors.PauseChain] pauses that prompt only); see
+        docs/batch.md."""
+        from agentloop.batch.submit import submit
+
+        settings = self._batch_settings(system, tools, schema, chain_limit, options, progress)
+        settings.handle_file = handle_file
+        settings.hooks = _given(before_call=before_call, after_call=after_call, approve=approve)
+        conversations = [(i, as_messages(p, i)) for i, p in enumerate(prompts)]
+        return await submit(self.models, conversations, settings)
+
+    def resume_batch(
+        self,
+        handle: str | os.PathLike[str] | dict[str, Any],
+        *,
+        tools: Sequence[ToolSource] = (),
+        schema: OutputSchema | None = None,
+        handle_file: str | os.PathLike[str] | None = None,
+        progress: bool | None = None,
+        before_call: BeforeCall | None = None,
+        after_call: AfterCall | None = None,
+        approve: Approve | None = None,
+    ) -> BatchJob:
+        """The batch a saved handle (its file or dict) describes, in this process: give the
+        same ``tools=`` and ``schema=``. Its jobs in flight are polled, never submitted again.
+        A handle read from a file keeps being saved there (unless ``handle_file=`` says
+        elsewhere)."""
+        from agentloop.batch.jobs import run_sync
+        from agentloop.batch.submit import load_handle, resume
+
+        if handle_file is None and not isinstance(handle, dict):
+            handle_file = handle
+        settings = self._batch_settings(None, tools, schema, None, {}, progress)
+        settings.handle_file = handle_file
+        settings.hooks = _given(before_call=before_call, after_call=after_call, approve=approve)
+        return run_sync(resume(self.models, load_handle(handle), settings))
+
+    def _batch_settings(
+        self,
+        system: str | None,
+        tools: Sequence[ToolSource],
+        schema: OutputSchema | None,
+        chain_limit: int | None,
+        options: dict[str, Any],
+        progress: bool | None,
+    ) -> Settings:
+        from agentloop.batch.submit import Settings
+
+        if self.ray_workers is not None:
+            raise ValueError("the batch-API mode runs in this process: leave out ray_workers")
+        return Settings(
+            system,
+            tools,
+            schema,
+            chain_limit,
+            options,
+            None,
+            self.batch_poll_interval,
+            self.max_concurrent_requests,
+            self.progress if progress is None else progress,
+        )
+
+    async def _through_batch_api(
+        self,
+        prompts: Sequence[PromptLike],
+        results_file: str | os.PathLike[str] | None,
+        progress: bool | None,
+        *,
+        system: str | None,
+        tools: Sequence[ToolSource],
+        schema: OutputSchema | None,
+        chain_limit: int | None,
+        options: dict[str, Any],
+        refused: dict[str, object],
+    ) -> list[BatchResult]:
+        from agentloop.batch.submit import process
+
+        given = [name for name, value in refused.items() if value is not None]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} cannot limit a batch-API batch (its cost is known only "
+                "once a round is answered): leave them out, or run in live mode"
+            )
+        settings = self._batch_settings(system, tools, schema, chain_limit, options, progress)
+        conversations = [as_messages(p, i) for i, p in enumerate(prompts)]
+        return await process(self.models, conversations, settings, results_file)
 
     async def _run_and_record(
         self,
@@ -228,6 +372,10 @@ class LLMClient:
             finished,
             stop,
         )
+
+
+def _given(**hooks: Any) -> dict[str, Any]:
+    return {name: hook for name, hook in hooks.items() if hook is not None}
 
 
 def _answered_before(

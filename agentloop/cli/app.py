@@ -24,7 +24,7 @@ from agentloop.cli.models import register_demo_model
 from agentloop.cli.render import Output
 
 Handler = Callable[[argparse.Namespace, Output], int]
-COMMANDS = ("prompt", "chain", "chat", "models", "logs", "demo")
+COMMANDS = ("prompt", "chain", "chat", "batch", "models", "logs", "demo")
 
 
 class Parser(argparse.ArgumentParser):
@@ -41,9 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Output()
     debug = False
     try:
-        args, extras = build_parser().parse_known_args(
-            join_option_pairs(with_default_command(arguments))
-        )
+        args, extras = build_parser().parse_known_args(with_option_pairs(arguments))
         debug = args.debug
         if debug:
             show_debug_log()
@@ -74,6 +72,14 @@ def show_debug_log() -> None:
     masked); other libraries stay at the standard library's WARNING."""
     logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     logging.getLogger("agentloop").setLevel(logging.DEBUG)
+
+
+def with_option_pairs(arguments: list[str]) -> list[str]:
+    """The arguments with the default command, and ``-o KEY VALUE`` joined, except for
+    ``agentloop batch``, whose ``-o`` is its output file."""
+    arguments = with_default_command(arguments)
+    command = next((a for a in arguments if a != "--debug"), None)
+    return arguments if command == "batch" else join_option_pairs(arguments)
 
 
 def with_default_command(arguments: list[str]) -> list[str]:
@@ -189,6 +195,10 @@ def build_parser() -> Parser:
     _attachments(chat, "files for the first message")
     chat.set_defaults(handler=_lazy("chat"))
 
+    _batch_command(
+        add("batch", "Many prompts from a JSONL file, live or via batch APIs.", [common])
+    )
+
     models = add("models", "Known models and aliases, and which provider keys are set.", [common])
     models.add_argument("--json", action="store_true", help="print JSON")
     models.set_defaults(handler=_lazy("models"))
@@ -204,6 +214,44 @@ def build_parser() -> Parser:
     demo.add_argument("-m", "--model", help="run it against this model instead (needs its key)")
     demo.set_defaults(handler=_run_demo)
     return parser
+
+
+def _batch_command(batch: Parser) -> None:
+    batch.add_argument("input", metavar="IN.jsonl", help="one prompt a line: a string or messages")
+    batch.add_argument(
+        "-o", "--output", required=True, metavar="OUT.jsonl", help="the results, one a line"
+    )
+    batch.add_argument(
+        "-m", "--model", help="the model (default: $AGENTLOOP_MODEL, else gpt-4.1-mini)"
+    )
+    batch.add_argument("-s", "--system", help="a system prompt for prompts without one")
+    batch.add_argument(
+        "--option", action="append", metavar="KEY=VALUE", help="a model option, as -o elsewhere"
+    )
+    batch.add_argument(
+        "--batch-api",
+        action="store_true",
+        help="through the provider's batch API: half the price, answered within 24 hours",
+    )
+    batch.add_argument(
+        "--poll",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds between two looks at a batch job (default 30)",
+    )
+    batch.add_argument("-T", "--tool", action="append", metavar="TOOL", help="as for chain")
+    batch.add_argument("--functions", action="append", metavar="FILE_OR_CODE", help="as for chain")
+    batch.add_argument("--tool-option", action="append", metavar="NAME.KEY=VALUE")
+    batch.add_argument(
+        "--cl",
+        "--chain-limit",
+        dest="cl",
+        type=chain_limit,
+        metavar="N",
+        help="most model calls for one prompt's chain (default 25)",
+    )
+    batch.set_defaults(handler=_lazy("batch"))
 
 
 def _common_options() -> Parser:

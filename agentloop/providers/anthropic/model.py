@@ -6,6 +6,7 @@ from typing import Any
 
 from agentloop.media import Media
 from agentloop.model import Model
+from agentloop.providers.anthropic.batch import AnthropicBatch
 from agentloop.providers.anthropic.count import count_call
 from agentloop.providers.anthropic.messages import media_to_fetch
 from agentloop.providers.anthropic.reply import decode_reply
@@ -50,6 +51,10 @@ class AnthropicModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)
+
+    def batch_api(self) -> AnthropicBatch:
+        """The Message Batches API."""
+        return AnthropicBatch(self)
 
     def count_call(self, request: Request) -> CountCall:
         options = {**self.options, **request.options}

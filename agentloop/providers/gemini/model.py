@@ -28,6 +28,7 @@ from agentloop.media import Media
 from agentloop.model import Model
 from agentloop.providers.base import Reply, Request, StreamEvent
 from agentloop.providers.endpoints import GEMINI
+from agentloop.providers.gemini.batch import GeminiBatch
 from agentloop.providers.gemini.context_cache import (
     ContextCaches,
     Entry,
@@ -85,6 +86,10 @@ class GeminiModel(HTTPModel):
 
     def media_to_fetch(self, request: Request) -> list[Media]:
         return media_to_fetch(request.messages)
+
+    def batch_api(self) -> GeminiBatch:
+        """Batch Mode (``batchGenerateContent``)."""
+        return GeminiBatch(self)
 
     def count_call(self, request: Request) -> CountCall:
         options = {**self.options, **request.options}

@@ -28,6 +28,7 @@ from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import OLLAMA, OPENAI, OPENAI_COMPATIBLE, Endpoint
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.neutral_options import OptionSupport
+from agentloop.providers.openai_chat.batch import OpenAIBatch
 from agentloop.providers.openai_chat.count import local_count
 from agentloop.providers.openai_chat.messages import media_to_fetch
 from agentloop.providers.openai_chat.reply import decode_reply
@@ -70,6 +71,10 @@ class OpenAIChatModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body, self.provider)
+
+    def batch_api(self) -> OpenAIBatch | None:
+        """OpenAI's Batch API; a compatible host or server has none here."""
+        return OpenAIBatch(self, self.endpoint.path) if self.endpoint.name == OPENAI.name else None
 
     def count_locally(self, request: Request) -> TokenCount:
         # Chat Completions has no counting endpoint: tiktoken when it can, else the estimate.

@@ -12,6 +12,7 @@ from typing import Any
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.endpoints import OPENAI_RESPONSES
 from agentloop.providers.http import HTTPCall, HTTPModel
+from agentloop.providers.openai_chat.batch import OpenAIBatch
 from agentloop.providers.openai_responses.count import count_call
 from agentloop.providers.openai_responses.reply import decode_reply
 from agentloop.providers.openai_responses.request import encode_body
@@ -41,6 +42,10 @@ class OpenAIResponsesModel(HTTPModel):
 
     def decode(self, body: Any) -> Reply:
         return decode_reply(body)
+
+    def batch_api(self) -> OpenAIBatch:
+        """OpenAI's Batch API, on ``/v1/responses``."""
+        return OpenAIBatch(self, self.endpoint.path)
 
     def count_call(self, request: Request) -> CountCall:
         options = {**self.options, **request.options}
