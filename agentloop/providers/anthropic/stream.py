@@ -24,12 +24,11 @@ from httpx_sse import ServerSentEvent
 from agentloop.errors import StreamIncomplete
 from agentloop.messages import ANTHROPIC
 from agentloop.providers.anthropic.reply import (
+    READ,
     decode_message,
     decode_usage,
     error_from_event,
     finish_reason,
-    malformed,
-    model_name,
 )
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.wire_json import load_reply, read_arguments, scrub
@@ -86,14 +85,12 @@ class AnthropicStreamDecoder:
     # -- events -------------------------------------------------------------------------
 
     def _start(self, message: Block) -> None:
-        self._model = model_name(message)
-        usage = message.get("usage")
-        if usage is not None:
-            self._usage.update(_object(message, "usage"))
+        self._model = READ.string_or_none(message.get("model"), "message_start.message.model")
+        usage = READ.object_or_none(message.get("usage"), "message_start.message.usage")
+        self._usage.update(usage or {})
 
     def _open(self, index: int, block: Block) -> None:
-        if not isinstance(block.get("type"), str):
-            raise malformed(f"content_block_start {index} has no block type")
+        READ.string(block.get("type"), "content_block_start.content_block.type")
         opened = dict(block)
         if block["type"] in ("tool_use", "server_tool_use"):
             opened.pop("input", None)  # arrives as input_json_delta text
@@ -113,7 +110,7 @@ class AnthropicStreamDecoder:
             _text(delta, "signature", block, "thinking")
         elif kind == "input_json_delta":
             if index not in self._arguments:
-                raise malformed(f"input_json_delta for block {index}, which takes no arguments")
+                raise READ.error(f"input_json_delta for block {index}, which takes no arguments")
             self._arguments[index].append(_string(delta, "partial_json"))
         elif kind == "citations_delta":
             block.setdefault("citations", []).append(_object(delta, "citation"))
@@ -122,7 +119,7 @@ class AnthropicStreamDecoder:
     def _close(self, index: int) -> None:
         block = self._blocks.get(index)
         if block is None:
-            raise malformed(f"content_block_stop for block {index}, which never started")
+            raise READ.error(f"content_block_stop for block {index}, which never started")
         pieces = self._arguments.pop(index, None)
         if pieces is None:
             return
@@ -133,55 +130,41 @@ class AnthropicStreamDecoder:
             self._unparsed[str(block.get("id"))] = raw
 
     def _message_delta(self, data: Block) -> None:
-        delta = data.get("delta")
+        delta = READ.object_or_none(data.get("delta"), "message_delta.delta")
         if delta is not None:
-            self._stop_reason = _object(data, "delta").get("stop_reason", self._stop_reason)
-        if data.get("usage") is not None:
-            self._usage.update(_object(data, "usage"))
+            self._stop_reason = delta.get("stop_reason", self._stop_reason)
+        self._usage.update(READ.object_or_none(data.get("usage"), "message_delta.usage") or {})
 
     def _block(self, data: Block) -> Block:
         index = _index(data)
         block = self._blocks.get(index)
         if block is None:
-            raise malformed(f"content_block_delta for block {index}, which never started")
+            raise READ.error(f"content_block_delta for block {index}, which never started")
         return block
 
 
 def _payload(event: ServerSentEvent) -> Block:
     data = load_reply(event.data, provider=ANTHROPIC, what=f"event {event.event!r}")
-    if not isinstance(data, dict):
-        raise malformed(f"event {event.event!r} carries {type(data).__name__}, not an object")
-    return data
+    return READ.object(data, event.event)
 
 
 def _object(data: Block, key: str) -> Block:
-    value = data.get(key)
-    if not isinstance(value, dict):
-        raise malformed(f"{data.get('type', 'event')}.{key} must be an object, got {value!r:.60}")
-    return value
+    return READ.object(data.get(key), f"{data.get('type', 'event')}.{key}")
 
 
 def _string(data: Block, key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise malformed(f"{data.get('type', 'delta')}.{key} must be a string, got {value!r:.60}")
-    return value
+    return READ.string(data.get(key), f"{data.get('type', 'delta')}.{key}")
 
 
 def _index(data: Block) -> int:
-    index = data.get("index")
-    if not isinstance(index, int) or isinstance(index, bool):
-        raise malformed(f"{data.get('type')}.index must be an integer, got {index!r:.40}")
-    return index
+    return READ.integer(data.get("index"), f"{data.get('type', 'event')}.index")
 
 
 def _text(delta: Block, key: str, block: Block, block_type: str) -> str:
     """Append the delta's ``key`` text to the block's, checking the block can take it."""
     if block.get("type") != block_type:
-        raise malformed(f"a {delta.get('type')} for a {block.get('type')} block")
+        raise READ.error(f"a {delta.get('type')} for a {block.get('type')} block")
     text = scrub(_string(delta, key))  # shown as it arrives, so mended here
-    current = block.get(key) or ""
-    if not isinstance(current, str):
-        raise malformed(f"the {block_type} block's {key} must be a string, got {current!r:.40}")
+    current = READ.string(block.get(key) or "", f"content_block_start.content_block.{key}")
     block[key] = current + text
     return text

@@ -18,7 +18,7 @@ from typing import Any
 
 from httpx_sse import ServerSentEvent
 
-from agentloop.errors import ResponseFormatError, StreamIncomplete
+from agentloop.errors import StreamIncomplete
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.openai_chat.messages import REASONING_FIELDS
 from agentloop.providers.openai_chat.reply import (
@@ -28,6 +28,7 @@ from agentloop.providers.openai_chat.reply import (
     finish_reason,
     optional_string,
 )
+from agentloop.providers.wire_fields import FieldReader, at
 from agentloop.providers.wire_json import load_reply, scrub
 
 _DELTA_KNOWN = {"role", "content", "tool_calls", "refusal", *REASONING_FIELDS}
@@ -53,6 +54,8 @@ class ChatStreamDecoder:
 
     def __init__(self, provider: str) -> None:
         self.provider = provider
+        self.read = FieldReader(provider)
+        self.path = ""  # the chunk being read, for error messages
         self.partial_text = ""
         #: Reasoning text per field ("reasoning" or "reasoning_content"), in order of arrival.
         self.reasoning: dict[str, str] = {}
@@ -76,36 +79,31 @@ class ChatStreamDecoder:
             self.done = True
             return []
         chunk = load_reply(data, provider=self.provider, what=f"stream chunk {self.chunks}")
+        self.path = f"chunks[{self.chunks}]"
         self.chunks += 1
-        if not isinstance(chunk, dict):
-            raise self._error(f"chunk {self.chunks - 1} must be an object, got {data[:80]!r}")
+        chunk = self.read.object(chunk, self.path)
         if chunk.get("error") is not None:
             raise embedded_error(chunk["error"], self.provider)
         self.model = self.model or optional_string(chunk, "model", self.provider)
         if chunk.get("usage") is not None:
             self.usage = chunk["usage"]
-        choices = chunk.get("choices") or []
-        if not isinstance(choices, list):
-            raise self._error(f"choices must be a list, got {type(choices).__name__}")
+        choices = self.read.list(chunk.get("choices") or [], at(self.path, "choices"))
         deltas: list[Delta] = []
-        for choice in choices:
-            if not isinstance(choice, dict):
-                raise self._error(f"choices[] must hold objects, got {type(choice).__name__}")
+        for position, choice in enumerate(choices):
+            self.read.object(choice, f"{self.path}.choices[{position}]")
             if choice.get("index", 0) == 0:  # n > 1 streams interleave; the reply is choice 0
-                deltas.extend(self._choice(choice))
+                deltas.extend(self._choice(choice, position))
         return deltas
 
-    def _choice(self, choice: dict[str, Any]) -> list[Delta]:
-        reason = choice.get("finish_reason")
+    def _choice(self, choice: dict[str, Any], position: int) -> list[Delta]:
+        path = f"{self.path}.choices[{position}]"
+        reason = self.read.string_or_none(choice.get("finish_reason"), f"{path}.finish_reason")
         if reason is not None:
-            if not isinstance(reason, str):
-                raise self._error(f"finish_reason must be a string, got {reason!r}")
             self.finish_reason = reason
-        delta = choice.get("delta")
+        delta = self.read.object_or_none(choice.get("delta"), f"{path}.delta")
         if delta is None:
             return []
-        if not isinstance(delta, dict):
-            raise self._error(f"delta must be an object, got {type(delta).__name__}")
+        self.path = f"{path}.delta"
         out: list[Delta] = []
         for key in REASONING_FIELDS:
             text = self._text(delta, key)
@@ -123,27 +121,23 @@ class ChatStreamDecoder:
         for key, value in delta.items():
             if key not in _DELTA_KNOWN and value is not None:
                 self.extra[key] = value
-        calls = delta.get("tool_calls")
-        if calls is not None:
-            if not isinstance(calls, list):
-                raise self._error(f"tool_calls must be a list, got {type(calls).__name__}")
-            for position, call in enumerate(calls):
-                self._call_delta(call, first_in_delta=position == 0)
+        calls = self.read.list_or_none(delta.get("tool_calls"), f"{self.path}.tool_calls")
+        for position, call in enumerate(calls or ()):
+            self.path = f"{path}.delta.tool_calls[{position}]"
+            self._call_delta(call, first_in_delta=position == 0)
         return out
 
     def _call_delta(self, raw: Any, *, first_in_delta: bool) -> None:
-        if not isinstance(raw, dict):
-            raise self._error(f"tool_calls[] must hold objects, got {type(raw).__name__}")
-        function = raw.get("function") or {}
-        if not isinstance(function, dict):
-            raise self._error(f"tool_calls[].function must be an object, got {function!r}")
+        raw = self.read.object(raw, self.path)
+        function = self.read.object(raw.get("function") or {}, f"{self.path}.function")
         call_id = self._text(raw, "id")
+        self.path += ".function"
         name = self._text(function, "name")
         arguments = function.get("arguments")
         if isinstance(arguments, dict):  # some servers send the arguments already parsed
             arguments = json.dumps(arguments)
-        elif arguments is not None and not isinstance(arguments, str):
-            raise self._error(f"tool call arguments must be a string, got {arguments!r}")
+        else:
+            self.read.string_or_none(arguments, f"{self.path}.arguments")
         call = self._slot(raw.get("index"), call_id, name, first_in_delta)
         call.id = call.id or call_id
         call.name = call.name or name  # servers that repeat the name would otherwise double it
@@ -153,8 +147,7 @@ class ChatStreamDecoder:
     def _slot(self, index: Any, call_id: str, name: str, first_in_delta: bool) -> _Call:
         """The call a delta continues, or a new one."""
         if index is not None:
-            if not isinstance(index, int) or isinstance(index, bool):
-                raise self._error(f"tool_calls[].index must be an integer, got {index!r}")
+            index = self.read.integer(index, self.path.removesuffix(".function") + ".index")
             known = self.by_index.get(index)
             if known is not None and not (call_id and known.id and call_id != known.id):
                 return known
@@ -181,7 +174,7 @@ class ChatStreamDecoder:
             )
         for position, call in enumerate(self.calls):
             if not call.name:
-                raise self._error(f"tool call {position} never received a function name")
+                raise self.read.error(f"tool call {position} never received a function name")
         message = decode_message(self._wire_message(), "the streamed message", self.provider)
         return Reply(
             message,
@@ -204,14 +197,5 @@ class ChatStreamDecoder:
     # -- helpers -----------------------------------------------------------------------------
 
     def _text(self, raw: dict[str, Any], key: str) -> str:
-        value = raw.get(key)
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise self._error(f"{key} must be a string, got {value!r}"[:160])
-        return scrub(value)  # shown as it arrives, so mended here (sendable does the rest)
-
-    def _error(self, message: str) -> ResponseFormatError:
-        return ResponseFormatError(
-            f"OpenAI Chat Completions stream: {message}", provider=self.provider
-        )
+        value = self.read.string_or_none(raw.get(key), at(self.path, key))
+        return "" if value is None else scrub(value)  # shown as it arrives: mended here
