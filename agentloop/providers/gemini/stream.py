@@ -23,7 +23,7 @@ from httpx_sse import ServerSentEvent
 from agentloop.errors import ProviderError, StreamIncomplete
 from agentloop.messages import GEMINI
 from agentloop.providers.base import Delta, Reply
-from agentloop.providers.gemini.reply import as_object, decode_reply, fail
+from agentloop.providers.gemini.reply import READ, decode_reply
 from agentloop.providers.gemini.server_tools import metadata_of
 from agentloop.providers.wire_json import load_reply, scrub
 
@@ -43,12 +43,15 @@ class GeminiStreamDecoder:
         self._usage: Any = None
         self._model: Any = None
         self._metadata: dict[str, Any] = {}
+        self._chunks = 0
 
     def feed(self, event: ServerSentEvent) -> list[Delta]:
         if not event.data.strip():
             return []
         data = load_reply(event.data, provider=GEMINI, what="a stream chunk")
-        chunk = as_object(data, "a stream chunk")
+        path = f"chunks[{self._chunks}]"
+        self._chunks += 1
+        chunk = READ.object(data, path)
         if "error" in chunk:
             raise self._error(chunk["error"], event.data)
         self._usage = chunk.get("usageMetadata", self._usage)
@@ -59,18 +62,16 @@ class GeminiStreamDecoder:
             if isinstance(feedback, dict) and feedback.get("blockReason"):
                 self._block_reason = feedback["blockReason"]
             return []
-        if not isinstance(candidates, list):
-            fail(f"candidates must be a list, got {type(candidates).__name__}")
-        candidate = as_object(candidates[0], "candidates[0]")
+        candidates = READ.list(candidates, f"{path}.candidates")
+        candidate = READ.object(candidates[0], f"{path}.candidates[0]")
         self._finish_reason = candidate.get("finishReason", self._finish_reason)
         self._metadata.update(metadata_of(candidate))
         content = candidate.get("content")
         if content is None:
             return []
-        parts = as_object(content, "candidates[0].content").get("parts", [])
-        if not isinstance(parts, list):
-            fail(f"candidates[0].content.parts must be a list, got {type(parts).__name__}")
-        return [d for i, p in enumerate(parts) if (d := self._add(p, i)) is not None]
+        path += ".candidates[0].content"
+        parts = READ.list(READ.object(content, path).get("parts", []), f"{path}.parts")
+        return [d for i, p in enumerate(parts) if (d := self._add(p, f"{path}.parts[{i}]"))]
 
     def finish(self) -> Reply:
         if self._finish_reason is None and self._block_reason is None:
@@ -88,8 +89,8 @@ class GeminiStreamDecoder:
             response["promptFeedback"] = {"blockReason": self._block_reason}
         return decode_reply(response)
 
-    def _add(self, raw: Any, index: int) -> Delta | None:
-        part = as_object(raw, f"candidates[0].content.parts[{index}]")
+    def _add(self, raw: Any, path: str) -> Delta | None:
+        part = READ.object(raw, path)
         if isinstance(part.get("text"), str):  # shown as it arrives, so mended here
             part = {**part, "text": scrub(part["text"])}
         if self._parts and _continues(self._parts[-1], part):

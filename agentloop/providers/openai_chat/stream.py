@@ -174,7 +174,7 @@ class ChatStreamDecoder:
             )
         for position, call in enumerate(self.calls):
             if not call.name:
-                raise self.read.error(f"tool call {position} never received a function name")
+                raise self.read.error(f"the streamed tool call {position} never received a function name")
         message = decode_message(self._wire_message(), "the streamed message", self.provider)
         return Reply(
             message,

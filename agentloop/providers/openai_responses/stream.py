@@ -22,13 +22,7 @@ from agentloop.errors import StreamIncomplete
 from agentloop.messages import OPENAI_RESPONSES
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.openai_responses.messages import SUMMARY_SEPARATOR
-from agentloop.providers.openai_responses.reply import (
-    bad_reply,
-    decode_reply,
-    failure,
-    require_object,
-    type_name,
-)
+from agentloop.providers.openai_responses.reply import READ, decode_reply, failure
 from agentloop.providers.wire_json import load_reply, scrub
 
 FORMAT = OPENAI_RESPONSES
@@ -92,9 +86,9 @@ class ResponsesStreamDecoder:
     def feed(self, event: ServerSentEvent) -> list[Delta]:
         if not event.data.strip() or event.data.strip() == "[DONE]":
             return []
-        data = load_reply(event.data, provider=FORMAT, what=f"event {event.event!r}")
-        if not isinstance(data, dict):
-            raise bad_reply(f"event {event.event!r} must be a JSON object, not {type_name(data)}")
+        data = READ.object(
+            load_reply(event.data, provider=FORMAT, what=f"event {event.event!r}"), event.event
+        )
         kind = data.get("type", event.event)
         handler = self._handlers.get(kind) if isinstance(kind, str) else None
         return handler(data, kind) if handler is not None else []
@@ -114,12 +108,12 @@ class ResponsesStreamDecoder:
     # -- handlers ------------------------------------------------------------------------
 
     def _item_added(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        item = require_object(data.get("item"), f"field 'item' of {kind}")
+        item = READ.object(data.get("item"), f"{kind}.item")
         self._items[_index(data, kind)] = ItemState(dict(item))
         return []
 
     def _item_done(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        item = require_object(data.get("item"), f"field 'item' of {kind}")
+        item = READ.object(data.get("item"), f"{kind}.item")
         self._state(data, kind, item).done = item
         return []
 
@@ -156,11 +150,11 @@ class ResponsesStreamDecoder:
         return [Delta(delta, "thinking")] if delta else []
 
     def _finished(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        self._final = require_object(data.get("response"), f"field 'response' of {kind}")
+        self._final = READ.object(data.get("response"), f"{kind}.response")
         return []
 
     def _failed(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        response = require_object(data.get("response"), f"field 'response' of {kind}")
+        response = READ.object(data.get("response"), f"{kind}.response")
         raise failure(response.get("error"), "the response failed")
 
     def _error(self, data: dict[str, Any], kind: str) -> list[Delta]:
@@ -179,7 +173,7 @@ class ResponsesStreamDecoder:
 def _implied(kind: str) -> dict[str, Any]:
     """The item a delta implies when the server skipped ``response.output_item.added``."""
     if kind.startswith("response.function_call"):
-        raise bad_reply(f"{kind} for a function call that was never announced")
+        raise READ.error(f"event {kind} is for a function call that was never announced")
     if kind.startswith("response.reasoning"):
         return {"type": "reasoning", "summary": []}
     return {"type": "message", "role": "assistant", "content": []}
@@ -190,10 +184,7 @@ def _index(data: dict[str, Any], kind: str) -> int:
 
 
 def _int(data: dict[str, Any], key: str, kind: str, default: int | None = None) -> int:
-    value = data.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise bad_reply(f"field '{key}' of {kind} must be an integer, not {type_name(value)}")
-    return value
+    return READ.integer(data.get(key, default), f"{kind}.{key}")
 
 
 def _shown(data: dict[str, Any], kind: str) -> str:
@@ -202,7 +193,4 @@ def _shown(data: dict[str, Any], kind: str) -> str:
 
 
 def _string(data: dict[str, Any], key: str, kind: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise bad_reply(f"field '{key}' of {kind} must be a string, not {type_name(value)}")
-    return value
+    return READ.string(data.get(key), f"{kind}.{key}")
