@@ -301,7 +301,8 @@ WRONG_TYPES = [
     (
         CHAT,
         True,
-        'data: {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": "f"}]}}]}\n\n',
+        'data: {"choices": [{"index": 0, "delta": {"tool_calls": '
+        '[{"index": 0, "function": "f"}]}}]}\n\n',
         "chunks[0].choices[0].delta.tool_calls[0].function should be an object, got a string ('f')",
     ),
     (
@@ -319,7 +320,8 @@ WRONG_TYPES = [
     (
         RESPONSES,
         True,
-        'event: response.output_text.delta\ndata: {"type": "response.output_text.delta", "output_index": 0, "delta": 7}\n\n',
+        "event: response.output_text.delta\n"
+        'data: {"type": "response.output_text.delta", "output_index": 0, "delta": 7}\n\n',
         "response.output_text.delta.delta should be a string, got an integer (7)",
     ),
     (
@@ -337,7 +339,9 @@ WRONG_TYPES = [
     (
         ANTHROPIC,
         True,
-        'event: content_block_start\ndata: {"type": "content_block_start", "index": "0", "content_block": {"type": "text", "text": ""}}\n\n',
+        "event: content_block_start\n"
+        'data: {"type": "content_block_start", "index": "0", '
+        '"content_block": {"type": "text", "text": ""}}\n\n',
         "content_block_start.index should be an integer, got a string ('0')",
     ),
     (

@@ -21,6 +21,7 @@ win would silently undo an edit (a changed tool-call id, a system message made a
 
 from __future__ import annotations
 
+import builtins
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,12 +61,12 @@ class FieldReader:
     def object_or_none(self, value: Any, path: str) -> dict[str, Any] | None:
         return None if value is None else self.object(value, path)
 
-    def list(self, value: Any, path: str) -> list[Any]:
+    def list(self, value: Any, path: str) -> builtins.list[Any]:
         if not isinstance(value, list):
             raise self.fail(path, "a list", value)
         return value
 
-    def list_or_none(self, value: Any, path: str) -> list[Any] | None:
+    def list_or_none(self, value: Any, path: str) -> builtins.list[Any] | None:
         return None if value is None else self.list(value, path)
 
     def string(self, value: Any, path: str) -> str:

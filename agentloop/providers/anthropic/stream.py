@@ -110,7 +110,7 @@ class AnthropicStreamDecoder:
             _text(delta, "signature", block, "thinking")
         elif kind == "input_json_delta":
             if index not in self._arguments:
-                raise READ.error(f"event input_json_delta is for block {index}, which takes no arguments")
+                raise READ.error(f"event input_json_delta is for block {index}, which has no input")
             self._arguments[index].append(_string(delta, "partial_json"))
         elif kind == "citations_delta":
             block.setdefault("citations", []).append(_object(delta, "citation"))
@@ -163,7 +163,8 @@ def _index(data: Block) -> int:
 def _text(delta: Block, key: str, block: Block, block_type: str) -> str:
     """Append the delta's ``key`` text to the block's, checking the block can take it."""
     if block.get("type") != block_type:
-        raise READ.error(f"event content_block_delta: a {delta.get('type')} for a {block.get('type')} block")
+        kinds = f"a {delta.get('type')} for a {block.get('type')} block"
+        raise READ.error(f"event content_block_delta is {kinds}")
     text = scrub(_string(delta, key))  # shown as it arrives, so mended here
     current = READ.string(block.get(key) or "", f"content_block_start.content_block.{key}")
     block[key] = current + text

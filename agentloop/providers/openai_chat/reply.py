@@ -94,10 +94,10 @@ def _tidy(message: Message) -> Message:
 
 
 def finish_reason(value: Any, message: Message, provider: str) -> str | None:
-    FieldReader(provider).string_or_none(value, "choices[0].finish_reason")
-    if message.tool_calls and value in (None, "stop"):
+    reason = FieldReader(provider).string_or_none(value, "choices[0].finish_reason")
+    if message.tool_calls and reason in (None, "stop"):
         return "tool_calls"  # Ollama says "stop" even when the model called tools
-    return value
+    return reason
 
 
 def decode_usage(raw: Any, provider: str) -> Usage:

@@ -122,7 +122,7 @@ class ChatStreamDecoder:
             if key not in _DELTA_KNOWN and value is not None:
                 self.extra[key] = value
         calls = self.read.list_or_none(delta.get("tool_calls"), f"{self.path}.tool_calls")
-        for position, call in enumerate(calls or ()):
+        for position, call in enumerate(calls or []):
             self.path = f"{path}.delta.tool_calls[{position}]"
             self._call_delta(call, first_in_delta=position == 0)
         return out
@@ -174,7 +174,7 @@ class ChatStreamDecoder:
             )
         for position, call in enumerate(self.calls):
             if not call.name:
-                raise self.read.error(f"the streamed tool call {position} never received a function name")
+                raise self.read.error(f"streamed tool call {position} never received its name")
         message = decode_message(self._wire_message(), "the streamed message", self.provider)
         return Reply(
             message,
