@@ -8,6 +8,7 @@ from typing import Any
 
 from agentloop.errors import ConversionError
 from agentloop.messages import OPENAI_RESPONSES, Extra
+from agentloop.providers.wire_fields import with_kept
 
 FORMAT = OPENAI_RESPONSES
 #: Key (in a Text part's extra) for the fields of the assistant message item it starts.
@@ -15,8 +16,8 @@ ITEM = "item"
 
 
 def merge_kept(built: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
-    """``built`` plus the kept wire fields; what the neutral part says wins over stale extras."""
-    return {**built, **{key: value for key, value in kept.items() if key not in built}}
+    """``built`` plus the kept wire fields, by the wire kit's one rule (`with_kept`)."""
+    return with_kept(built, kept)
 
 
 def own_fields(extra: Extra) -> dict[str, Any]:
