@@ -15,7 +15,6 @@ import report
 import respx
 from gemini_replies import SSE, call, gemini, reply, sse, text
 from hostile import assert_shown_text_encodes, inject_event, typed_or_sendable
-from httpx_sse import ServerSentEvent
 from local_server import LocalServer
 
 import agentloop
@@ -24,6 +23,7 @@ from agentloop.providers.base import Reply, Request
 from agentloop.providers.gemini import GeminiModel
 from agentloop.providers.gemini.model import retry_delay
 from agentloop.providers.gemini.stream import json_array_events
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_json import load_reply
 
 HELLO = Request([agentloop.Message.user("hello")])

@@ -18,8 +18,6 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.errors import (
     AuthenticationError,
     MissingKeyError,
@@ -38,7 +36,7 @@ from agentloop.providers.http_errors import classify, parse_error_body, parse_re
 from agentloop.providers.redaction import redact, redact_error, secrets_of
 from agentloop.providers.request_log import RequestLog
 from agentloop.providers.retry import MAX_RETRY_AFTER, RetryPolicy
-from agentloop.providers.sse import aiter_events, iter_events
+from agentloop.providers.sse import ServerSentEvent, aiter_events, iter_events
 from agentloop.providers.transport import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,

@@ -12,9 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.providers.base import Delta, Reply
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.transport import HTTPRequest
 from agentloop.providers.wire_cache import dump_body
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.errors import StreamIncomplete
 from agentloop.messages import ANTHROPIC
 from agentloop.providers.anthropic.reply import (
@@ -31,6 +29,7 @@ from agentloop.providers.anthropic.reply import (
     finish_reason,
 )
 from agentloop.providers.base import Delta, Reply
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_json import load_reply, read_arguments, scrub
 
 Block = dict[str, Any]

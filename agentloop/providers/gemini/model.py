@@ -12,8 +12,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.errors import ProviderError
 from agentloop.model import Model
 from agentloop.providers.base import Reply, Request
@@ -24,6 +22,7 @@ from agentloop.providers.gemini.request import encode_body, request_url
 from agentloop.providers.gemini.stream import GeminiStreamDecoder, json_array_events
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.options import check_model_keywords
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_json import UnreadableJSON, load_json
 from agentloop.token_count import CountCall
 

@@ -18,13 +18,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.errors import ProviderError, StreamIncomplete
 from agentloop.messages import GEMINI
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.gemini.reply import READ, decode_reply
 from agentloop.providers.gemini.server_tools import metadata_of
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_json import load_reply, scrub
 
 #: Builds the typed error for an error object sent inside the stream: (status, body).

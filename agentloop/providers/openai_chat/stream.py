@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.errors import StreamIncomplete
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.openai_chat.messages import REASONING_FIELDS
@@ -28,6 +26,7 @@ from agentloop.providers.openai_chat.reply import (
     finish_reason,
     optional_string,
 )
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_fields import FieldReader, at
 from agentloop.providers.wire_json import load_reply, scrub
 

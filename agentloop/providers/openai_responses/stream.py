@@ -16,13 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.errors import StreamIncomplete
 from agentloop.messages import OPENAI_RESPONSES
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.openai_responses.messages import SUMMARY_SEPARATOR
 from agentloop.providers.openai_responses.reply import READ, decode_reply, failure
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_json import load_reply, scrub
 
 FORMAT = OPENAI_RESPONSES
