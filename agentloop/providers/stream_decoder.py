@@ -2,10 +2,11 @@
 
 What every streamed reply needs alike lives here once, in `StreamDecoderBase`:
 
-- `feed` takes our own [`ServerSentEvent`][agentloop.providers.sse.ServerSentEvent], skips
-  empty ones, hands ``[DONE]`` to `on_done`, reads the data with `load_reply` (one limit, one
-  wording) and checks it is an object, naming it by its event type (``content_block_delta``) or
-  its place among the chunks (``chunks[3]``), the root of every path its checks name;
+- `feed` takes our own ``ServerSentEvent`` (`agentloop.providers.sse`), skips empty ones
+  and ``[DONE]`` (which ends the stream where the format says so: `ends_with_done`), reads
+  the data with `load_reply` (one limit, one wording) and checks it is an object, naming it
+  by its event type (``content_block_delta``) or its place among the chunks (``chunks[3]``),
+  the root of every path its checks name;
 - `on_event`, the one thing a format must write, turns an event into state: what a type of
   event means (an error event raises the typed error it stands for);
 - `show_text` / `show_thinking` emit the [`Delta`][agentloop.Delta]s and keep
@@ -42,11 +43,13 @@ class StreamPart:
 
     #: What it is, in the format's words (``"text"``, ``"tool_use"``, ``"function_call"``...).
     kind: str
-    #: Its wire fields as announced (an id, a name, a signature so far...).
+    #: Its other wire fields as announced (a signature so far, fields kept as they came...).
     fields: dict[str, Any] = field(default_factory=dict)
     #: Its text (or thinking) so far.
     text: str = ""
-    #: A tool call's argument text so far.
+    #: A tool call's id, name and argument text so far.
+    id: str = ""
+    name: str = ""
     arguments: str = ""
 
 
@@ -98,6 +101,8 @@ class StreamDecoderBase(ABC):
 
     #: What a finished stream ends with, named when a stream breaks off before it.
     end_marker: ClassVar[str] = "its end"
+    #: Whether a ``data: [DONE]`` event ends the stream (Chat Completions); else it is skipped.
+    ends_with_done: ClassVar[bool] = False
 
     def __init__(self, provider: str) -> None:
         self.provider = provider
@@ -117,9 +122,6 @@ class StreamDecoderBase(ABC):
         """Take one event: ``kind`` is its type (the data's ``type``, else the event's name),
         ``data`` its object, ``path`` the root of the paths its checks name."""
 
-    def on_done(self) -> None:
-        """A ``data: [DONE]`` event (OpenAI's end of stream); ignored unless a format says."""
-
     @abstractmethod
     def reply(self) -> Reply:
         """The reply, once the stream `ended`."""
@@ -131,7 +133,7 @@ class StreamDecoderBase(ABC):
         if not data:
             return []
         if data == "[DONE]":
-            self.on_done()
+            self.ended = self.ended or self.ends_with_done
             return []
         named = event.event != "message"
         what = f"event {event.event!r}" if named else f"stream chunk {self._chunks}"
