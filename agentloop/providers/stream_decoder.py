@@ -33,8 +33,8 @@ from typing import Any, ClassVar
 from agentloop.errors import StreamIncomplete
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.sse import ServerSentEvent
-from agentloop.providers.wire_fields import FieldReader
-from agentloop.providers.wire_json import load_reply
+from agentloop.providers.wire_fields import FieldReader, Where
+from agentloop.providers.wire_json import UnreadableJSON, load_json, load_reply
 
 
 @dataclass(slots=True)
@@ -114,13 +114,15 @@ class StreamDecoderBase(ABC):
         self.ended = False
         self._shown: list[Delta] = []
         self._chunks = 0
+        self._chunk_at = self._chunk_path  # bound once: passed with every chunk
 
     # -- what a format writes --------------------------------------------------------------
 
     @abstractmethod
-    def on_event(self, kind: str, data: dict[str, Any], path: str) -> None:
+    def on_event(self, kind: str, data: dict[str, Any], path: Where) -> None:
         """Take one event: ``kind`` is its type (the data's ``type``, else the event's name),
-        ``data`` its object, ``path`` the root of the paths its checks name."""
+        ``data`` its object, ``path`` the root of the paths its checks name (the type, or
+        what writes ``chunks[n]`` for a stream of unnamed chunks: `wire_fields.at` reads it)."""
 
     @abstractmethod
     def reply(self) -> Reply:
@@ -136,15 +138,24 @@ class StreamDecoderBase(ABC):
             self.ended = self.ended or self.ends_with_done
             return []
         named = event.event != "message"
-        what = f"event {event.event!r}" if named else f"stream chunk {self._chunks}"
-        value = load_reply(data, provider=self.provider, what=what)
-        payload = self.read.object(value, event.event if named else f"chunks[{self._chunks}]")
+        try:
+            value = load_json(data)
+        except UnreadableJSON:  # read again for the error, worded as every reply's
+            what = f"event {event.event!r}" if named else f"stream chunk {self._chunks}"
+            load_reply(data, provider=self.provider, what=what)
+            raise
         self._chunks += 1
-        kind = payload.get("type", event.event)
-        path = kind if isinstance(kind, str) and named else f"chunks[{self._chunks - 1}]"
-        self.on_event(kind if isinstance(kind, str) else event.event, payload, path)
+        if not isinstance(value, dict):
+            raise self.read.fail(event.event if named else self._chunk_path(), "an object", value)
+        kind = value.get("type", event.event)
+        if not isinstance(kind, str):
+            kind = event.event
+        self.on_event(kind, value, kind if named else self._chunk_at)
         shown, self._shown = self._shown, []
         return shown
+
+    def _chunk_path(self) -> str:
+        return f"chunks[{self._chunks - 1}]"
 
     def finish(self) -> Reply:
         if not self.ended:

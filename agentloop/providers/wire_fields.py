@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import builtins
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from agentloop.errors import ConversionError, ResponseFormatError
 
+#: A key inside a path: an object's field, a list's index, or None for the path itself.
+Key = str | int | None
+#: A path, or what writes it (called only for an error: a stream's paths cost nothing then).
+Where = str | Callable[[], str]
 #: How much of a wrong string value an error message quotes.
 _SHOWN_CHARS = 40
 
@@ -53,43 +57,47 @@ class FieldReader:
         """A message decoder's complaint about a reply's content, as this reader's error."""
         return self.error(f"reply content: {str(exc).removeprefix(prefix)}")
 
-    def object(self, value: Any, path: str) -> dict[str, Any]:
+    # Each check takes the path of the value's container (or a function writing it) and,
+    # apart, its key: the path is written out only for an error, as checks run on every event
+    # of every stream.
+
+    def object(self, value: Any, path: Where, key: Key = None) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(path, "an object", value)
+            raise self.fail(at(path, key), "an object", value)
         return value
 
-    def object_or_none(self, value: Any, path: str) -> dict[str, Any] | None:
-        return None if value is None else self.object(value, path)
+    def object_or_none(self, value: Any, path: Where, key: Key = None) -> dict[str, Any] | None:
+        return None if value is None else self.object(value, path, key)
 
-    def list(self, value: Any, path: str) -> builtins.list[Any]:
+    def list(self, value: Any, path: Where, key: Key = None) -> builtins.list[Any]:
         if not isinstance(value, list):
-            raise self.fail(path, "a list", value)
+            raise self.fail(at(path, key), "a list", value)
         return value
 
-    def list_or_none(self, value: Any, path: str) -> builtins.list[Any] | None:
-        return None if value is None else self.list(value, path)
+    def list_or_none(self, value: Any, path: Where, key: Key = None) -> builtins.list[Any] | None:
+        return None if value is None else self.list(value, path, key)
 
-    def string(self, value: Any, path: str) -> str:
+    def string(self, value: Any, path: Where, key: Key = None) -> str:
         if not isinstance(value, str):
-            raise self.fail(path, "a string", value)
+            raise self.fail(at(path, key), "a string", value)
         return value
 
-    def string_or_none(self, value: Any, path: str) -> str | None:
-        return None if value is None else self.string(value, path)
+    def string_or_none(self, value: Any, path: Where, key: Key = None) -> str | None:
+        return None if value is None else self.string(value, path, key)
 
-    def integer(self, value: Any, path: str) -> int:
+    def integer(self, value: Any, path: Where, key: Key = None) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
-            raise self.fail(path, "an integer", value)
+            raise self.fail(at(path, key), "an integer", value)
         return value
 
-    def count(self, value: Any, path: str) -> int:
+    def count(self, value: Any, path: Where, key: Key = None) -> int:
         """A token count: a whole number, not negative."""
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise self.fail(path, "a token count", value)
+            raise self.fail(at(path, key), "a token count", value)
         return value
 
-    def count_or_none(self, value: Any, path: str) -> int | None:
-        return None if value is None else self.count(value, path)
+    def count_or_none(self, value: Any, path: Where, key: Key = None) -> int | None:
+        return None if value is None else self.count(value, path, key)
 
 
 def describe(value: Any) -> str:
@@ -113,8 +121,12 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-def at(path: str, key: str | int) -> str:
+def at(path: Where, key: Key = None) -> str:
     """The path of ``key`` inside ``path`` (``content`` and 2 give ``content[2]``)."""
+    if not isinstance(path, str):
+        path = path()
+    if key is None:
+        return path
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key

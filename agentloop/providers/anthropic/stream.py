@@ -29,6 +29,7 @@ from agentloop.providers.anthropic.reply import (
 )
 from agentloop.providers.base import Reply
 from agentloop.providers.stream_decoder import StreamDecoderBase, StreamPart
+from agentloop.providers.wire_fields import Where
 from agentloop.providers.wire_json import read_arguments, scrub
 
 Block = dict[str, Any]
@@ -48,7 +49,7 @@ class AnthropicStreamDecoder(StreamDecoderBase):
         self._stop_reason: Any = None
         self._model: str | None = None
 
-    def on_event(self, kind: str, data: Block, path: str) -> None:
+    def on_event(self, kind: str, data: Block, path: Where) -> None:
         if kind == "error":
             raise error_from_event(data)
         if kind == "message_start":
@@ -90,7 +91,7 @@ class AnthropicStreamDecoder(StreamDecoderBase):
         elif kind in _TEXT_KEYS:
             key = _TEXT_KEYS[kind]
             text = part.fields.pop(key, None) or ""
-            part.text = READ.string(text, f"content_block_start.content_block.{key}")
+            part.text = READ.string(text, "content_block_start.content_block", key)
 
     def _grow(self, part: StreamPart, delta: Block) -> None:
         kind = delta.get("type")
@@ -138,15 +139,22 @@ def _block_of(part: StreamPart) -> tuple[Block, str | None]:
 
 
 def _object(data: Block, key: str) -> Block:
-    return READ.object(data.get(key), f"{data.get('type', 'event')}.{key}")
+    value = data.get(key)
+    return value if isinstance(value, dict) else READ.object(value, _kind(data, "event"), key)
 
 
 def _string(data: Block, key: str) -> str:
-    return READ.string(data.get(key), f"{data.get('type', 'delta')}.{key}")
+    value = data.get(key)
+    return value if isinstance(value, str) else READ.string(value, _kind(data, "delta"), key)
 
 
 def _index(data: Block) -> int:
-    return READ.integer(data.get("index"), f"{data.get('type', 'event')}.index")
+    return READ.integer(data.get("index"), _kind(data, "event"), "index")
+
+
+def _kind(data: Block, default: str) -> str:
+    kind = data.get("type", default)
+    return kind if isinstance(kind, str) else default
 
 
 def _check(delta: Block, part: StreamPart, block_type: str) -> None:

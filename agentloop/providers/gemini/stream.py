@@ -26,6 +26,7 @@ from agentloop.providers.gemini.reply import READ, decode_reply
 from agentloop.providers.gemini.server_tools import metadata_of
 from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.stream_decoder import StreamDecoderBase, StreamPart
+from agentloop.providers.wire_fields import Where, at
 from agentloop.providers.wire_json import scrub
 
 #: Builds the typed error for an error object sent inside the stream: (status, body).
@@ -46,12 +47,12 @@ class GeminiStreamDecoder(StreamDecoderBase):
         self._model: Any = None
         self._metadata: dict[str, Any] = {}
 
-    def on_event(self, kind: str, data: dict[str, Any], path: str) -> None:
+    def on_event(self, kind: str, data: dict[str, Any], path: Where) -> None:
         if "error" in data:
             raise self._error(data["error"], json.dumps(data, default=str))
         self._usage = data.get("usageMetadata", self._usage)
         self._model = data.get("modelVersion", self._model)
-        self._chunk(data, path)
+        self._chunk(data, at(path))
         self.ended = self._finish_reason is not None or self._block_reason is not None
 
     def _chunk(self, chunk: dict[str, Any], path: str) -> None:
@@ -61,17 +62,17 @@ class GeminiStreamDecoder(StreamDecoderBase):
             if isinstance(feedback, dict) and feedback.get("blockReason"):
                 self._block_reason = feedback["blockReason"]
             return
-        candidates = READ.list(candidates, f"{path}.candidates")
-        candidate = READ.object(candidates[0], f"{path}.candidates[0]")
+        candidates = READ.list(candidates, path, "candidates")
+        candidate = READ.object(candidates[0], f"{path}.candidates", 0)
         self._finish_reason = candidate.get("finishReason", self._finish_reason)
         self._metadata.update(metadata_of(candidate))
         content = candidate.get("content")
         if content is None:
             return
         path += ".candidates[0].content"
-        parts = READ.list(READ.object(content, path).get("parts", []), f"{path}.parts")
+        parts = READ.list(READ.object(content, path).get("parts", []), path, "parts")
         for index, part in enumerate(parts):
-            self._add(READ.object(part, f"{path}.parts[{index}]"))
+            self._add(READ.object(part, f"{path}.parts", index))
 
     def reply(self) -> Reply:
         response: dict[str, Any] = {"usageMetadata": self._usage, "modelVersion": self._model}

@@ -24,7 +24,7 @@ from agentloop.providers.openai_chat.reply import (
     finish_reason,
 )
 from agentloop.providers.stream_decoder import StreamDecoderBase, StreamPart
-from agentloop.providers.wire_fields import at
+from agentloop.providers.wire_fields import Where, at
 from agentloop.providers.wire_json import scrub
 
 _DELTA_KNOWN = {"role", "content", "tool_calls", "refusal", *REASONING_FIELDS}
@@ -50,29 +50,38 @@ class ChatStreamDecoder(StreamDecoderBase):
         self.finish_reason: str | None = None
         self.usage: Any = None
         self.model: str | None = None
-        self.path = ""  # the delta being read, for error messages
+        # Where the decoder is reading, written out only for an error message.
+        self._chunk: Where = ""
+        self._choice_no, self._tail = 0, ""
+        self._at = self._where  # bound once: checks on every chunk pass it
 
-    def on_event(self, kind: str, data: dict[str, Any], path: str) -> None:
+    def on_event(self, kind: str, data: dict[str, Any], path: Where) -> None:
         if data.get("error") is not None:
             raise embedded_error(data["error"], self.provider)
-        self.model = self.model or self.read.string_or_none(data.get("model"), at(path, "model"))
+        self.model = self.model or self.read.string_or_none(data.get("model"), path, "model")
         if data.get("usage") is not None:
             self.usage = data["usage"]
-        choices = self.read.list(data.get("choices") or [], at(path, "choices"))
+        choices = self.read.list(data.get("choices") or [], path, "choices")
+        self._chunk = path
         for position, choice in enumerate(choices):
-            self.read.object(choice, f"{path}.choices[{position}]")
-            if choice.get("index", 0) == 0:  # n > 1 streams interleave; the reply is choice 0
-                self._choice(choice, f"{path}.choices[{position}]")
+            self._choice_no, self._tail = position, ""
+            if self.read.object(choice, self._at).get("index", 0) == 0:
+                self._choice(choice)  # n > 1 streams interleave; the reply is choice 0
 
-    def _choice(self, choice: dict[str, Any], path: str) -> None:
-        reason = self.read.string_or_none(choice.get("finish_reason"), f"{path}.finish_reason")
+    def _where(self) -> str:
+        choice = f"{at(self._chunk)}.choices[{self._choice_no}]"
+        return f"{choice}.{self._tail}" if self._tail else choice
+
+    def _choice(self, choice: dict[str, Any]) -> None:
+        where = self._at
+        reason = self.read.string_or_none(choice.get("finish_reason"), where, "finish_reason")
         if reason is not None:
             self.finish_reason = reason
             self.ended = True  # some compatible servers stop after finish_reason
-        delta = self.read.object_or_none(choice.get("delta"), f"{path}.delta")
+        delta = self.read.object_or_none(choice.get("delta"), where, "delta")
         if delta is None:
             return
-        self.path = f"{path}.delta"
+        self._tail = "delta"
         for key in REASONING_FIELDS:
             text = self._text(delta, key)
             if text:
@@ -91,24 +100,24 @@ class ChatStreamDecoder(StreamDecoderBase):
         for key, value in delta.items():
             if key not in _DELTA_KNOWN and value is not None:
                 self.extra[key] = value
-        calls = self.read.list_or_none(delta.get("tool_calls"), f"{self.path}.tool_calls")
+        calls = self.read.list_or_none(delta.get("tool_calls"), self._at, "tool_calls")
         for position, call in enumerate(calls or []):
-            self.path = f"{path}.delta.tool_calls[{position}]"
+            self._tail = f"delta.tool_calls[{position}]"
             self._call_delta(call, first_in_delta=position == 0)
 
     def _call_delta(self, raw: Any, *, first_in_delta: bool) -> None:
-        raw = self.read.object(raw, self.path)
-        function = self.read.object(raw.get("function") or {}, f"{self.path}.function")
+        raw = self.read.object(raw, self._where)
+        function = self.read.object(raw.get("function") or {}, self._at, "function")
         call_id = self._text(raw, "id")
         index = raw.get("index")
-        index = None if index is None else self.read.integer(index, f"{self.path}.index")
-        self.path += ".function"
+        index = None if index is None else self.read.integer(index, self._at, "index")
+        self._tail += ".function"
         name = self._text(function, "name")
         arguments = function.get("arguments")
         if isinstance(arguments, dict):  # some servers send the arguments already parsed
             arguments = json.dumps(arguments)
         else:
-            self.read.string_or_none(arguments, f"{self.path}.arguments")
+            self.read.string_or_none(arguments, self._at, "arguments")
         call = self._slot(index, call_id, name, first_in_delta)
         call.id = call.id or call_id
         call.name = call.name or name  # servers that repeat the name would otherwise double it
@@ -168,8 +177,11 @@ class ChatStreamDecoder(StreamDecoderBase):
     # -- helpers -----------------------------------------------------------------------------
 
     def _text(self, raw: dict[str, Any], key: str) -> str:
-        value = self.read.string_or_none(raw.get(key), at(self.path, key))
-        return "" if value is None else scrub(value)  # shown as it arrives: mended here
+        value = raw.get(key)
+        if value is None:
+            return ""
+        # shown as it arrives, so mended here; checked inline: four fields of every chunk
+        return scrub(value if isinstance(value, str) else self.read.string(value, self._at, key))
 
 
 def _wire_call(call: StreamPart) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from agentloop.providers.base import Reply
 from agentloop.providers.openai_responses.messages import SUMMARY_SEPARATOR
 from agentloop.providers.openai_responses.reply import READ, decode_reply, failure
 from agentloop.providers.stream_decoder import StreamDecoderBase, StreamPart, StreamParts
+from agentloop.providers.wire_fields import Where
 from agentloop.providers.wire_json import scrub
 
 FORMAT = OPENAI_RESPONSES
@@ -57,7 +58,7 @@ class ResponsesStreamDecoder(StreamDecoderBase):
             "error": self._error,
         }
 
-    def on_event(self, kind: str, data: dict[str, Any], path: str) -> None:
+    def on_event(self, kind: str, data: dict[str, Any], path: Where) -> None:
         handler = self._handlers.get(kind)
         if handler is not None:
             handler(data, kind)
@@ -92,11 +93,11 @@ class ResponsesStreamDecoder(StreamDecoderBase):
     # -- handlers ------------------------------------------------------------------------
 
     def _item_added(self, data: dict[str, Any], kind: str) -> None:
-        item = READ.object(data.get("item"), f"{kind}.item")
+        item = READ.object(data.get("item"), kind, "item")
         self.parts.start(_index(data, kind), str(item.get("type", "message")), item)
 
     def _item_done(self, data: dict[str, Any], kind: str) -> None:
-        item = READ.object(data.get("item"), f"{kind}.item")
+        item = READ.object(data.get("item"), kind, "item")
         self._state(data, kind, item)
         self._done[_index(data, kind)] = item
 
@@ -130,11 +131,11 @@ class ResponsesStreamDecoder(StreamDecoderBase):
         self.show_thinking(_shown(data, kind))
 
     def _finished(self, data: dict[str, Any], kind: str) -> None:
-        self._final = READ.object(data.get("response"), f"{kind}.response")
+        self._final = READ.object(data.get("response"), kind, "response")
         self.ended = True
 
     def _failed(self, data: dict[str, Any], kind: str) -> None:
-        response = READ.object(data.get("response"), f"{kind}.response")
+        response = READ.object(data.get("response"), kind, "response")
         raise failure(response.get("error"), "the response failed")
 
     def _error(self, data: dict[str, Any], kind: str) -> None:
@@ -166,7 +167,7 @@ def _index(data: dict[str, Any], kind: str) -> int:
 
 
 def _int(data: dict[str, Any], key: str, kind: str, default: int | None = None) -> int:
-    return READ.integer(data.get(key, default), f"{kind}.{key}")
+    return READ.integer(data.get(key, default), kind, key)
 
 
 def _shown(data: dict[str, Any], kind: str) -> str:
@@ -175,4 +176,4 @@ def _shown(data: dict[str, Any], kind: str) -> str:
 
 
 def _string(data: dict[str, Any], key: str, kind: str) -> str:
-    return READ.string(data.get(key), f"{kind}.{key}")
+    return READ.string(data.get(key), kind, key)
