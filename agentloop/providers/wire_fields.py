@@ -67,7 +67,9 @@ class FieldReader:
         return value
 
     def object_or_none(self, value: Any, path: Where, key: Key = None) -> dict[str, Any] | None:
-        return None if value is None else self.object(value, path, key)
+        if value is None or isinstance(value, dict):  # checked inline: this runs on every chunk
+            return value
+        raise self.fail(at(path, key), "an object", value)
 
     def list(self, value: Any, path: Where, key: Key = None) -> builtins.list[Any]:
         if not isinstance(value, list):
@@ -75,7 +77,9 @@ class FieldReader:
         return value
 
     def list_or_none(self, value: Any, path: Where, key: Key = None) -> builtins.list[Any] | None:
-        return None if value is None else self.list(value, path, key)
+        if value is None or isinstance(value, list):
+            return value
+        raise self.fail(at(path, key), "a list", value)
 
     def string(self, value: Any, path: Where, key: Key = None) -> str:
         if not isinstance(value, str):
@@ -83,7 +87,9 @@ class FieldReader:
         return value
 
     def string_or_none(self, value: Any, path: Where, key: Key = None) -> str | None:
-        return None if value is None else self.string(value, path, key)
+        if value is None or isinstance(value, str):
+            return value
+        raise self.fail(at(path, key), "a string", value)
 
     def integer(self, value: Any, path: Where, key: Key = None) -> int:
         if not isinstance(value, int) or isinstance(value, bool):

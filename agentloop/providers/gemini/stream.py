@@ -46,16 +46,25 @@ class GeminiStreamDecoder(StreamDecoderBase):
         self._usage: Any = None
         self._model: Any = None
         self._metadata: dict[str, Any] = {}
+        self._last: StreamPart | None = None
+        # Where the decoder is reading, written out only for an error message.
+        self._path: Where = ""
+        self._content_at = self._content_path
 
     def on_event(self, kind: str, data: dict[str, Any], path: Where) -> None:
         if "error" in data:
             raise self._error(data["error"], json.dumps(data, default=str))
         self._usage = data.get("usageMetadata", self._usage)
         self._model = data.get("modelVersion", self._model)
-        self._chunk(data, at(path))
+        self._path = path
+        self._chunk(data)
         self.ended = self._finish_reason is not None or self._block_reason is not None
 
-    def _chunk(self, chunk: dict[str, Any], path: str) -> None:
+    def _content_path(self) -> str:
+        return f"{at(self._path)}.candidates[0].content"
+
+    def _chunk(self, chunk: dict[str, Any]) -> None:
+        path = self._path
         candidates = chunk.get("candidates")
         if not candidates:
             feedback = chunk.get("promptFeedback")
@@ -63,16 +72,16 @@ class GeminiStreamDecoder(StreamDecoderBase):
                 self._block_reason = feedback["blockReason"]
             return
         candidates = READ.list(candidates, path, "candidates")
-        candidate = READ.object(candidates[0], f"{path}.candidates", 0)
+        candidate = READ.object(candidates[0], lambda: f"{at(path)}.candidates", 0)
         self._finish_reason = candidate.get("finishReason", self._finish_reason)
         self._metadata.update(metadata_of(candidate))
         content = candidate.get("content")
         if content is None:
             return
-        path += ".candidates[0].content"
-        parts = READ.list(READ.object(content, path).get("parts", []), path, "parts")
+        where = self._content_at
+        parts = READ.list(READ.object(content, where).get("parts", []), where, "parts")
         for index, part in enumerate(parts):
-            self._add(READ.object(part, f"{path}.parts", index))
+            self._add(READ.object(part, lambda: f"{where()}.parts", index))
 
     def reply(self) -> Reply:
         response: dict[str, Any] = {"usageMetadata": self._usage, "modelVersion": self._model}
@@ -87,21 +96,24 @@ class GeminiStreamDecoder(StreamDecoderBase):
 
     def _add(self, part: dict[str, Any]) -> None:
         text = part.get("text")
-        fields = {key: value for key, value in part.items() if key != "text"}
-        last = self.parts.get(len(self.parts) - 1)
         if isinstance(text, str):
             text = scrub(text)  # shown as it arrives, so mended here
+            last = self._last
             if last is not None and _continues(last, part):
                 last.text += text
-                last.fields.update(fields)  # a thoughtSignature closing the text
+                if "thoughtSignature" in part:  # closing the text
+                    last.fields["thoughtSignature"] = part["thoughtSignature"]
             else:
-                self.parts.start(len(self.parts), "text", fields).text = text
+                fields = dict(part)
+                del fields["text"]
+                self._last = self.parts.start(len(self.parts), "text", fields)
+                self._last.text = text
             if part.get("thought") is True:
                 self.show_thinking(text)
             else:
                 self.show_text(text)
         else:  # a call, media, or a text that is not one: the reply decoder reads it
-            self.parts.start(len(self.parts), "part", part)
+            self._last = self.parts.start(len(self.parts), "part", part)
 
     def _error(self, error: Any, data: str) -> ProviderError:
         code = error.get("code") if isinstance(error, dict) else None
