@@ -106,7 +106,7 @@ class StreamDecoderBase(ABC):
 
     def __init__(self, provider: str) -> None:
         self.provider = provider
-        self.read = FieldReader(provider)
+        self.read = FieldReader.of(provider)
         self.parts = StreamParts()
         #: The text shown so far, kept on a StreamIncomplete if the stream breaks.
         self.partial_text = ""

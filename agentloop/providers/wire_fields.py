@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import builtins
 import copy
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,12 @@ class FieldReader:
     """Checked reads of one provider's reply fields; every failure is the same error."""
 
     provider: str
+
+    @staticmethod
+    @functools.cache
+    def of(provider: str) -> FieldReader:
+        """The reader for ``provider``, made once (a codec serving many hosts asks per reply)."""
+        return FieldReader(provider)
 
     def fail(self, path: str, expected: str, value: Any) -> ResponseFormatError:
         """The error for ``path`` (``""``: the whole reply) holding ``value`` where ``expected``

@@ -35,7 +35,7 @@ _MAPPED_COUNTERS = {
 
 def decode_reply(body: Any, provider: str) -> Reply:
     """The [`Reply`][agentloop.Reply] for a non-streamed ``chat.completion`` body."""
-    read = FieldReader(provider)
+    read = FieldReader.of(provider)
     body = read.object(body, "")
     if "error" in body and body["error"] is not None:
         raise embedded_error(body["error"], provider)
@@ -54,7 +54,7 @@ def decode_reply(body: Any, provider: str) -> Reply:
 
 def decode_message(raw: Any, where: str, provider: str) -> Message:
     """The assistant message of a reply, ready to be sent back in the next request."""
-    read = FieldReader(provider)
+    read = FieldReader.of(provider)
     raw = dict(read.object(raw, where))
     raw.setdefault("role", "assistant")
     if raw["role"] != "assistant":
@@ -94,7 +94,7 @@ def _tidy(message: Message) -> Message:
 
 
 def finish_reason(value: Any, message: Message, provider: str) -> str | None:
-    reason = FieldReader(provider).string_or_none(value, "choices[0].finish_reason")
+    reason = FieldReader.of(provider).string_or_none(value, "choices[0].finish_reason")
     if message.tool_calls and reason in (None, "stop"):
         return "tool_calls"  # Ollama says "stop" even when the model called tools
     return reason
@@ -104,7 +104,7 @@ def decode_usage(raw: Any, provider: str) -> Usage:
     """Token counts, with cached input and reasoning tokens where the server reports them."""
     if raw is None:
         return Usage()
-    raw = FieldReader(provider).object(raw, "usage")
+    raw = FieldReader.of(provider).object(raw, "usage")
     counters = dict(_counters(raw, "", provider))
     details = {k: v for k, v in counters.items() if k not in _MAPPED_COUNTERS}
     return Usage(
@@ -126,7 +126,7 @@ def _counters(raw: dict[str, Any], prefix: str, provider: str) -> list[tuple[str
         elif isinstance(value, int) and not isinstance(value, bool):
             out.append((name, value))
         elif name in _MAPPED_COUNTERS and value is not None:
-            raise FieldReader(provider).fail(f"usage.{name}", "an integer", value)
+            raise FieldReader.of(provider).fail(f"usage.{name}", "an integer", value)
     return out
 
 
@@ -148,4 +148,4 @@ def embedded_error(raw: Any, provider: str) -> ProviderError:
 
 
 def optional_string(raw: dict[str, Any], key: str, provider: str) -> str | None:
-    return FieldReader(provider).string_or_none(raw.get(key), key)
+    return FieldReader.of(provider).string_or_none(raw.get(key), key)

@@ -27,7 +27,6 @@ from agentloop.providers.stream_decoder import StreamDecoderBase, StreamPart
 from agentloop.providers.wire_fields import Where, at
 from agentloop.providers.wire_json import scrub
 
-_DELTA_KNOWN = {"role", "content", "tool_calls", "refusal", *REASONING_FIELDS}
 _CALL_KNOWN = {"index", "id", "type", "function"}
 #: The parts' keys: the text, the refusal, each reasoning field, and the calls by number.
 _CONTENT, _REFUSAL = "content", "refusal"
@@ -82,25 +81,40 @@ class ChatStreamDecoder(StreamDecoderBase):
         if delta is None:
             return
         self._tail = "delta"
-        for key in REASONING_FIELDS:
-            text = self._text(delta, key)
-            if text:
+        self._delta(delta)
+
+    def _delta(self, delta: dict[str, Any]) -> None:
+        # One pass over the fields the delta has (most chunks carry one), shown in a fixed
+        # order: reasoning, then text.
+        reasoning: dict[str, str] = {}
+        text = refusal = ""
+        calls = None
+        for key, value in delta.items():
+            if value is None or key == "role":
+                continue
+            if key == "content":
+                text = self._text(value, key)
+            elif key in REASONING_FIELDS:
+                reasoning[key] = self._text(value, key)
+            elif key == "refusal":
+                refusal = self._text(value, key)
+            elif key == "tool_calls":
+                calls = self.read.list(value, self._at, key)
+            else:
+                self.extra[key] = value
+        for key in REASONING_FIELDS if reasoning else ():
+            thinking = reasoning.get(key)
+            if thinking:
                 if key not in self.reasoning:
                     self.reasoning.append(key)
-                self.parts.add_text(key, text, "thinking")
+                self.parts.add_text(key, thinking, "thinking")
                 if key == self.reasoning[0]:  # servers sending both repeat the text
-                    self.show_thinking(text)
-        text = self._text(delta, "content")
+                    self.show_thinking(thinking)
         if text:
             self.parts.add_text(_CONTENT, text)
             self.show_text(text)
-        refusal = self._text(delta, "refusal")
         if refusal:
             self.parts.add_text(_REFUSAL, refusal, "refusal")
-        for key, value in delta.items():
-            if key not in _DELTA_KNOWN and value is not None:
-                self.extra[key] = value
-        calls = self.read.list_or_none(delta.get("tool_calls"), self._at, "tool_calls")
         for position, call in enumerate(calls or []):
             self._tail = f"delta.tool_calls[{position}]"
             self._call_delta(call, first_in_delta=position == 0)
@@ -108,11 +122,11 @@ class ChatStreamDecoder(StreamDecoderBase):
     def _call_delta(self, raw: Any, *, first_in_delta: bool) -> None:
         raw = self.read.object(raw, self._where)
         function = self.read.object(raw.get("function") or {}, self._at, "function")
-        call_id = self._text(raw, "id")
+        call_id = self._field_text(raw, "id")
         index = raw.get("index")
         index = None if index is None else self.read.integer(index, self._at, "index")
         self._tail += ".function"
-        name = self._text(function, "name")
+        name = self._field_text(function, "name")
         arguments = function.get("arguments")
         if isinstance(arguments, dict):  # some servers send the arguments already parsed
             arguments = json.dumps(arguments)
@@ -176,11 +190,12 @@ class ChatStreamDecoder(StreamDecoderBase):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _text(self, raw: dict[str, Any], key: str) -> str:
+    def _field_text(self, raw: dict[str, Any], key: str) -> str:
         value = raw.get(key)
-        if value is None:
-            return ""
-        # shown as it arrives, so mended here; checked inline: four fields of every chunk
+        return "" if value is None else self._text(value, key)
+
+    def _text(self, value: Any, key: str) -> str:
+        """A text field (not null): shown as it arrives, so mended here."""
         return scrub(value if isinstance(value, str) else self.read.string(value, self._at, key))
 
 
