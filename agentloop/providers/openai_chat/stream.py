@@ -86,7 +86,7 @@ class ChatStreamDecoder(StreamDecoderBase):
     def _delta(self, delta: dict[str, Any]) -> None:
         # One pass over the fields the delta has (most chunks carry one), shown in a fixed
         # order: reasoning, then text.
-        reasoning: dict[str, str] = {}
+        reasoning: dict[str, str] | None = None  # made only for a delta that has some
         text = refusal = ""
         calls = None
         for key, value in delta.items():
@@ -95,6 +95,7 @@ class ChatStreamDecoder(StreamDecoderBase):
             if key == "content":
                 text = self._text(value, key)
             elif key in REASONING_FIELDS:
+                reasoning = reasoning or {}
                 reasoning[key] = self._text(value, key)
             elif key == "refusal":
                 refusal = self._text(value, key)
@@ -102,14 +103,8 @@ class ChatStreamDecoder(StreamDecoderBase):
                 calls = self.read.list(value, self._at, key)
             else:
                 self.extra[key] = value
-        for key in REASONING_FIELDS if reasoning else ():
-            thinking = reasoning.get(key)
-            if thinking:
-                if key not in self.reasoning:
-                    self.reasoning.append(key)
-                self.parts.add_text(key, thinking, "thinking")
-                if key == self.reasoning[0]:  # servers sending both repeat the text
-                    self.show_thinking(thinking)
+        if reasoning is not None:
+            self._reasoning(reasoning)
         if text:
             self.parts.add_text(_CONTENT, text)
             self.show_text(text)
@@ -118,6 +113,16 @@ class ChatStreamDecoder(StreamDecoderBase):
         for position, call in enumerate(calls or []):
             self._tail = f"delta.tool_calls[{position}]"
             self._call_delta(call, first_in_delta=position == 0)
+
+    def _reasoning(self, reasoning: dict[str, str]) -> None:
+        for key in REASONING_FIELDS:
+            thinking = reasoning.get(key)
+            if thinking:
+                if key not in self.reasoning:
+                    self.reasoning.append(key)
+                self.parts.add_text(key, thinking, "thinking")
+                if key == self.reasoning[0]:  # servers sending both repeat the text
+                    self.show_thinking(thinking)
 
     def _call_delta(self, raw: Any, *, first_in_delta: bool) -> None:
         raw = self.read.object(raw, self._where)
