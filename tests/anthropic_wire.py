@@ -11,10 +11,10 @@ import json
 from typing import Any
 
 import cassettes
-from httpx_sse import ServerSentEvent
 from local_server import LocalServer
 
 from agentloop.providers.anthropic import AnthropicModel
+from agentloop.providers.sse import ServerSentEvent
 
 SSE = {"content-type": "text/event-stream; charset=utf-8"}
 KEY = "sk-ant-test-key"

@@ -6,12 +6,12 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from httpx_sse import ServerSentEvent
 from local_server import LocalServer
 
 from agentloop import Message, Reply, Request, StreamIncomplete, Text
 from agentloop.providers.base import Delta
 from agentloop.providers.http import HTTPCall, HTTPModel
+from agentloop.providers.sse import ServerSentEvent
 
 
 class EchoDecoder:

@@ -25,7 +25,6 @@ from anthropic_wire import (
     tool_use,
 )
 from hostile import assert_shown_text_encodes, inject, inject_event, typed_or_sendable
-from httpx_sse import ServerSentEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from local_server import LocalServer
@@ -34,6 +33,7 @@ import agentloop
 from agentloop import Message, ProviderError, Request, StreamIncomplete
 from agentloop.providers.anthropic.reply import decode_reply
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_json import load_reply
 
 HELLO = Request([Message.user("hi")])

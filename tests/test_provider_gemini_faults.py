@@ -15,7 +15,6 @@ import report
 import respx
 from gemini_replies import SSE, call, gemini, reply, sse, text
 from hostile import assert_shown_text_encodes, inject_event, typed_or_sendable
-from httpx_sse import ServerSentEvent
 from local_server import LocalServer
 
 import agentloop
@@ -24,6 +23,7 @@ from agentloop.providers.base import Reply, Request
 from agentloop.providers.gemini import GeminiModel
 from agentloop.providers.gemini.model import retry_delay
 from agentloop.providers.gemini.stream import json_array_events
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_json import load_reply
 
 HELLO = Request([agentloop.Message.user("hello")])
@@ -215,12 +215,12 @@ def test_a_stream_body_that_is_neither_sse_nor_json_is_a_response_format_error(
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"candidates": {"0": {}}}, "candidates must be a list"),
+        ({"candidates": {"0": {}}}, "reply field candidates should be a list, got an object"),
         ({"candidates": [{"content": {"parts": [{"text": 3}]}}]}, "parts[0].text"),
         ({"candidates": [{"content": {"parts": "hi"}}]}, "candidates[0].content.parts"),
         ({"candidates": [{"content": {"parts": [{}]}}]}, "candidates[0].content.parts[0]"),
         ({"candidates": [{"finishReason": 7}]}, "finishReason"),
-        ({"candidates": [], "usageMetadata": {}}, "no candidates"),
+        ({"candidates": [], "usageMetadata": {}}, "candidates should be a non-empty list"),
         ({"usageMetadata": {"promptTokenCount": "9"}}, "usageMetadata.promptTokenCount"),
     ],
 )

@@ -268,6 +268,121 @@ def test_a_huge_integer_in_a_reply_is_a_format_error(
     assert_next_request_is_sendable(fmt, local_server, conversation, streamed=streamed)
 
 
+# -- a field of the wrong type: one wording on every format ---------------------------------
+
+_CHAT_BODY = '{"choices": [{"index": 0, "message": %s, "finish_reason": %s}], "usage": %s}'
+_ANTHROPIC_BODY = '{"type": "message", "role": "assistant", "content": %s, "stop_reason": %s}'
+WRONG_TYPES = [
+    # (format, streamed, what the server sends, the one wording naming the JSON path)
+    (
+        CHAT,
+        False,
+        _CHAT_BODY % ('"hi"', '"stop"', "null"),
+        "choices[0].message should be an object, got a string ('hi')",
+    ),
+    (
+        CHAT,
+        False,
+        _CHAT_BODY % ('{"content": "hi"}', "7", "null"),
+        "choices[0].finish_reason should be a string, got an integer (7)",
+    ),
+    (
+        CHAT,
+        False,
+        _CHAT_BODY % ('{"content": "hi"}', '"stop"', '{"prompt_tokens": "9"}'),
+        "usage.prompt_tokens should be an integer, got a string ('9')",
+    ),
+    (
+        CHAT,
+        True,
+        'data: {"choices": [{"index": 0, "delta": {"content": 5}}]}\n\n',
+        "chunks[0].choices[0].delta.content should be a string, got an integer (5)",
+    ),
+    (
+        CHAT,
+        True,
+        'data: {"choices": [{"index": 0, "delta": {"tool_calls": '
+        '[{"index": 0, "function": "f"}]}}]}\n\n',
+        "chunks[0].choices[0].delta.tool_calls[0].function should be an object, got a string ('f')",
+    ),
+    (
+        RESPONSES,
+        False,
+        '{"status": "completed", "output": {}}',
+        "output should be a list, got an object",
+    ),
+    (
+        RESPONSES,
+        False,
+        '{"status": "completed", "output": [], "usage": {"input_tokens": -1, "output_tokens": 0}}',
+        "usage.input_tokens should be a token count, got an integer (-1)",
+    ),
+    (
+        RESPONSES,
+        True,
+        "event: response.output_text.delta\n"
+        'data: {"type": "response.output_text.delta", "output_index": 0, "delta": 7}\n\n',
+        "response.output_text.delta.delta should be a string, got an integer (7)",
+    ),
+    (
+        ANTHROPIC,
+        False,
+        _ANTHROPIC_BODY % ('"hi"', '"end_turn"'),
+        "content should be a list, got a string ('hi')",
+    ),
+    (
+        ANTHROPIC,
+        False,
+        _ANTHROPIC_BODY % ("[]", "1"),
+        "stop_reason should be a string, got an integer (1)",
+    ),
+    (
+        ANTHROPIC,
+        True,
+        "event: content_block_start\n"
+        'data: {"type": "content_block_start", "index": "0", '
+        '"content_block": {"type": "text", "text": ""}}\n\n',
+        "content_block_start.index should be an integer, got a string ('0')",
+    ),
+    (
+        GEMINI,
+        False,
+        '{"candidates": [{"content": {"parts": []}}], "modelVersion": 3}',
+        "modelVersion should be a string, got an integer (3)",
+    ),
+    (
+        GEMINI,
+        False,
+        '{"candidates": [{}], "usageMetadata": {"promptTokenCount": true}}',
+        "usageMetadata.promptTokenCount should be an integer, got a boolean (true)",
+    ),
+    (
+        GEMINI,
+        True,
+        'data: {"candidates": [{"content": {"parts": "hi"}}]}\n\n',
+        "chunks[0].candidates[0].content.parts should be a list, got a string ('hi')",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "streamed", "body", "wording"),
+    WRONG_TYPES,
+    ids=[f"{f.name}-{'stream' if s else 'body'}-{i}" for i, (f, s, _, _) in enumerate(WRONG_TYPES)],
+)
+def test_a_field_of_the_wrong_type_is_named_in_one_wording(
+    local_server: LocalServer, fmt: Format, streamed: bool, body: str, wording: str
+) -> None:
+    serve(local_server, body, streamed=streamed)
+    conversation = fmt.model(local_server).conversation()
+    with pytest.raises(ResponseFormatError) as info:
+        finished(conversation.prompt("hi", stream=streamed))
+    provider = fmt.model(local_server).provider
+    assert str(info.value) == f"{provider}: reply field {wording}"
+    assert info.value.provider == provider
+    assert_next_request_is_sendable(fmt, local_server, conversation, streamed=streamed)
+
+
 # -- values that read but could not be sent again ------------------------------------------
 
 

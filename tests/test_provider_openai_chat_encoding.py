@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 import pytest
-from httpx_sse import ServerSentEvent
 from openai_chat_wire import chunk
 
 from agentloop import Message, Reply, Request, StreamIncomplete, Thinking, Tool
@@ -20,6 +19,7 @@ from agentloop.providers.openai_chat import (
     OpenAICompatibleModel,
     encode_messages,
 )
+from agentloop.providers.sse import ServerSentEvent
 
 
 def get_weather(city: str) -> str:

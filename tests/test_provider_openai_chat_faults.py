@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from hostile import assert_shown_text_encodes, inject, inject_event, typed_or_sendable
-from httpx_sse import ServerSentEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from local_server import LocalServer
@@ -36,6 +35,7 @@ from openai_chat_wire import (
 import agentloop
 from agentloop import ProviderError, Reply, StreamIncomplete
 from agentloop.providers.openai_chat import ChatStreamDecoder, OpenAIChatModel, decode_reply
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_json import load_reply
 
 ERROR = {"error": {"message": "try later", "type": "server_error", "code": None}}

@@ -27,8 +27,6 @@ from collections.abc import (
 )
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.downloads import MAX_DOWNLOAD_BYTES
 from agentloop.errors import (
     AuthenticationError,
@@ -50,7 +48,7 @@ from agentloop.providers.media_fetch import afetch, fetch
 from agentloop.providers.redaction import redact, redact_error, secrets_of
 from agentloop.providers.request_log import RequestLog
 from agentloop.providers.retry import MAX_RETRY_AFTER, RetryPolicy
-from agentloop.providers.sse import aiter_events, iter_events
+from agentloop.providers.sse import ServerSentEvent, aiter_events, iter_events
 from agentloop.providers.transport import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,

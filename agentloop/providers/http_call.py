@@ -3,7 +3,9 @@
 The contract between a codec and `HTTPModel`: a provider's pure ``encode`` returns an
 `HTTPCall` (URL, JSON body, headers), which `wire_request` turns into the bytes a
 transport sends; its ``stream_decoder`` returns a `StreamDecoder` fed the server-sent
-events. Nothing here does I/O.
+events, as `agentloop.providers.sse` parses them (no transport library's type reaches a
+codec; the built-in decoders share `agentloop.providers.stream_decoder`'s skeleton).
+Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.providers.base import Delta, Reply
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.transport import HTTPRequest
 from agentloop.providers.wire_cache import dump_body
 

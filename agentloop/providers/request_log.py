@@ -18,10 +18,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.errors import ProviderError
 from agentloop.providers.redaction import redact, redacted_headers
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.transport import HTTPRequest
 
 logger = logging.getLogger(__name__)

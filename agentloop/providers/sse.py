@@ -5,9 +5,9 @@ The event-stream format of the HTML standard: lines end with CRLF, LF or CR
 two); ``data`` lines join with newlines; ``event``, ``id`` and ``retry`` set
 the event's fields; an empty line dispatches it; a line starting with ``:``
 is a comment. An event not closed by an empty line when the body ends is
-dropped, as the standard says. The events are httpx-sse's
-``ServerSentEvent`` (the type the stream decoders read), and the parsing
-matches httpx-sse's line by line.
+dropped, as the standard says. The events are our own `ServerSentEvent`
+(the type the stream decoders read, so no codec sees a transport library),
+and the parsing matches httpx-sse's line by line.
 """
 
 from __future__ import annotations
@@ -15,8 +15,17 @@ from __future__ import annotations
 import codecs
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
 
-from httpx_sse import ServerSentEvent
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    """One event: its type (``"message"`` when the stream names none), data, id and retry."""
+
+    event: str = "message"
+    data: str = ""
+    id: str = ""
+    retry: int | None = None
 
 
 class EventParser:
@@ -73,7 +82,8 @@ class EventParser:
     def _dispatch(self) -> ServerSentEvent | None:
         if not (self._event or self._data or self._id or self._retry is not None):
             return None
-        event = ServerSentEvent(self._event, "\n".join(self._data), self._id, self._retry)
+        data = "\n".join(self._data)
+        event = ServerSentEvent(self._event or "message", data, self._id, self._retry)
         self._event, self._data, self._retry = "", [], None  # the id carries over
         return event
 

@@ -58,6 +58,7 @@ from agentloop.providers.anthropic.server_tools import (
 )
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_cache import MessageCache, joined_list
+from agentloop.providers.wire_fields import with_kept
 
 Block = dict[str, Any]
 System = str | list[Block] | None
@@ -131,9 +132,8 @@ def _append(wire: list[Block], role: str, extra: Block, blocks: list[Block]) -> 
     if not blocks and not extra:
         return  # nothing Anthropic can carry; an empty content list would be rejected
     if not wire or wire[-1]["role"] != role:
-        wire.append({**extra, "role": role, "content": []})
-    target = wire[-1]
-    target.update(extra)
+        wire.append({"role": role, "content": []})
+    target = with_kept(wire[-1], extra)
     content: list[Block] = target["content"]
     for block in blocks:
         if block["type"] == "tool_result":
@@ -185,41 +185,41 @@ def _own(extra: Extra) -> Block:
 
 
 def _text_block(part: Text) -> Block:
-    return {**_own(part.extra), "type": "text", "text": part.text}
+    return with_kept({"type": "text", "text": part.text}, part.extra.get(ANTHROPIC))
 
 
 def _thinking_block(part: Thinking) -> Block:
     if part.redacted:
         if part.signature is None:
             raise _error("redacted thinking needs its data in Thinking.signature")
-        return {**_own(part.extra), "type": "redacted_thinking", "data": part.signature}
-    block = {**_own(part.extra), "type": "thinking", "thinking": part.text}
+        block = {"type": "redacted_thinking", "data": part.signature}
+        return with_kept(block, part.extra.get(ANTHROPIC))
+    block = {"type": "thinking", "thinking": part.text}
     if part.signature is not None:
         block["signature"] = part.signature
-    return block
+    return with_kept(block, part.extra.get(ANTHROPIC))
 
 
 def _tool_use_block(call: ToolCall) -> Block:
     # Anthropic's input is always an object: unparseable raw arguments from another
     # provider go as {}, and the tool result already tells the model what was wrong.
-    block = {**_own(call.extra), "type": "tool_use", "id": call.tool_call_id, "name": call.name}
-    block["input"] = dict(call.arguments)
-    return block
+    block = {"type": "tool_use", "id": call.tool_call_id, "name": call.name}
+    return with_kept({**block, "input": dict(call.arguments)}, call.extra.get(ANTHROPIC))
 
 
 def _tool_result_block(result: ToolResult) -> Block:
-    block = _own(result.extra)
-    text_extra = block.pop(TEXT_BLOCK, None)
-    block.update(type="tool_result", tool_use_id=result.tool_call_id)
+    kept = _own(result.extra)
+    text_extra = kept.pop(TEXT_BLOCK, None)
+    block: Block = {"type": "tool_result", "tool_use_id": result.tool_call_id}
     if result.attachments or text_extra is not None:
-        text = [{**(text_extra or {}), "type": "text", "text": result.output}]
+        text = [with_kept({"type": "text", "text": result.output}, text_extra)]
         block["content"] = text[: 1 if result.output or text_extra else 0]
         block["content"] += [_media_block(media) for media in result.attachments]
     elif result.output:
         block["content"] = result.output
-    if result.is_error or "is_error" in block:
+    if result.is_error or "is_error" in kept:
         block["is_error"] = result.is_error
-    return block
+    return with_kept(block, kept)
 
 
 def media_to_fetch(messages: Sequence[Message]) -> list[Media]:
@@ -233,18 +233,19 @@ def _inlined(media: Media, _in_tool_result: bool) -> bool:
 
 
 def _media_block(media: Media) -> Block:
-    extra = _own(media.extra)
-    source = extra.pop("source", {})
+    kept = _own(media.extra)
     image = isinstance(media, Image) or (media.media_type or "").startswith("image/")
     if media.data is not None or media.url is not None:
-        source = {**source, **(_image_source(media) if image else _document_source(media))}
-    elif source.get("type") != "file":  # an Anthropic Files API file_id keeps its source as is
+        source = _image_source(media) if image else _document_source(media)
+    elif kept.get("source", {}).get("type") != "file":  # a Files API file_id: source as kept
         stored = ", ".join(media.extra) or "nowhere"
         raise _error(f"this {type(media).__name__} is a file stored by {stored}; send its bytes")
-    block = {**extra, "type": "image" if image else "document", "source": source}
+    else:
+        source = {}
+    block = {"type": "image" if image else "document", "source": source}
     if not image and media.filename is not None:
         block["title"] = media.filename
-    return block
+    return with_kept(block, kept)
 
 
 def _image_source(image: Media) -> Block:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentloop.errors import ConversionError, ProviderError, ResponseFormatError
+from agentloop.errors import ConversionError, ProviderError
 from agentloop.messages import Message, ToolCall
 from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.anthropic.messages import decode_assistant_content
 from agentloop.providers.base import Reply
 from agentloop.providers.http import classify
+from agentloop.providers.wire_fields import FieldReader
 from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
@@ -55,16 +56,13 @@ _CACHE_READ = "cache_read_input_tokens"
 _CACHE_WRITE = "cache_creation_input_tokens"
 
 
-def malformed(message: str) -> ResponseFormatError:
-    return ResponseFormatError(
-        f"the reply does not match the Messages API: {message}", provider=ANTHROPIC
-    )
+#: Every check of a Messages API reply or event.
+READ = FieldReader(ANTHROPIC)
 
 
 def decode_reply(body: Any) -> Reply:
     """The reply in a non-streamed response body."""
-    if not isinstance(body, dict):
-        raise malformed(f"expected a JSON object, got {type(body).__name__}")
+    body = READ.object(body, "")
     if body.get("type") == "error":
         raise error_from_event(body)
     message = decode_message(body.get("content"))
@@ -72,18 +70,19 @@ def decode_reply(body: Any) -> Reply:
     return Reply(message, usage, finish_reason(body.get("stop_reason")), model_name(body))
 
 
-def decode_message(content: Any, raw_arguments: dict[str, str] | None = None) -> Message:
+def decode_message(
+    content: Any, raw_arguments: dict[str, str] | None = None, path: str = "content"
+) -> Message:
     """The assistant message of a reply's content blocks.
 
     ``raw_arguments`` maps tool_use ids to argument text that did not parse
     (a streamed call cut off mid-way): the call keeps it for the chain to report.
     """
-    if not isinstance(content, list):
-        raise malformed(f"content must be a list of blocks, got {content!r:.60}")
+    READ.list(content, path)
     try:
         parts = decode_assistant_content(content)
     except ConversionError as exc:
-        raise malformed(str(exc).removeprefix("Anthropic: ")) from None
+        raise READ.unconvertible(exc, "Anthropic: ") from None
     for part in parts:
         if isinstance(part, ToolCall) and raw_arguments and part.tool_call_id in raw_arguments:
             part.raw_arguments = raw_arguments[part.tool_call_id]
@@ -94,8 +93,7 @@ def decode_usage(usage: Any) -> Usage:
     """Token counts from a ``usage`` object (absent counters are not guessed)."""
     if usage is None:
         return Usage()
-    if not isinstance(usage, dict):
-        raise malformed(f"usage must be an object, got {usage!r:.60}")
+    usage = READ.object(usage, "usage")
     counts = {key: _count(usage, key) for key in ("input_tokens", "output_tokens")}
     read, write = _count(usage, _CACHE_READ), _count(usage, _CACHE_WRITE)
     details = {_CACHE_WRITE: write} if write is not None else {}
@@ -115,34 +113,23 @@ def decode_usage(usage: Any) -> Usage:
 
 
 def _count(usage: dict[str, Any], key: str) -> int | None:
-    value = usage.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise malformed(f"usage.{key} must be a token count, got {value!r:.40}")
-    return value
+    return READ.count_or_none(usage.get(key), f"usage.{key}")
 
 
 def finish_reason(stop_reason: Any) -> str | None:
-    if stop_reason is None:
-        return None
-    if not isinstance(stop_reason, str):
-        raise malformed(f"stop_reason must be a string, got {stop_reason!r:.40}")
-    return FINISH_REASONS.get(stop_reason, stop_reason)
+    reason = READ.string_or_none(stop_reason, "stop_reason")
+    return None if reason is None else FINISH_REASONS.get(reason, reason)
 
 
 def model_name(body: dict[str, Any]) -> str | None:
-    model = body.get("model")
-    if model is not None and not isinstance(model, str):
-        raise malformed(f"model must be a string, got {model!r:.40}")
-    return model
+    return READ.string_or_none(body.get("model"), "model")
 
 
 def error_from_event(body: dict[str, Any]) -> ProviderError:
     """The typed error an ``error`` object stands for (a stream's ``error`` event)."""
     error = body.get("error")
     if not isinstance(error, dict):
-        return malformed(f"an error event without an error object: {body!r:.200}")
+        return READ.fail("error.error", "an object", error)
     kind = error.get("type")
     error_type = kind if isinstance(kind, str) else None
     message = str(error.get("message") or error_type or "unknown error")

@@ -54,6 +54,7 @@ from agentloop.providers.gemini.server_tools import (
     server_part_kind,
 )
 from agentloop.providers.media_fetch import pending
+from agentloop.providers.wire_fields import with_kept
 
 _DATA_KINDS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 _SIGNATURE = "thoughtSignature"
@@ -409,8 +410,7 @@ def _with_part_extra(out: dict[str, Any], extra: dict[str, dict[str, Any]]) -> d
     ours = extra.get(GEMINI, {})
     if _SIGNATURE in ours:
         out[_SIGNATURE] = ours[_SIGNATURE]
-    out.update(ours.get("fields", {}))
-    return out
+    return with_kept(out, ours.get("fields"))
 
 
 def _encode_thinking(part: Thinking) -> dict[str, Any]:
@@ -418,8 +418,7 @@ def _encode_thinking(part: Thinking) -> dict[str, Any]:
     out: dict[str, Any] = {} if ours.get("no_text") else {"text": part.text, "thought": True}
     if part.signature is not None:
         out[_SIGNATURE] = part.signature
-    out.update(ours.get("fields", {}))
-    return out
+    return with_kept(out, ours.get("fields"))
 
 
 def media_to_fetch(messages: Sequence[Message]) -> list[Media]:
@@ -463,8 +462,7 @@ def _encode_call(call: ToolCall) -> dict[str, Any]:
         body["args"] = call.arguments
     if not ours.get("no_id"):
         body["id"] = call.tool_call_id
-    body.update(ours.get("inner", {}))
-    return {"functionCall": body}
+    return {"functionCall": with_kept(body, ours.get("inner"))}
 
 
 def _encode_result(result: ToolResult, where: str, names: dict[str, str]) -> dict[str, Any]:
@@ -480,8 +478,7 @@ def _encode_result(result: ToolResult, where: str, names: dict[str, str]) -> dic
             _encode_media(a, f"{where}.attachments[{k}]", in_tool_result=True)
             for k, a in enumerate(result.attachments)
         ]
-    body.update(ours.get("inner", {}))
-    return {"functionResponse": body}
+    return {"functionResponse": with_kept(body, ours.get("inner"))}
 
 
 def _response_object(result: ToolResult) -> dict[str, Any]:

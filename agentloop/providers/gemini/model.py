@@ -21,8 +21,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
 from agentloop.errors import ProviderError
 from agentloop.media import Media
 from agentloop.model import Model
@@ -50,6 +48,7 @@ from agentloop.providers.gemini.tokens import TOKEN_RULES
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.options import check_model_keywords
 from agentloop.providers.prompt_cache import cache_mode, cache_seconds
+from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_json import UnreadableJSON, load_json
 from agentloop.token_count import CountCall
 

@@ -25,14 +25,15 @@ thoughts as output), ``reasoning_tokens`` is thoughtsTokenCount and
 from __future__ import annotations
 
 import uuid
-from typing import Any, NoReturn
+from typing import Any
 
-from agentloop.errors import ConversionError, MediaError, ResponseFormatError
+from agentloop.errors import ConversionError, MediaError
 from agentloop.messages import Message
 from agentloop.providers.base import Reply
 from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.gemini.messages import _Calls, _decode_content
 from agentloop.providers.gemini.server_tools import decode_candidate_metadata
+from agentloop.providers.wire_fields import FieldReader
 from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
@@ -58,46 +59,34 @@ class _ReplyCalls(_Calls):
         return f"gemini_{uuid.uuid4().hex}"
 
 
-def fail(message: str) -> NoReturn:
-    raise ResponseFormatError(f"Gemini reply: {message}", provider=GEMINI)
-
-
-def as_object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        fail(f"{where} must be an object, got {type(value).__name__}")
-    return value
+#: Every check of a ``GenerateContentResponse`` (a body, or one stream chunk).
+READ = FieldReader(GEMINI)
 
 
 def decode_reply(body: Any) -> Reply:
     """The reply in a ``generateContent`` answer (or a stream's chunks put together)."""
-    response = as_object(body, "the body")
+    response = READ.object(body, "")
     usage = decode_usage(response.get("usageMetadata"))
-    model = response.get("modelVersion")
-    if model is not None and not isinstance(model, str):
-        fail(f"modelVersion must be a string, got {type(model).__name__}")
+    model = READ.string_or_none(response.get("modelVersion"), "modelVersion")
     candidate = first_candidate(response)
     if candidate is None:
         return Reply(Message("assistant", []), usage, "content_filter", model)
     message = decode_message(candidate.get("content"))
     message.parts.extend(decode_candidate_metadata(candidate))
     sendable(message)  # again, for the metadata (idempotent for the rest)
-    reason = candidate.get("finishReason")
-    if reason is not None and not isinstance(reason, str):
-        fail(f"candidates[0].finishReason must be a string, got {type(reason).__name__}")
+    reason = READ.string_or_none(candidate.get("finishReason"), "candidates[0].finishReason")
     return Reply(message, usage, finish_reason(reason, message), model)
 
 
 def first_candidate(response: dict[str, Any]) -> dict[str, Any] | None:
     """The first candidate, or None when the prompt itself was blocked."""
-    candidates = response.get("candidates")
-    if candidates is not None and not isinstance(candidates, list):
-        fail(f"candidates must be a list, got {type(candidates).__name__}")
+    candidates = READ.list_or_none(response.get("candidates"), "candidates")
     if candidates:
-        return as_object(candidates[0], "candidates[0]")
+        return READ.object(candidates[0], "candidates[0]")
     feedback = response.get("promptFeedback")
     if isinstance(feedback, dict) and feedback.get("blockReason"):
         return None
-    fail("it has no candidates (and no promptFeedback.blockReason saying why)")
+    raise READ.fail("candidates", "a non-empty list (or promptFeedback.blockReason)", candidates)
 
 
 def decode_message(content: Any) -> Message:
@@ -105,15 +94,17 @@ def decode_message(content: Any) -> Message:
     as when the answer was blocked or the thinking used up every token)."""
     if content is None:
         return Message("assistant", [])
-    content = as_object(content, "candidates[0].content")
+    content = READ.object(content, "candidates[0].content")
     role = content.get("role", "model")
     if role != "model":
-        fail(f"candidates[0].content.role must be 'model', got {role!r}")
+        raise READ.fail("candidates[0].content.role", "'model'", role)
     wire = {"role": "model", "parts": content.get("parts", [])}
     try:
         (message,) = _decode_content(wire, "candidates[0].content", _ReplyCalls())
-    except (ConversionError, MediaError) as exc:
-        fail(str(exc).removeprefix("Gemini: "))
+    except ConversionError as exc:
+        raise READ.unconvertible(exc, "Gemini: ") from None
+    except MediaError as exc:
+        raise READ.error(f"reply content: {exc}") from None
     return sendable(message)
 
 
@@ -132,13 +123,11 @@ def finish_reason(reason: str | None, message: Message) -> str | None:
 def decode_usage(raw: Any) -> Usage:
     if raw is None:
         return Usage()
-    usage = as_object(raw, "usageMetadata")
+    usage = READ.object(raw, "usageMetadata")
 
     def count(name: str) -> int | None:
         value = usage.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            fail(f"usageMetadata.{name} must be an integer, got {value!r}")
-        return value
+        return None if value is None else READ.integer(value, f"usageMetadata.{name}")
 
     tool_prompt = count("toolUsePromptTokenCount")
     thoughts = count("thoughtsTokenCount")

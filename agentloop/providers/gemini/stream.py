@@ -1,8 +1,9 @@
 """Gemini's streamed replies: chunks to deltas, then one reply (pure, stateful).
 
-With ``alt=sse`` every ``data:`` event is a whole ``GenerateContentResponse``
-holding the next piece of the output: text and thought parts arrive in pieces,
-function calls whole. The decoder joins the pieces back into the parts a
+Built on the wire kit's skeleton (`agentloop.providers.stream_decoder`): this module says
+only what a chunk means. With ``alt=sse`` every ``data:`` event is a whole
+``GenerateContentResponse`` holding the next piece of the output: text and thought parts
+arrive in pieces, function calls whole. The decoder joins the pieces back into the parts a
 non-streamed reply would have held and decodes them the same way, so a streamed
 reply round-trips into the next request exactly like a plain one. Usage comes
 from the last chunk that carried it (Gemini's counts are running totals), and so does a
@@ -18,92 +19,101 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
-from agentloop.errors import ProviderError, StreamIncomplete
-from agentloop.providers.base import Delta, Reply
+from agentloop.errors import ProviderError
+from agentloop.providers.base import Reply
 from agentloop.providers.gemini.format import GEMINI
-from agentloop.providers.gemini.reply import as_object, decode_reply, fail
+from agentloop.providers.gemini.reply import READ, decode_reply
 from agentloop.providers.gemini.server_tools import metadata_of
-from agentloop.providers.wire_json import load_reply, scrub
+from agentloop.providers.sse import ServerSentEvent
+from agentloop.providers.stream_decoder import StreamDecoderBase, StreamPart
+from agentloop.providers.wire_fields import Where, at
+from agentloop.providers.wire_json import scrub
 
 #: Builds the typed error for an error object sent inside the stream: (status, body).
 ErrorFactory = Callable[[int, str], ProviderError]
 
 
-class GeminiStreamDecoder:
+class GeminiStreamDecoder(StreamDecoderBase):
     """Feed it the stream's events; `finish` gives the reply."""
 
+    end_marker = "Gemini sent a finishReason"
+
     def __init__(self, on_error: ErrorFactory) -> None:
-        self.partial_text = ""
+        super().__init__(GEMINI)
         self._on_error = on_error
-        self._parts: list[dict[str, Any]] = []
         self._finish_reason: Any = None
         self._block_reason: Any = None
         self._usage: Any = None
         self._model: Any = None
         self._metadata: dict[str, Any] = {}
+        self._last: StreamPart | None = None
+        # Where the decoder is reading, written out only for an error message.
+        self._path: Where = ""
+        self._content_at = self._content_path
 
-    def feed(self, event: ServerSentEvent) -> list[Delta]:
-        if not event.data.strip():
-            return []
-        data = load_reply(event.data, provider=GEMINI, what="a stream chunk")
-        chunk = as_object(data, "a stream chunk")
-        if "error" in chunk:
-            raise self._error(chunk["error"], event.data)
-        self._usage = chunk.get("usageMetadata", self._usage)
-        self._model = chunk.get("modelVersion", self._model)
+    def on_event(self, kind: str, data: dict[str, Any], path: Where) -> None:
+        if "error" in data:
+            raise self._error(data["error"], json.dumps(data, default=str))
+        self._usage = data.get("usageMetadata", self._usage)
+        self._model = data.get("modelVersion", self._model)
+        self._path = path
+        self._chunk(data)
+        self.ended = self._finish_reason is not None or self._block_reason is not None
+
+    def _content_path(self) -> str:
+        return f"{at(self._path)}.candidates[0].content"
+
+    def _chunk(self, chunk: dict[str, Any]) -> None:
+        path = self._path
         candidates = chunk.get("candidates")
         if not candidates:
             feedback = chunk.get("promptFeedback")
             if isinstance(feedback, dict) and feedback.get("blockReason"):
                 self._block_reason = feedback["blockReason"]
-            return []
-        if not isinstance(candidates, list):
-            fail(f"candidates must be a list, got {type(candidates).__name__}")
-        candidate = as_object(candidates[0], "candidates[0]")
+            return
+        candidates = READ.list(candidates, path, "candidates")
+        candidate = READ.object(candidates[0], lambda: f"{at(path)}.candidates", 0)
         self._finish_reason = candidate.get("finishReason", self._finish_reason)
         self._metadata.update(metadata_of(candidate))
         content = candidate.get("content")
         if content is None:
-            return []
-        parts = as_object(content, "candidates[0].content").get("parts", [])
-        if not isinstance(parts, list):
-            fail(f"candidates[0].content.parts must be a list, got {type(parts).__name__}")
-        return [d for i, p in enumerate(parts) if (d := self._add(p, i)) is not None]
+            return
+        where = self._content_at
+        parts = READ.list(READ.object(content, where).get("parts", []), where, "parts")
+        for index, part in enumerate(parts):
+            self._add(READ.object(part, lambda: f"{where()}.parts", index))
 
-    def finish(self) -> Reply:
-        if self._finish_reason is None and self._block_reason is None:
-            raise StreamIncomplete(
-                "the stream ended before Gemini sent a finishReason",
-                provider=GEMINI,
-                partial_text=self.partial_text,
-            )
+    def reply(self) -> Reply:
         response: dict[str, Any] = {"usageMetadata": self._usage, "modelVersion": self._model}
         if self._finish_reason is not None:
-            content = {"role": "model", "parts": self._parts}
+            parts = [_wire_part(part) for _, part in self.parts.by_key()]
+            content = {"role": "model", "parts": parts}
             candidate = {"content": content, "finishReason": self._finish_reason}
             response["candidates"] = [{**candidate, **self._metadata}]
         else:
             response["promptFeedback"] = {"blockReason": self._block_reason}
         return decode_reply(response)
 
-    def _add(self, raw: Any, index: int) -> Delta | None:
-        part = as_object(raw, f"candidates[0].content.parts[{index}]")
-        if isinstance(part.get("text"), str):  # shown as it arrives, so mended here
-            part = {**part, "text": scrub(part["text"])}
-        if self._parts and _continues(self._parts[-1], part):
-            last = self._parts[-1]
-            self._parts[-1] = {**last, **part, "text": last["text"] + part["text"]}
-        else:
-            self._parts.append(dict(part))
+    def _add(self, part: dict[str, Any]) -> None:
         text = part.get("text")
-        if not isinstance(text, str) or not text:
-            return None
-        if part.get("thought") is True:
-            return Delta(text, "thinking")
-        self.partial_text += text
-        return Delta(text)
+        if isinstance(text, str):
+            text = scrub(text)  # shown as it arrives, so mended here
+            last = self._last
+            if last is not None and _continues(last, part):
+                last.text += text
+                if "thoughtSignature" in part:  # closing the text
+                    last.fields["thoughtSignature"] = part["thoughtSignature"]
+            else:
+                fields = dict(part)
+                del fields["text"]
+                self._last = self.parts.start(len(self.parts), "text", fields)
+                self._last.text = text
+            if part.get("thought") is True:
+                self.show_thinking(text)
+            else:
+                self.show_text(text)
+        else:  # a call, media, or a text that is not one: the reply decoder reads it
+            self._last = self.parts.start(len(self.parts), "part", part)
 
     def _error(self, error: Any, data: str) -> ProviderError:
         code = error.get("code") if isinstance(error, dict) else None
@@ -111,15 +121,18 @@ class GeminiStreamDecoder:
         return self._on_error(status, data)
 
 
-def _continues(previous: dict[str, Any], part: dict[str, Any]) -> bool:
+def _wire_part(part: StreamPart) -> dict[str, Any]:
+    return {**part.fields, "text": part.text} if part.kind == "text" else part.fields
+
+
+def _continues(previous: StreamPart, part: dict[str, Any]) -> bool:
     """Whether ``part`` is the next piece of the text in ``previous``: both plain text of
     the same kind, and ``previous`` not closed by a signature yet."""
     return (
-        set(previous) - {"thought"} == {"text"}
+        previous.kind == "text"
+        and set(previous.fields) <= {"thought"}
         and set(part) - {"thought", "thoughtSignature"} == {"text"}
-        and isinstance(previous["text"], str)
-        and isinstance(part["text"], str)
-        and previous.get("thought") == part.get("thought")
+        and previous.fields.get("thought") == part.get("thought")
     )
 
 

@@ -43,6 +43,7 @@ from agentloop.messages import (
 from agentloop.portable import portable
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_cache import MessageCache
+from agentloop.providers.wire_fields import with_kept
 from agentloop.providers.wire_json import read_arguments
 
 #: This wire format's name: the key of its fields in a part's ``extra``, and the
@@ -99,8 +100,11 @@ def _encode_user_or_system(message: Message, where: str) -> dict[str, Any]:
     for part in message.parts:
         if not isinstance(part, allowed):
             raise _cannot_carry(part, where)
-    encoded = {"role": message.role, "content": _encode_content(message.parts, where)}
-    return _merge(encoded, message.extra.get(OPENAI))
+    kept = message.extra.get(OPENAI) or {}
+    # "developer" (OpenAI's newer name for system) is kept from the wire: sent back as such
+    role = "developer" if message.role == "system" and kept.get("role") == "developer" else None
+    encoded = {"role": role or message.role, "content": _encode_content(message.parts, where)}
+    return with_kept(encoded, kept)
 
 
 def _encode_content(parts: Sequence[Part], where: str) -> str | list[dict[str, Any]]:
@@ -114,9 +118,9 @@ def _encode_parts(parts: Sequence[Part], where: str) -> list[dict[str, Any]]:
     encoded = []
     for part in parts:
         if isinstance(part, Text):
-            encoded.append(_merge({"type": "text", "text": part.text}, part.extra.get(OPENAI)))
+            encoded.append(with_kept({"type": "text", "text": part.text}, part.extra.get(OPENAI)))
         elif isinstance(part, Media):
-            encoded.append(_merge(_encode_media(part, where), part.extra.get(OPENAI)))
+            encoded.append(with_kept(_encode_media(part, where), part.extra.get(OPENAI)))
         else:
             raise _cannot_carry(part, where)
     return encoded
@@ -176,7 +180,7 @@ def _encode_assistant(message: Message, where: str) -> dict[str, Any]:
         encoded["content"] = None
     if calls:
         encoded["tool_calls"] = calls
-    return _merge(encoded, message.extra.get(OPENAI))
+    return with_kept(encoded, message.extra.get(OPENAI))
 
 
 def _encode_thinking(thinking: Thinking, encoded: dict[str, Any], where: str) -> None:
@@ -202,7 +206,7 @@ def _encode_tool_call(call: ToolCall, where: str) -> dict[str, Any]:
         "type": "function",
         "function": {"name": call.name, "arguments": arguments},
     }
-    return _merge(encoded, call.extra.get(OPENAI))
+    return with_kept(encoded, call.extra.get(OPENAI))
 
 
 def _encode_tool_message(message: Message, where: str) -> list[dict[str, Any]]:
@@ -212,24 +216,14 @@ def _encode_tool_message(message: Message, where: str) -> list[dict[str, Any]]:
         if not isinstance(part, ToolResult):
             raise _cannot_carry(part, where)
         encoded = {"role": "tool", "tool_call_id": part.tool_call_id, "content": part.output}
-        out.append(_merge(_merge(encoded, message.extra.get(OPENAI)), part.extra.get(OPENAI)))
+        # a result's own kept fields before its message's: the nearer one wins
+        out.append(with_kept(with_kept(encoded, part.extra.get(OPENAI)), message.extra.get(OPENAI)))
         if part.attachments:
             attachments.append({"type": "text", "text": attachment_marker(part.tool_call_id)})
             attachments.extend(_encode_parts(part.attachments, where))
     if attachments:
         out.append({"role": "user", "content": attachments})
     return out
-
-
-def _merge(base: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``base`` with the kept provider fields put back (nested objects merged, not replaced)."""
-    for key, value in (extra or {}).items():
-        current = base.get(key)
-        if isinstance(current, dict) and isinstance(value, Mapping):
-            base[key] = _merge(dict(current), value)
-        else:
-            base[key] = copy.deepcopy(value)
-    return base
 
 
 # -- wire -> neutral ---------------------------------------------------------------------------

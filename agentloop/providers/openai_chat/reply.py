@@ -14,11 +14,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from agentloop.errors import ConversionError, ProviderError, ResponseFormatError
+from agentloop.errors import ConversionError, ProviderError
 from agentloop.messages import Message, Text, ToolCall
 from agentloop.providers.base import Reply
 from agentloop.providers.http import classify
 from agentloop.providers.openai_chat.messages import decode_assistant
+from agentloop.providers.wire_fields import FieldReader
 from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
@@ -34,13 +35,14 @@ _MAPPED_COUNTERS = {
 
 def decode_reply(body: Any, provider: str) -> Reply:
     """The [`Reply`][agentloop.Reply] for a non-streamed ``chat.completion`` body."""
-    body = _object(body, "the reply body", provider)
+    read = FieldReader.of(provider)
+    body = read.object(body, "")
     if "error" in body and body["error"] is not None:
         raise embedded_error(body["error"], provider)
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices:
-        raise _format_error(provider, "choices", "must be a non-empty list", choices)
-    choice = _object(choices[0], "choices[0]", provider)
+        raise read.fail("choices", "a non-empty list", choices)
+    choice = read.object(choices[0], "choices[0]")
     message = decode_message(choice.get("message"), "choices[0].message", provider)
     return Reply(
         message,
@@ -52,10 +54,11 @@ def decode_reply(body: Any, provider: str) -> Reply:
 
 def decode_message(raw: Any, where: str, provider: str) -> Message:
     """The assistant message of a reply, ready to be sent back in the next request."""
-    raw = dict(_object(raw, where, provider))
+    read = FieldReader.of(provider)
+    raw = dict(read.object(raw, where))
     raw.setdefault("role", "assistant")
     if raw["role"] != "assistant":
-        raise _format_error(provider, f"{where}.role", "must be 'assistant'", raw["role"])
+        raise read.fail(f"{where}.role", "'assistant'", raw["role"])
     for key in [k for k, v in raw.items() if v is None and k != "content"]:
         del raw[key]  # null refusal, audio, function_call...: nothing to send back
     if raw.get("annotations") == []:
@@ -66,7 +69,7 @@ def decode_message(raw: Any, where: str, provider: str) -> Message:
     try:
         message = decode_assistant(raw, where)
     except ConversionError as exc:
-        raise ResponseFormatError(str(exc), provider=provider) from None
+        raise read.unconvertible(exc) from None
     return sendable(_tidy(message))
 
 
@@ -91,18 +94,17 @@ def _tidy(message: Message) -> Message:
 
 
 def finish_reason(value: Any, message: Message, provider: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise _format_error(provider, "choices[0].finish_reason", "must be a string", value)
-    if message.tool_calls and value in (None, "stop"):
+    reason = FieldReader.of(provider).string_or_none(value, "choices[0].finish_reason")
+    if message.tool_calls and reason in (None, "stop"):
         return "tool_calls"  # Ollama says "stop" even when the model called tools
-    return value
+    return reason
 
 
 def decode_usage(raw: Any, provider: str) -> Usage:
     """Token counts, with cached input and reasoning tokens where the server reports them."""
     if raw is None:
         return Usage()
-    raw = _object(raw, "usage", provider)
+    raw = FieldReader.of(provider).object(raw, "usage")
     counters = dict(_counters(raw, "", provider))
     details = {k: v for k, v in counters.items() if k not in _MAPPED_COUNTERS}
     return Usage(
@@ -124,7 +126,7 @@ def _counters(raw: dict[str, Any], prefix: str, provider: str) -> list[tuple[str
         elif isinstance(value, int) and not isinstance(value, bool):
             out.append((name, value))
         elif name in _MAPPED_COUNTERS and value is not None:
-            raise _format_error(provider, f"usage.{name}", "must be an integer", value)
+            raise FieldReader.of(provider).fail(f"usage.{name}", "an integer", value)
     return out
 
 
@@ -146,21 +148,4 @@ def embedded_error(raw: Any, provider: str) -> ProviderError:
 
 
 def optional_string(raw: dict[str, Any], key: str, provider: str) -> str | None:
-    value = raw.get(key)
-    if value is not None and not isinstance(value, str):
-        raise _format_error(provider, key, "must be a string", value)
-    return value
-
-
-def _object(value: Any, where: str, provider: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _format_error(provider, where, "must be an object", value)
-    return value
-
-
-def _format_error(provider: str, field: str, expectation: str, value: Any) -> ResponseFormatError:
-    shown = repr(value)
-    shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    return ResponseFormatError(
-        f"OpenAI Chat Completions reply: {field} {expectation}, got {shown}", provider=provider
-    )
+    return FieldReader.of(provider).string_or_none(raw.get(key), key)

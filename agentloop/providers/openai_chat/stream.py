@@ -1,7 +1,8 @@
 """OpenAI Chat Completions streaming: ``chat.completion.chunk`` events as deltas, then a Reply.
 
-The decoder rebuilds the message a non-streamed call would have returned and
-decodes it the same way, so a streamed reply equals the non-streamed one.
+Built on the wire kit's skeleton (`agentloop.providers.stream_decoder`): this module says
+only what a chunk means. The decoder rebuilds the message a non-streamed call would have
+returned and decodes it the same way, so a streamed reply equals the non-streamed one.
 
 Tool calls arrive in pieces keyed by ``index`` (several at once for parallel
 calls). Ollama sends each whole call in one delta with no ``index``; a call
@@ -12,177 +13,164 @@ chunk (``stream_options.include_usage``) has no choices and carries the usage.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
-from agentloop.errors import ResponseFormatError, StreamIncomplete
-from agentloop.providers.base import Delta, Reply
+from agentloop.providers.base import Reply
 from agentloop.providers.openai_chat.messages import REASONING_FIELDS
 from agentloop.providers.openai_chat.reply import (
     decode_message,
     decode_usage,
     embedded_error,
     finish_reason,
-    optional_string,
 )
-from agentloop.providers.wire_json import load_reply, scrub
+from agentloop.providers.stream_decoder import StreamDecoderBase, StreamPart
+from agentloop.providers.wire_fields import Where, at
+from agentloop.providers.wire_json import scrub
 
-_DELTA_KNOWN = {"role", "content", "tool_calls", "refusal", *REASONING_FIELDS}
 _CALL_KNOWN = {"index", "id", "type", "function"}
+#: The parts' keys: the text, the refusal, each reasoning field, and the calls by number.
+_CONTENT, _REFUSAL = "content", "refusal"
 
 
-@dataclass
-class _Call:
-    """One tool call being assembled from its deltas."""
-
-    id: str = ""
-    name: str = ""
-    arguments: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def wire(self) -> dict[str, Any]:
-        function = {"name": self.name, "arguments": self.arguments or "{}"}
-        return {**self.extra, "id": self.id, "type": "function", "function": function}
-
-
-class ChatStreamDecoder:
+class ChatStreamDecoder(StreamDecoderBase):
     """Feeds on server-sent events; `finish` gives the Reply (or StreamIncomplete)."""
 
+    end_marker = "the model finished (no finish_reason, no [DONE])"
+    ends_with_done = True
+
     def __init__(self, provider: str) -> None:
-        self.provider = provider
-        self.partial_text = ""
-        #: Reasoning text per field ("reasoning" or "reasoning_content"), in order of arrival.
-        self.reasoning: dict[str, str] = {}
-        self.refusal: str | None = None
+        super().__init__(provider)
+        #: Reasoning fields ("reasoning" or "reasoning_content") in order of arrival.
+        self.reasoning: list[str] = []
         self.extra: dict[str, Any] = {}
-        self.calls: list[_Call] = []
-        self.by_index: dict[int, _Call] = {}
+        self.calls = 0
+        self.by_index: dict[int, StreamPart] = {}
+        self.last_call: StreamPart | None = None
         self.finish_reason: str | None = None
         self.usage: Any = None
         self.model: str | None = None
-        self.done = False
-        self.chunks = 0
+        # Where the decoder is reading, written out only for an error message.
+        self._chunk: Where = ""
+        self._choice_no, self._tail = 0, ""
+        self._at = self._where  # bound once: checks on every chunk pass it
 
-    # -- events ------------------------------------------------------------------------------
+    def on_event(self, kind: str, data: dict[str, Any], path: Where) -> None:
+        if data.get("error") is not None:
+            raise embedded_error(data["error"], self.provider)
+        self.model = self.model or self.read.string_or_none(data.get("model"), path, "model")
+        if data.get("usage") is not None:
+            self.usage = data["usage"]
+        choices = self.read.list(data.get("choices") or [], path, "choices")
+        self._chunk = path
+        for position, choice in enumerate(choices):
+            self._choice_no, self._tail = position, ""
+            if self.read.object(choice, self._at).get("index", 0) == 0:
+                self._choice(choice)  # n > 1 streams interleave; the reply is choice 0
 
-    def feed(self, event: ServerSentEvent) -> Iterable[Delta]:
-        data = event.data.strip()
-        if not data:
-            return []
-        if data == "[DONE]":
-            self.done = True
-            return []
-        chunk = load_reply(data, provider=self.provider, what=f"stream chunk {self.chunks}")
-        self.chunks += 1
-        if not isinstance(chunk, dict):
-            raise self._error(f"chunk {self.chunks - 1} must be an object, got {data[:80]!r}")
-        if chunk.get("error") is not None:
-            raise embedded_error(chunk["error"], self.provider)
-        self.model = self.model or optional_string(chunk, "model", self.provider)
-        if chunk.get("usage") is not None:
-            self.usage = chunk["usage"]
-        choices = chunk.get("choices") or []
-        if not isinstance(choices, list):
-            raise self._error(f"choices must be a list, got {type(choices).__name__}")
-        deltas: list[Delta] = []
-        for choice in choices:
-            if not isinstance(choice, dict):
-                raise self._error(f"choices[] must hold objects, got {type(choice).__name__}")
-            if choice.get("index", 0) == 0:  # n > 1 streams interleave; the reply is choice 0
-                deltas.extend(self._choice(choice))
-        return deltas
+    def _where(self) -> str:
+        choice = f"{at(self._chunk)}.choices[{self._choice_no}]"
+        return f"{choice}.{self._tail}" if self._tail else choice
 
-    def _choice(self, choice: dict[str, Any]) -> list[Delta]:
-        reason = choice.get("finish_reason")
+    def _choice(self, choice: dict[str, Any]) -> None:
+        where = self._at
+        reason = self.read.string_or_none(choice.get("finish_reason"), where, "finish_reason")
         if reason is not None:
-            if not isinstance(reason, str):
-                raise self._error(f"finish_reason must be a string, got {reason!r}")
             self.finish_reason = reason
-        delta = choice.get("delta")
+            self.ended = True  # some compatible servers stop after finish_reason
+        delta = self.read.object_or_none(choice.get("delta"), where, "delta")
         if delta is None:
-            return []
-        if not isinstance(delta, dict):
-            raise self._error(f"delta must be an object, got {type(delta).__name__}")
-        out: list[Delta] = []
-        for key in REASONING_FIELDS:
-            text = self._text(delta, key)
-            if text:
-                self.reasoning[key] = self.reasoning.get(key, "") + text
-                if key == next(iter(self.reasoning)):  # servers sending both repeat the text
-                    out.append(Delta(text, "thinking"))
-        text = self._text(delta, "content")
-        if text:
-            self.partial_text += text
-            out.append(Delta(text))
-        refusal = self._text(delta, "refusal")
-        if refusal:
-            self.refusal = (self.refusal or "") + refusal
+            return
+        self._tail = "delta"
+        self._delta(delta)
+
+    def _delta(self, delta: dict[str, Any]) -> None:
+        # One pass over the fields the delta has (most chunks carry one), shown in a fixed
+        # order: reasoning, then text.
+        reasoning: dict[str, str] | None = None  # made only for a delta that has some
+        text = refusal = ""
+        calls = None
         for key, value in delta.items():
-            if key not in _DELTA_KNOWN and value is not None:
+            if value is None or key == "role":
+                continue
+            if key == "content":
+                text = self._text(value, key)
+            elif key in REASONING_FIELDS:
+                reasoning = reasoning or {}
+                reasoning[key] = self._text(value, key)
+            elif key == "refusal":
+                refusal = self._text(value, key)
+            elif key == "tool_calls":
+                calls = self.read.list(value, self._at, key)
+            else:
                 self.extra[key] = value
-        calls = delta.get("tool_calls")
-        if calls is not None:
-            if not isinstance(calls, list):
-                raise self._error(f"tool_calls must be a list, got {type(calls).__name__}")
-            for position, call in enumerate(calls):
-                self._call_delta(call, first_in_delta=position == 0)
-        return out
+        if reasoning is not None:
+            self._reasoning(reasoning)
+        if text:
+            self.parts.add_text(_CONTENT, text)
+            self.show_text(text)
+        if refusal:
+            self.parts.add_text(_REFUSAL, refusal, "refusal")
+        for position, call in enumerate(calls or []):
+            self._tail = f"delta.tool_calls[{position}]"
+            self._call_delta(call, first_in_delta=position == 0)
+
+    def _reasoning(self, reasoning: dict[str, str]) -> None:
+        for key in REASONING_FIELDS:
+            thinking = reasoning.get(key)
+            if thinking:
+                if key not in self.reasoning:
+                    self.reasoning.append(key)
+                self.parts.add_text(key, thinking, "thinking")
+                if key == self.reasoning[0]:  # servers sending both repeat the text
+                    self.show_thinking(thinking)
 
     def _call_delta(self, raw: Any, *, first_in_delta: bool) -> None:
-        if not isinstance(raw, dict):
-            raise self._error(f"tool_calls[] must hold objects, got {type(raw).__name__}")
-        function = raw.get("function") or {}
-        if not isinstance(function, dict):
-            raise self._error(f"tool_calls[].function must be an object, got {function!r}")
-        call_id = self._text(raw, "id")
-        name = self._text(function, "name")
+        raw = self.read.object(raw, self._where)
+        function = self.read.object(raw.get("function") or {}, self._at, "function")
+        call_id = self._field_text(raw, "id")
+        index = raw.get("index")
+        index = None if index is None else self.read.integer(index, self._at, "index")
+        self._tail += ".function"
+        name = self._field_text(function, "name")
         arguments = function.get("arguments")
         if isinstance(arguments, dict):  # some servers send the arguments already parsed
             arguments = json.dumps(arguments)
-        elif arguments is not None and not isinstance(arguments, str):
-            raise self._error(f"tool call arguments must be a string, got {arguments!r}")
-        call = self._slot(raw.get("index"), call_id, name, first_in_delta)
+        else:
+            self.read.string_or_none(arguments, self._at, "arguments")
+        call = self._slot(index, call_id, name, first_in_delta)
         call.id = call.id or call_id
         call.name = call.name or name  # servers that repeat the name would otherwise double it
         call.arguments += arguments or ""
-        call.extra.update({k: v for k, v in raw.items() if k not in _CALL_KNOWN})
+        call.fields.update({k: v for k, v in raw.items() if k not in _CALL_KNOWN})
 
-    def _slot(self, index: Any, call_id: str, name: str, first_in_delta: bool) -> _Call:
+    def _slot(self, index: int | None, call_id: str, name: str, first_in_delta: bool) -> StreamPart:
         """The call a delta continues, or a new one."""
         if index is not None:
-            if not isinstance(index, int) or isinstance(index, bool):
-                raise self._error(f"tool_calls[].index must be an integer, got {index!r}")
             known = self.by_index.get(index)
             if known is not None and not (call_id and known.id and call_id != known.id):
                 return known
             self.by_index[index] = self._new_call()
             return self.by_index[index]
-        last = self.calls[-1] if self.calls and first_in_delta else None
+        # Ollama: whole calls with no index; one continues only the last, in the same delta
+        last = self.last_call if first_in_delta else None
         if last is None or (call_id and call_id != last.id) or (not call_id and name and last.name):
             return self._new_call()
         return last
 
-    def _new_call(self) -> _Call:
-        self.calls.append(_Call())
-        return self.calls[-1]
+    def _new_call(self) -> StreamPart:
+        self.last_call = self.parts.start(("call", self.calls), "tool_call")
+        self.calls += 1
+        return self.last_call
 
     # -- the end -----------------------------------------------------------------------------
 
-    def finish(self) -> Reply:
-        # [DONE] ends an OpenAI stream; some compatible servers stop after finish_reason
-        if not self.done and self.finish_reason is None:
-            raise StreamIncomplete(
-                "the stream ended before the model finished (no finish_reason, no [DONE])",
-                provider=self.provider,
-                partial_text=self.partial_text,
-            )
-        for position, call in enumerate(self.calls):
+    def reply(self) -> Reply:
+        calls = [part for part in self.parts if part.kind == "tool_call"]
+        for position, call in enumerate(calls):
             if not call.name:
-                raise self._error(f"tool call {position} never received a function name")
-        message = decode_message(self._wire_message(), "the streamed message", self.provider)
+                raise self.read.error(f"streamed tool call {position} never received its name")
+        wire = self._wire_message(calls)
+        message = decode_message(wire, "the streamed message", self.provider)
         return Reply(
             message,
             decode_usage(self.usage, self.provider),
@@ -190,28 +178,32 @@ class ChatStreamDecoder:
             self.model,
         )
 
-    def _wire_message(self) -> dict[str, Any]:
+    def _wire_message(self, calls: list[StreamPart]) -> dict[str, Any]:
         """The message a non-streamed call would have returned."""
         message: dict[str, Any] = {**self.extra, "role": "assistant"}
-        message["content"] = self.partial_text if self.partial_text or not self.calls else None
-        message.update(self.reasoning)
-        if self.refusal is not None:
-            message["refusal"] = self.refusal
-        if self.calls:
-            message["tool_calls"] = [call.wire() for call in self.calls]
+        content = self.parts.get(_CONTENT)
+        text = content.text if content is not None else ""
+        message["content"] = text if text or not calls else None
+        for key in self.reasoning:
+            message[key] = self.parts.add_text(key, "").text  # each was started by its text
+        refusal = self.parts.get(_REFUSAL)
+        if refusal is not None:
+            message["refusal"] = refusal.text
+        if calls:
+            message["tool_calls"] = [_wire_call(call) for call in calls]
         return message
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _text(self, raw: dict[str, Any], key: str) -> str:
+    def _field_text(self, raw: dict[str, Any], key: str) -> str:
         value = raw.get(key)
-        if value is None:
-            return ""
-        if not isinstance(value, str):
-            raise self._error(f"{key} must be a string, got {value!r}"[:160])
-        return scrub(value)  # shown as it arrives, so mended here (sendable does the rest)
+        return "" if value is None else self._text(value, key)
 
-    def _error(self, message: str) -> ResponseFormatError:
-        return ResponseFormatError(
-            f"OpenAI Chat Completions stream: {message}", provider=self.provider
-        )
+    def _text(self, value: Any, key: str) -> str:
+        """A text field (not null): shown as it arrives, so mended here."""
+        return scrub(value if isinstance(value, str) else self.read.string(value, self._at, key))
+
+
+def _wire_call(call: StreamPart) -> dict[str, Any]:
+    function = {"name": call.name, "arguments": call.arguments or "{}"}
+    return {**call.fields, "id": call.id, "type": "function", "function": function}

@@ -8,6 +8,7 @@ from typing import Any
 
 from agentloop.errors import ConversionError
 from agentloop.messages import Extra
+from agentloop.providers.wire_fields import with_kept
 
 #: This wire format's name: the key of its fields in a part's ``extra``, and the ``provider``
 #: of its `Thinking` and `ProviderPart`s and of its errors.
@@ -18,8 +19,8 @@ ITEM = "item"
 
 
 def merge_kept(built: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
-    """``built`` plus the kept wire fields; what the neutral part says wins over stale extras."""
-    return {**built, **{key: value for key, value in kept.items() if key not in built}}
+    """``built`` plus the kept wire fields, by the wire kit's one rule (`with_kept`)."""
+    return with_kept(built, kept)
 
 
 def own_fields(extra: Extra) -> dict[str, Any]:

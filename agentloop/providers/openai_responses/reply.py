@@ -25,59 +25,56 @@ from agentloop.errors import (
     OverloadedError,
     ProviderError,
     RateLimitError,
-    ResponseFormatError,
     ServerError,
 )
 from agentloop.messages import Message
 from agentloop.providers.base import Reply
 from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 from agentloop.providers.openai_responses.messages import decode_output
+from agentloop.providers.wire_fields import FieldReader
 from agentloop.providers.wire_json import sendable
 from agentloop.usage import Usage
 
 FORMAT = OPENAI_RESPONSES
 UNFINISHED = ("queued", "in_progress")
 INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+#: Every check of a ``response`` object or a stream event.
+READ = FieldReader(FORMAT)
 
 
 def decode_reply(body: Any) -> Reply:
     """The reply in a ``response`` object (the JSON body, or a stream's final event)."""
-    response = require_object(body, "the reply")
+    response = READ.object(body, "")
     status = response.get("status")
     if status == "failed" or (isinstance(response.get("error"), dict) and "output" not in response):
         raise failure(response.get("error"), "the response failed")
     if status in UNFINISHED:
-        raise bad_reply(
-            f"the response is still {status} (background responses are not polled); field 'status'"
-        )
+        raise READ.fail("status", "completed (background responses are not polled)", status)
     message = decode_output_message(response.get("output"))
-    model = response.get("model")
     return Reply(
         message,
         decode_usage(response.get("usage")),
         finish_reason(response, message),
-        model if isinstance(model, str) else None,
+        READ.string_or_none(response.get("model"), "model"),
     )
 
 
 def decode_output_message(output: Any) -> Message:
     """The one assistant message the ``output`` items make up."""
-    if not isinstance(output, list):
-        raise bad_reply(f"field 'output' must be a list, not {type_name(output)}")
+    READ.list(output, "output")
     items = []
     for index, item in enumerate(output):
-        if not isinstance(item, dict):
-            raise bad_reply(f"field 'output[{index}]' must be an object, not {type_name(item)}")
+        READ.object(item, f"output[{index}]")
         kind = item.get("type", "message")
         if not isinstance(kind, str) or not kind or kind == "function_call_output":
-            raise bad_reply(f"field 'output[{index}].type' is not an output item: {kind!r:.40}")
+            raise READ.fail(f"output[{index}].type", "an output item's type", kind)
         if kind == "message" and item.get("role") != "assistant":
-            raise bad_reply(f"field 'output[{index}].role' must be 'assistant'")
+            raise READ.fail(f"output[{index}].role", "'assistant'", item.get("role"))
         items.append(item)
     try:
         messages = decode_output(items)
     except ConversionError as exc:
-        raise bad_reply(str(exc).removeprefix(f"{FORMAT}: ")) from None
+        raise READ.unconvertible(exc, f"{FORMAT}: ") from None
     return sendable(messages[0]) if messages else Message("assistant", [])
 
 
@@ -85,7 +82,7 @@ def decode_usage(usage: Any) -> Usage:
     """Token counts; ``None`` (an unfinished or minimal server's reply) counts nothing."""
     if usage is None:
         return Usage()
-    usage = require_object(usage, "field 'usage'")
+    usage = READ.object(usage, "usage")
     return Usage(
         count(usage, "input_tokens", "usage"),
         count(usage, "output_tokens", "usage"),
@@ -98,15 +95,12 @@ def detail(usage: dict[str, Any], group: str, key: str) -> int | None:
     details = usage.get(group)
     if details is None:
         return None
-    details = require_object(details, f"field 'usage.{group}'")
+    details = READ.object(details, f"usage.{group}")
     return None if details.get(key) is None else count(details, key, f"usage.{group}")
 
 
 def count(container: dict[str, Any], key: str, where: str) -> int:
-    value = container.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise bad_reply(f"field '{where}.{key}' must be a token count, not {value!r}")
-    return value
+    return READ.count(container.get(key), f"{where}.{key}")
 
 
 def finish_reason(response: dict[str, Any], message: Message) -> str:
@@ -146,20 +140,6 @@ def error_kind(code: str, message: str) -> type[ProviderError]:
     if lowered.startswith("invalid") or lowered in ("bad_request", "unsupported_value"):
         return BadRequestError
     return ServerError
-
-
-def require_object(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise bad_reply(f"{what} must be a JSON object, not {type_name(value)}")
-    return value
-
-
-def bad_reply(message: str) -> ResponseFormatError:
-    return ResponseFormatError(f"unexpected reply: {message}", provider=FORMAT)
-
-
-def type_name(value: Any) -> str:
-    return "null" if value is None else type(value).__name__
 
 
 def _dump(value: Any) -> str:

@@ -1,9 +1,11 @@
 """Responses API named server-sent events as deltas, then a [`Reply`][agentloop.Reply] (pure,
 stateful).
 
-Text (``response.output_text.delta``, ``response.refusal.delta``) and reasoning
-(``response.reasoning_summary_text.delta``, ``response.reasoning_text.delta``) are
-yielded as they come. Output items are assembled by ``output_index``, so parallel
+Built on the wire kit's skeleton (`agentloop.providers.stream_decoder`): this module says
+only what each event means. Text (``response.output_text.delta``,
+``response.refusal.delta``) and reasoning (``response.reasoning_summary_text.delta``,
+``response.reasoning_text.delta``) are yielded as they come. Output items are assembled
+by ``output_index`` (one part each), so parallel
 function calls each gather their own argument deltas; ``response.output_item.done``
 gives an item's final form. ``response.completed`` (or ``response.incomplete``)
 ends the stream and carries the usage; ``response.failed`` and ``error`` events
@@ -13,68 +15,35 @@ raise the typed error they describe. Events this decoder does not need are ignor
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from httpx_sse import ServerSentEvent
-
-from agentloop.errors import StreamIncomplete
-from agentloop.providers.base import Delta, Reply
+from agentloop.providers.base import Reply
 from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
 from agentloop.providers.openai_responses.messages import SUMMARY_SEPARATOR
-from agentloop.providers.openai_responses.reply import (
-    bad_reply,
-    decode_reply,
-    failure,
-    require_object,
-    type_name,
-)
-from agentloop.providers.wire_json import load_reply, scrub
+from agentloop.providers.openai_responses.reply import READ, decode_reply, failure
+from agentloop.providers.stream_decoder import StreamDecoderBase, StreamPart, StreamParts
+from agentloop.providers.wire_fields import Where
+from agentloop.providers.wire_json import scrub
 
 FORMAT = OPENAI_RESPONSES
 FINAL_EVENTS = ("response.completed", "response.incomplete")
 
 
-@dataclass
-class ItemState:
-    """One output item as its events arrive."""
-
-    item: dict[str, Any]
-    #: content_index -> (part type, text so far), for a message item.
-    texts: dict[int, tuple[str, str]] = field(default_factory=dict)
-    arguments: str = ""
-    #: summary_index -> text so far, for a reasoning item.
-    summary: dict[int, str] = field(default_factory=dict)
-    done: dict[str, Any] | None = None
-
-    def assembled(self) -> dict[str, Any]:
-        """The item: as ``output_item.done`` gave it, else rebuilt from the deltas."""
-        if self.done is not None:
-            return self.done
-        item = dict(self.item)
-        kind = item.get("type")
-        if kind == "message":
-            item["content"] = [
-                {"type": part, "refusal" if part == "refusal" else "text": text}
-                for _, (part, text) in sorted(self.texts.items())
-            ]
-        elif kind == "function_call":
-            item["arguments"] = self.arguments
-        elif kind == "reasoning":
-            item["summary"] = [
-                {"type": "summary_text", "text": text} for _, text in sorted(self.summary.items())
-            ]
-        return item
-
-
-class ResponsesStreamDecoder:
+class ResponsesStreamDecoder(StreamDecoderBase):
     """Feed it each server-sent event; `finish` gives the reply."""
 
+    end_marker = "response.completed"
+
     def __init__(self) -> None:
-        self.partial_text = ""
-        self._items: dict[int, ItemState] = {}
+        super().__init__(FORMAT)
+        #: A message item's texts by (output_index, content_index), a reasoning item's
+        #: summary parts by (output_index, summary_index); items are ``self.parts``.
+        self._texts = StreamParts()
+        self._summaries = StreamParts()
+        #: Items as ``response.output_item.done`` gave them, by output_index.
+        self._done: dict[int, dict[str, Any]] = {}
         self._final: dict[str, Any] | None = None
-        self._handlers: dict[str, Callable[[dict[str, Any], str], list[Delta]]] = {
+        self._handlers: dict[str, Callable[[dict[str, Any], str], None]] = {
             "response.output_item.added": self._item_added,
             "response.output_item.done": self._item_done,
             "response.output_text.delta": self._text_delta,
@@ -89,97 +58,105 @@ class ResponsesStreamDecoder:
             "error": self._error,
         }
 
-    def feed(self, event: ServerSentEvent) -> list[Delta]:
-        if not event.data.strip() or event.data.strip() == "[DONE]":
-            return []
-        data = load_reply(event.data, provider=FORMAT, what=f"event {event.event!r}")
-        if not isinstance(data, dict):
-            raise bad_reply(f"event {event.event!r} must be a JSON object, not {type_name(data)}")
-        kind = data.get("type", event.event)
-        handler = self._handlers.get(kind) if isinstance(kind, str) else None
-        return handler(data, kind) if handler is not None else []
+    def on_event(self, kind: str, data: dict[str, Any], path: Where) -> None:
+        handler = self._handlers.get(kind)
+        if handler is not None:
+            handler(data, kind)
 
-    def finish(self) -> Reply:
-        if self._final is None:
-            raise StreamIncomplete(
-                "the stream ended before response.completed",
-                provider=FORMAT,
-                partial_text=self.partial_text,
-            )
-        response = dict(self._final)
-        if self._items:
-            response["output"] = [state.assembled() for _, state in sorted(self._items.items())]
+    def reply(self) -> Reply:
+        response = dict(self._final or {})
+        if len(self.parts):
+            response["output"] = [self._assembled(i, item) for i, item in self.parts.by_key()]
         return decode_reply(response)
+
+    def _assembled(self, index: int, state: StreamPart) -> dict[str, Any]:
+        """An item: as ``output_item.done`` gave it, else rebuilt from the deltas."""
+        if index in self._done:
+            return self._done[index]
+        item = dict(state.fields)
+        if state.kind == "message":
+            item["content"] = [
+                {"type": part.kind, "refusal" if part.kind == "refusal" else "text": part.text}
+                for (owner, _), part in self._texts.by_key()
+                if owner == index
+            ]
+        elif state.kind == "function_call":
+            item["arguments"] = state.arguments
+        elif state.kind == "reasoning":
+            item["summary"] = [
+                {"type": "summary_text", "text": part.text}
+                for (owner, _), part in self._summaries.by_key()
+                if owner == index
+            ]
+        return item
 
     # -- handlers ------------------------------------------------------------------------
 
-    def _item_added(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        item = require_object(data.get("item"), f"field 'item' of {kind}")
-        self._items[_index(data, kind)] = ItemState(dict(item))
-        return []
+    def _item_added(self, data: dict[str, Any], kind: str) -> None:
+        item = READ.object(data.get("item"), kind, "item")
+        self.parts.start(_index(data, kind), str(item.get("type", "message")), item)
 
-    def _item_done(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        item = require_object(data.get("item"), f"field 'item' of {kind}")
-        self._state(data, kind, item).done = item
-        return []
+    def _item_done(self, data: dict[str, Any], kind: str) -> None:
+        item = READ.object(data.get("item"), kind, "item")
+        self._state(data, kind, item)
+        self._done[_index(data, kind)] = item
 
-    def _text_delta(self, data: dict[str, Any], kind: str) -> list[Delta]:
+    def _text_delta(self, data: dict[str, Any], kind: str) -> None:
         delta = _shown(data, kind)
         part = "refusal" if kind == "response.refusal.delta" else "output_text"
-        state = self._state(data, kind)
-        index = _int(data, "content_index", kind, default=0)
-        _, text = state.texts.get(index, (part, ""))
-        state.texts[index] = (part, text + delta)
-        self.partial_text += delta
-        return [Delta(delta)] if delta else []
+        self._state(data, kind)
+        key = (_index(data, kind), _int(data, "content_index", kind, default=0))
+        self._texts.add_text(key, delta, part)
+        self.show_text(delta)
 
-    def _arguments_delta(self, data: dict[str, Any], kind: str) -> list[Delta]:
+    def _arguments_delta(self, data: dict[str, Any], kind: str) -> None:
         self._state(data, kind).arguments += _string(data, "delta", kind)
-        return []
 
-    def _arguments_done(self, data: dict[str, Any], kind: str) -> list[Delta]:
+    def _arguments_done(self, data: dict[str, Any], kind: str) -> None:
         self._state(data, kind).arguments = _string(data, "arguments", kind)
-        return []
 
-    def _summary_delta(self, data: dict[str, Any], kind: str) -> list[Delta]:
+    def _summary_delta(self, data: dict[str, Any], kind: str) -> None:
         delta = _shown(data, kind)
-        state = self._state(data, kind)
-        index = _int(data, "summary_index", kind, default=0)
+        self._state(data, kind)
+        owner = _index(data, kind)
+        key = (owner, _int(data, "summary_index", kind, default=0))
         # The reply joins summary parts with a blank line: the stream shows the same text.
-        starts_part = index not in state.summary and any(state.summary.values())
-        state.summary[index] = state.summary.get(index, "") + delta
-        text = SUMMARY_SEPARATOR + delta if starts_part else delta
-        return [Delta(text, "thinking")] if text else []
+        starts_part = key not in self._summaries and any(
+            part.text for (item, _), part in self._summaries.by_key() if item == owner
+        )
+        self._summaries.add_text(key, delta, "summary_text")
+        self.show_thinking(SUMMARY_SEPARATOR + delta if starts_part else delta)
 
-    def _reasoning_delta(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        delta = _shown(data, kind)
-        return [Delta(delta, "thinking")] if delta else []
+    def _reasoning_delta(self, data: dict[str, Any], kind: str) -> None:
+        self.show_thinking(_shown(data, kind))
 
-    def _finished(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        self._final = require_object(data.get("response"), f"field 'response' of {kind}")
-        return []
+    def _finished(self, data: dict[str, Any], kind: str) -> None:
+        self._final = READ.object(data.get("response"), kind, "response")
+        self.ended = True
 
-    def _failed(self, data: dict[str, Any], kind: str) -> list[Delta]:
-        response = require_object(data.get("response"), f"field 'response' of {kind}")
+    def _failed(self, data: dict[str, Any], kind: str) -> None:
+        response = READ.object(data.get("response"), kind, "response")
         raise failure(response.get("error"), "the response failed")
 
-    def _error(self, data: dict[str, Any], kind: str) -> list[Delta]:
+    def _error(self, data: dict[str, Any], kind: str) -> None:
         raise failure(data, "the stream reported an error")
 
     def _state(
         self, data: dict[str, Any], kind: str, item: dict[str, Any] | None = None
-    ) -> ItemState:
+    ) -> StreamPart:
         """The item an event is about; one announced only by this event is started here."""
         index = _index(data, kind)
-        if index not in self._items:
-            self._items[index] = ItemState(dict(item) if item is not None else _implied(kind))
-        return self._items[index]
+        state = self.parts.get(index)
+        if state is None:
+            fields = dict(item) if item is not None else _implied(kind)
+            state = self.parts.start(index, str(fields.get("type", "message")), fields)
+        return state
 
 
 def _implied(kind: str) -> dict[str, Any]:
     """The item a delta implies when the server skipped ``response.output_item.added``."""
     if kind.startswith("response.function_call"):
-        raise bad_reply(f"{kind} for a function call that was never announced")
+        raise READ.error(f"event {kind} is for a function call that was never announced")
     if kind.startswith("response.reasoning"):
         return {"type": "reasoning", "summary": []}
     return {"type": "message", "role": "assistant", "content": []}
@@ -190,10 +167,7 @@ def _index(data: dict[str, Any], kind: str) -> int:
 
 
 def _int(data: dict[str, Any], key: str, kind: str, default: int | None = None) -> int:
-    value = data.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise bad_reply(f"field '{key}' of {kind} must be an integer, not {type_name(value)}")
-    return value
+    return READ.integer(data.get(key, default), kind, key)
 
 
 def _shown(data: dict[str, Any], kind: str) -> str:
@@ -202,7 +176,4 @@ def _shown(data: dict[str, Any], kind: str) -> str:
 
 
 def _string(data: dict[str, Any], key: str, kind: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str):
-        raise bad_reply(f"field '{key}' of {kind} must be a string, not {type_name(value)}")
-    return value
+    return READ.string(data.get(key), kind, key)
