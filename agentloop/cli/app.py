@@ -295,7 +295,7 @@ def _mcp_command(mcp: Parser) -> None:
 
 
 def _mcp_help(parser: Parser) -> Handler:
-    def handler(args: argparse.Namespace, output: Output) -> int:
+    def handler(_args: argparse.Namespace, _output: Output) -> int:
         parser.print_help()
         return 0
 

@@ -8,6 +8,7 @@ error, through the ``agentloop.mcp`` logger.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 
@@ -16,7 +17,7 @@ from agentloop.cli.render import Output
 from agentloop.cli.tools_option import resolve_tools
 
 
-def run(args: argparse.Namespace, output: Output) -> int:
+def run(args: argparse.Namespace, _output: Output) -> int:
     tools = resolve_tools(args.tool or [], args.functions or [], args.tool_option or [])
     if not tools:
         raise UsageError("agentloop mcp serve needs tools to serve: -T TOOL or --functions")
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace, output: Output) -> int:
     _log_to_stderr()
     from agentloop.mcp import serve
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         serve(
             tools,
             http=args.http,
@@ -33,8 +34,6 @@ def run(args: argparse.Namespace, output: Output) -> int:
             allow_remote=args.allow_remote,
             name=args.name,
         )
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -47,4 +46,3 @@ def _log_to_stderr() -> None:
     handler.setFormatter(logging.Formatter("agentloop mcp: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-

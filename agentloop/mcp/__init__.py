@@ -1,4 +1,4 @@
-"""Serve agentloop tools over the Model Context Protocol: ``agentloop.mcp.serve([Files(root=".")])``.
+"""Serve agentloop tools over the Model Context Protocol: ``serve([Files(root=".")])``.
 
 Functions, `Tool`s, `Toolbox` instances and classes become the tools of an MCP server, over
 stdio (the default) or streamable HTTP (``http=PORT``), through the official ``mcp`` SDK

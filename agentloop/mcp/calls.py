@@ -89,9 +89,7 @@ async def _run(item: Tool, kwargs: dict[str, Any]) -> Any:
     return value
 
 
-async def _approval(
-    ctx: ServerRequestContext[Any, Any], item: Tool, call: ToolCall
-) -> str | None:
+async def _approval(ctx: ServerRequestContext[Any, Any], item: Tool, call: ToolCall) -> str | None:
     """None when the call may run; else why not, for the model.
 
     Fails closed: a client that cannot be asked (no elicitation capability, or no channel

@@ -48,7 +48,7 @@ def build_server(
     served = ServedTools(tools, share_toolboxes=share_toolboxes)
 
     async def list_tools(
-        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+        ctx: ServerRequestContext[Any, Any], _params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
         session = await _session_tools(ctx, served)
         return types.ListToolsResult(tools=[mcp_tool(t) for t in (await session.tools()).values()])
@@ -71,7 +71,7 @@ def build_server(
 
 
 async def _no_discover(
-    ctx: ServerRequestContext[Any, Any], params: types.RequestParams | None
+    _ctx: ServerRequestContext[Any, Any], _params: types.RequestParams | None
 ) -> types.DiscoverResult:
     # "Method not found" is what a session-protocol server answers: the client falls back
     # to the initialize handshake (see the module documentation).

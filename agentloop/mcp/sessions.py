@@ -19,7 +19,7 @@ from typing import Any
 from agentloop.errors import ToolDefinitionError
 from agentloop.server_tools import ServerTool
 from agentloop.toolbox import Toolbox, close_toolboxes, prepare_toolboxes
-from agentloop.tools import Tool, ToolSource, Tools, collect_tools, tool_sources
+from agentloop.tools import Tool, Tools, ToolSource, collect_tools, tool_sources
 
 __all__ = ["ServedTools", "SessionTools"]
 
@@ -66,12 +66,13 @@ class ServedTools:
     def _for_session(self, source: ToolSource | type[Toolbox]) -> ToolSource:
         if isinstance(source, type):
             try:
-                return source()
+                made: Toolbox = source()
             except TypeError as exc:
                 raise ToolDefinitionError(
                     f"{source.__name__}() failed ({exc}): serve an instance configured as "
                     f"you need, e.g. {source.__name__}(...), which each session gets a copy of"
                 ) from exc
+            return made
         if isinstance(source, Toolbox) and not self.share_toolboxes:
             return session_copy(source)
         return source
@@ -109,7 +110,9 @@ def session_copy(box: Toolbox) -> Toolbox:
     memo: dict[int, Any] = {}
     for value in vars(box).values():
         if isinstance(value, _LOCKS):
-            memo[id(value)] = threading.RLock() if "RLock" in type(value).__name__ else threading.Lock()
+            memo[id(value)] = (
+                threading.RLock() if "RLock" in type(value).__name__ else threading.Lock()
+            )
     try:
         return copy.deepcopy(box, memo)
     except Exception as exc:

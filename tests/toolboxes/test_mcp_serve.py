@@ -21,13 +21,13 @@ import pytest
 
 pytest.importorskip("mcp")
 
-import mcp_types as types  # noqa: E402
-from mcp import Client, StdioServerParameters  # noqa: E402
+import mcp_types as types
+from local_server import LocalServer
+from mcp import Client, StdioServerParameters
 
-from agentloop import FunctionModel, Request, Tool, ToolCall  # noqa: E402
-from agentloop.tools import collect_tools  # noqa: E402
-from local_server import LocalServer  # noqa: E402
-from toolboxes import MCP, SQLite, Files, Memory  # noqa: E402
+from agentloop import FunctionModel, Request, Tool, ToolCall
+from agentloop.tools import collect_tools
+from toolboxes import MCP, Files, Memory, SQLite
 
 HERE = Path(__file__).parent
 SERVED = str(HERE / "mcp_served.py")
@@ -100,9 +100,11 @@ async def test_the_ready_made_toolboxes_over_stdio(
         assert {"Shell_run", "HTTP_fetch", "Files_write"} <= set(listed)
 
         read = await client.call_tool("Files_read", {"path": "notes.txt"})
-        assert "second line" in text(read) and not read.is_error
+        assert "second line" in text(read)
+        assert not read.is_error
         rows = await client.call_tool("SQLite_query", {"sql": "select name from birds"})
-        assert "pelican" in text(rows) and "wren" in text(rows)
+        assert "pelican" in text(rows)
+        assert "wren" in text(rows)
         assert not (await client.call_tool("Memory_set", {"key": "k", "value": "v"})).is_error
         assert "v" in text(await client.call_tool("Memory_get", {"key": "k"}))
         shell = await client.call_tool("Shell_run", {"command": "echo from-the-shell"})
@@ -129,11 +131,14 @@ async def test_errors_and_media_over_stdio(workspace: Path) -> None:
         assert text(invalid) == str(expected.value)  # the model reads the chain's own message
 
         refused = await client.call_tool("refuse", {"reason": "no"})
-        assert refused.is_error and text(refused) == "refused: no"
+        assert refused.is_error
+        assert text(refused) == "refused: no"
         crashed = await client.call_tool("crash", {})
-        assert crashed.is_error and text(crashed) == "RuntimeError: kaput"
+        assert crashed.is_error
+        assert text(crashed) == "RuntimeError: kaput"
         unknown = await client.call_tool("nothing", {})
-        assert unknown.is_error and "Unknown tool 'nothing'" in text(unknown)
+        assert unknown.is_error
+        assert "Unknown tool 'nothing'" in text(unknown)
         # Still serving after all that.
         assert text(await client.call_tool("add", {"a": 2, "b": 40})) == "42"
 
@@ -141,7 +146,8 @@ async def test_errors_and_media_over_stdio(workspace: Path) -> None:
         kinds = [block.type for block in media.content]
         assert kinds == ["text", "image", "resource"]
         image, resource = media.content[1], media.content[2]
-        assert isinstance(image, types.ImageContent) and image.mime_type == "image/png"
+        assert isinstance(image, types.ImageContent)
+        assert image.mime_type == "image/png"
         assert base64.b64decode(image.data).startswith(b"\x89PNG")
         assert isinstance(resource, types.EmbeddedResource)
         assert isinstance(resource.resource, types.BlobResourceContents)
@@ -151,7 +157,8 @@ async def test_errors_and_media_over_stdio(workspace: Path) -> None:
         # No elicitation callback: a tool that requires approval is refused, and never runs.
         launch = await client.call_tool("launch", {"target": "rocket"})
         assert launch.is_error
-        assert "cannot ask its user" in text(launch) and "did not run" in text(launch)
+        assert "cannot ask its user" in text(launch)
+        assert "did not run" in text(launch)
 
 
 # -- streamable HTTP: sessions, approval, isolation ------------------------------------------
@@ -189,14 +196,17 @@ async def test_approval_through_elicitation_over_http(http_server: tuple[str, Pa
     url, _ = http_server
     async with Client(url, elicitation_callback=accept) as client:
         launched = await client.call_tool("launch", {"target": "rocket"})
-        assert not launched.is_error and text(launched) == "launched rocket"
+        assert not launched.is_error
+        assert text(launched) == "launched rocket"
     async with Client(url, elicitation_callback=decline) as client:
         declined = await client.call_tool("launch", {"target": "rocket"})
         assert declined.is_error
-        assert "declined" in text(declined) and "did not run" in text(declined)
+        assert "declined" in text(declined)
+        assert "did not run" in text(declined)
     async with Client(url) as client:
         refused = await client.call_tool("launch", {"target": "rocket"})
-        assert refused.is_error and "cannot ask its user" in text(refused)
+        assert refused.is_error
+        assert "cannot ask its user" in text(refused)
 
 
 async def test_each_session_has_its_own_toolboxes(http_server: tuple[str, Path]) -> None:
