@@ -8,10 +8,12 @@ isolation tests, and one consumed by agentloop's own MCP toolbox for the round t
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +23,24 @@ import pytest
 
 pytest.importorskip("mcp")
 
+import mcp_served
 import mcp_types as types
 from local_server import LocalServer
 from mcp import Client, StdioServerParameters
 
-from agentloop import FunctionModel, Request, Tool, ToolCall
+from agentloop import (
+    DuplicateToolError,
+    FunctionModel,
+    Request,
+    Tool,
+    Toolbox,
+    ToolCall,
+    ToolDefinitionError,
+    WebSearch,
+)
+from agentloop.cli.app import main
+from agentloop.mcp import build_server, check_host
+from agentloop.mcp.sessions import ServedTools
 from agentloop.tools import collect_tools
 from toolboxes import MCP, Files, Memory, SQLite
 
@@ -83,8 +98,6 @@ async def test_the_ready_made_toolboxes_over_stdio(
         listed = {t.name: t for t in (await client.list_tools()).tools}
 
         # What the client sees is what agentloop sends a model: names, descriptions, schemas.
-        import mcp_served
-
         local = collect_tools(
             [
                 Files(root=workspace),
@@ -125,7 +138,7 @@ async def test_errors_and_media_over_stdio(workspace: Path) -> None:
     async with Client(stdio_params(workspace)) as client:
         invalid = await client.call_tool("add", {"a": "many"})
         assert invalid.is_error
-        direct = Tool.function(__import__("mcp_served").add)
+        direct = Tool.function(mcp_served.add)
         with pytest.raises(Exception) as expected:
             direct.validate(ToolCall("add", {"a": "many"}, "c1"))
         assert text(invalid) == str(expected.value)  # the model reads the chain's own message
@@ -251,8 +264,6 @@ def scripted(*calls: ToolCall) -> FunctionModel:
 
 
 def test_a_chain_through_the_mcp_toolbox_matches_the_tools_used_directly() -> None:
-    import mcp_served
-
     def calls(prefix: str) -> list[ToolCall]:
         return [
             ToolCall(f"{prefix}add", {"a": 2, "b": 40}, "c1"),
@@ -278,3 +289,86 @@ def test_a_chain_through_the_mcp_toolbox_matches_the_tools_used_directly() -> No
     assert [(a.media_type, a.data) for a in theirs[-1].attachments] == [
         (a.media_type, a.data) for a in ours[-1].attachments
     ]
+
+
+# -- in process: what serve() accepts, the host rule, the stateless protocol -----------------
+
+
+class Counter(Toolbox):
+    """Counts, per instance."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def bump(self) -> int:
+        """One more."""
+        with self.lock:
+            self.count += 1
+            return self.count
+
+
+def test_each_session_gets_a_copy_or_a_new_instance() -> None:
+    template = Counter()
+    served = ServedTools([template, Memory, mcp_served.add])
+    first, second = served.session_sources(), served.session_sources()
+    assert first[0] is not template
+    assert first[0] is not second[0]
+    assert isinstance(first[0], Counter)
+    assert first[0].lock is not template.lock
+    assert isinstance(first[1], Memory)
+    assert first[1] is not second[1]
+    assert first[2] is second[2] is mcp_served.add  # functions keep no state: shared
+    shared = ServedTools([template], share_toolboxes=True)
+    assert shared.session_sources()[0] is template
+    assert shared.shared_toolboxes() == [template]
+
+
+def test_what_cannot_be_served_is_refused_when_the_server_is_built() -> None:
+    with pytest.raises(ToolDefinitionError, match="provider-side tool"):
+        ServedTools([WebSearch()])
+    with pytest.raises(DuplicateToolError):
+        ServedTools([mcp_served.add, mcp_served.add])
+    unpicklable = Counter()
+    unpicklable.generator = (n for n in range(3))  # type: ignore[attr-defined]
+    with pytest.raises(ToolDefinitionError, match="Cannot copy"):
+        ServedTools([unpicklable])
+    with pytest.raises(ValueError, match="errors= must be one of"):
+        build_server([mcp_served.add], errors="loud")  # type: ignore[arg-type]
+
+
+def test_only_loopback_unless_remote_is_allowed(caplog: pytest.LogCaptureFixture) -> None:
+    for host in ("127.0.0.1", "localhost", "::1", "[::1]"):
+        check_host(host, allow_remote=False)
+    with pytest.raises(ValueError, match="allow_remote=True"):
+        check_host("0.0.0.0", allow_remote=False)
+    with caplog.at_level(logging.WARNING, logger="agentloop.mcp"):
+        check_host("0.0.0.0", allow_remote=True)
+    assert "reachable from other machines" in caplog.text
+
+
+def test_the_command_line_refuses_mistakes_before_serving(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["mcp", "serve"]) == 2
+    assert "needs tools to serve" in capsys.readouterr().err
+    assert main(["mcp", "serve", "-T", "Memory", "--host", "0.0.0.0"]) == 2
+    assert "go with --http" in capsys.readouterr().err
+    assert main(["mcp", "serve", "-T", "Memory", "--http", "0", "--host", "0.0.0.0"]) == 2
+    assert "--allow-remote" in capsys.readouterr().err
+    assert main(["mcp", "serve", "-T", "Memory", "--http", "70000"]) == 2
+    assert main(["mcp", "serve", "-T", "WebSearch"]) == 2
+    assert "provider-side tool" in capsys.readouterr().err
+
+
+async def test_a_client_of_the_stateless_protocol_gets_a_session_per_request() -> None:
+    server, _ = build_server([Counter(), mcp_served.launch])
+    async with Client(server, mode="2026-07-28", elicitation_callback=accept) as client:
+        assert text(await client.call_tool("Counter_bump", {})) == "1"
+        assert text(await client.call_tool("Counter_bump", {})) == "1"
+        refused = await client.call_tool("launch", {"target": "rocket"})
+        assert refused.is_error
+        assert "did not run" in text(refused)
+    async with Client(server, mode="legacy") as client:  # the session protocol: one instance
+        assert text(await client.call_tool("Counter_bump", {})) == "1"
+        assert text(await client.call_tool("Counter_bump", {})) == "2"
