@@ -23,7 +23,7 @@ from agentloop.media import File, Image
 from agentloop.messages import ToolCall, ToolResult
 from agentloop.tools import ErrorMode, Tool
 
-__all__ = ["call_tool", "mcp_tool", "result_content"]
+__all__ = ["call_tool", "mcp_tool", "result_content", "unavailable"]
 
 logger = logging.getLogger("agentloop.mcp")
 
@@ -144,6 +144,12 @@ def _attachment(part: Image | File, index: int) -> types.ContentBlock:
         uri=f"attachment://{index + 1}/{name}", mime_type=mime, blob=encoded
     )
     return types.EmbeddedResource(type="resource", resource=resource)
+
+
+def unavailable(name: str, exc: BaseException) -> types.CallToolResult:
+    """The error result of a call made while the session's toolboxes cannot be prepared."""
+    reason = f"{type(exc).__name__}: {exc}"
+    return _error(f"The tools are not available ({reason}); {name!r} did not run.")
 
 
 def _as_result(result: ToolResult) -> types.CallToolResult:

@@ -21,7 +21,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.shared.exceptions import MCPError
 
-from agentloop.mcp.calls import call_tool, mcp_tool
+from agentloop.mcp.calls import call_tool, mcp_tool, unavailable
 from agentloop.mcp.sessions import ServedTools, SessionTools
 from agentloop.toolbox import Toolbox, close_toolboxes
 from agentloop.tools import ERROR_MODES, ErrorMode, Tools
@@ -57,7 +57,18 @@ def build_server(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
     ) -> types.CallToolResult:
         session = await _session_tools(ctx, served)
-        return await call_tool(ctx, await session.tools(), params.name, params.arguments, errors)
+        try:
+            tools = await session.tools()
+        except Exception as exc:  # a toolbox's prepare() failed: said, and tried again next call
+            logger.exception("Preparing the session's toolboxes failed")
+            return unavailable(params.name, exc)
+        return await call_tool(ctx, tools, params.name, params.arguments, errors)
+
+    async def initialized(
+        ctx: ServerRequestContext[Any, Any], _params: types.NotificationParams
+    ) -> None:
+        # The session starts: prepare its toolboxes now rather than on its first request.
+        await (await _session_tools(ctx, served)).tools()
 
     server: Server[Any] = Server(
         name,
@@ -67,6 +78,9 @@ def build_server(
         on_call_tool=call,
     )
     server.add_request_handler("server/discover", types.RequestParams, _no_discover)
+    server.add_notification_handler(
+        "notifications/initialized", types.NotificationParams, initialized
+    )
     return server, served
 
 

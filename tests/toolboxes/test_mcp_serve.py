@@ -372,3 +372,24 @@ async def test_a_client_of_the_stateless_protocol_gets_a_session_per_request() -
     async with Client(server, mode="legacy") as client:  # the session protocol: one instance
         assert text(await client.call_tool("Counter_bump", {})) == "1"
         assert text(await client.call_tool("Counter_bump", {})) == "2"
+
+
+class Unready(Toolbox):
+    """Cannot start."""
+
+    async def prepare(self) -> None:
+        raise OSError("no database")
+
+    def ping(self) -> str:
+        """Never runs."""
+        return "pong"
+
+
+async def test_a_toolbox_that_cannot_prepare_fails_the_call_not_the_server() -> None:
+    server, _ = build_server([Unready, mcp_served.add])
+    async with Client(server, mode="legacy") as client:
+        failed = await client.call_tool("Unready_ping", {})
+        assert failed.is_error
+        assert "OSError: no database" in text(failed)
+        # Its tools are listed with the toolboxes prepared: every call of the session waits.
+        assert (await client.call_tool("add", {"a": 1, "b": 1})).is_error
