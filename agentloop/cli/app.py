@@ -221,7 +221,9 @@ def build_parser() -> Parser:
     logs.add_argument("--path", action="store_true", help="print where the log is kept")
     logs.set_defaults(handler=_lazy("logs"))
 
-    _mcp_command(add("mcp", "Serve tools to MCP clients (Claude Desktop, IDEs, agents).", [common]))
+    _mcp_command(
+        add("mcp", "Serve tools to MCP clients (desktop apps, IDEs, other agents).", [common])
+    )
 
     demo = add("demo", "Run the offline tool-chain demo.", [common])
     demo.add_argument("-m", "--model", help="run it against this model instead (needs its key)")
