@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 
 try:
-    import mcp as _sdk  # noqa: F401
+    import mcp_types as _sdk_types  # noqa: F401  (new in mcp 2, whose server API this uses)
 except ImportError as exc:  # pragma: no cover - the extra is part of the dev install
     raise ImportError(
-        "Serving tools over MCP needs the mcp package: pip install 'agentloop-kit[mcp]'"
+        "Serving tools over MCP needs the mcp package, version 2.3 or later: "
+        "pip install 'agentloop-kit[mcp]' 'mcp>=2.3'"
     ) from exc
 
 from agentloop.mcp.server import aserve, build_server, check_host
