@@ -24,7 +24,7 @@ from agentloop.cli.models import register_demo_model
 from agentloop.cli.render import Output
 
 Handler = Callable[[argparse.Namespace, Output], int]
-COMMANDS = ("prompt", "chain", "chat", "batch", "models", "logs", "demo")
+COMMANDS = ("prompt", "chain", "chat", "batch", "models", "logs", "mcp", "demo")
 
 
 class Parser(argparse.ArgumentParser):
@@ -139,6 +139,17 @@ chain_limit = at_least_one("model calls", "model call")
 max_total_tokens = at_least_one("tokens", "token")
 
 
+def port(text: str) -> int:
+    """``--http PORT``: 0 to 65535 (0: any free port, logged on stderr)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expects a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {value}")
+    return value
+
+
 def max_cost(text: str) -> float:
     """``--max-cost USD``: a positive number of US dollars."""
     try:
@@ -210,6 +221,10 @@ def build_parser() -> Parser:
     logs.add_argument("--path", action="store_true", help="print where the log is kept")
     logs.set_defaults(handler=_lazy("logs"))
 
+    _mcp_command(
+        add("mcp", "Serve tools to MCP clients (desktop apps, IDEs, other agents).", [common])
+    )
+
     demo = add("demo", "Run the offline tool-chain demo.", [common])
     demo.add_argument("-m", "--model", help="run it against this model instead (needs its key)")
     demo.set_defaults(handler=_run_demo)
@@ -254,6 +269,41 @@ def _batch_command(batch: Parser) -> None:
     batch.set_defaults(handler=_lazy("batch"))
 
 
+def _mcp_command(mcp: Parser) -> None:
+    actions = mcp.add_subparsers(title="actions", metavar="ACTION", parser_class=Parser)
+    serve = actions.add_parser(
+        "serve",
+        help="serve tools over MCP: stdio, or streamable HTTP with --http",
+        description="Serve tools (-T, --functions, --tool-option, as for chain) over MCP, "
+        "on stdio by default.",
+        parents=[_common_options()],
+    )
+    _tool_sources(serve)
+    serve.add_argument(
+        "--http",
+        type=port,
+        metavar="PORT",
+        help="serve streamable HTTP on this port, at /mcp (0: any free port)",
+    )
+    serve.add_argument("--host", help="the address to bind with --http (default 127.0.0.1)")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host other machines can reach (no authentication: a warning is logged)",
+    )
+    serve.add_argument("--name", default="agentloop", help="the server's name for clients")
+    serve.set_defaults(handler=_lazy("mcp"))
+    mcp.set_defaults(handler=_mcp_help(mcp))
+
+
+def _mcp_help(parser: Parser) -> Handler:
+    def handler(_args: argparse.Namespace, _output: Output) -> int:
+        parser.print_help()
+        return 0
+
+    return handler
+
+
 def _common_options() -> Parser:
     common = Parser(add_help=False)
     # SUPPRESS: `agentloop --debug prompt` keeps the top-level value.
@@ -296,26 +346,7 @@ def _model_options() -> Parser:
 
 def _tool_options() -> Parser:
     tools = Parser(add_help=False)
-    tools.add_argument(
-        "-T",
-        "--tool",
-        action="append",
-        metavar="TOOL",
-        help="module:function, module:ToolboxClass, Memory, Files, HTTP, SQLite, Shell, MCP, "
-        "or the provider's own WebSearch, CodeExecution",
-    )
-    tools.add_argument(
-        "--functions",
-        action="append",
-        metavar="FILE_OR_CODE",
-        help="every public function of a .py file, or of Python code given inline",
-    )
-    tools.add_argument(
-        "--tool-option",
-        action="append",
-        metavar="NAME.KEY=VALUE",
-        help="configure a toolbox, e.g. --tool-option Files.root=.",
-    )
+    _tool_sources(tools)
     tools.add_argument(
         "--td",
         "--tools-debug",
@@ -348,6 +379,30 @@ def _tool_options() -> Parser:
         help="stop a chain before it uses more tokens than this (input plus output)",
     )
     return tools
+
+
+def _tool_sources(parser: Parser) -> None:
+    """-T, --functions and --tool-option: which tools, as chain, chat and mcp serve take them."""
+    parser.add_argument(
+        "-T",
+        "--tool",
+        action="append",
+        metavar="TOOL",
+        help="module:function, module:ToolboxClass, Memory, Files, HTTP, SQLite, Shell, MCP, "
+        "or the provider's own WebSearch, CodeExecution",
+    )
+    parser.add_argument(
+        "--functions",
+        action="append",
+        metavar="FILE_OR_CODE",
+        help="every public function of a .py file, or of Python code given inline",
+    )
+    parser.add_argument(
+        "--tool-option",
+        action="append",
+        metavar="NAME.KEY=VALUE",
+        help="configure a toolbox, e.g. --tool-option Files.root=.",
+    )
 
 
 def _attachments(parser: Parser, help: str = "an image or file: a path or a URL") -> None:
