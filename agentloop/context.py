@@ -70,6 +70,12 @@ def is_run_context(annotation: Any) -> bool:
     return annotation is RunContext or get_origin(annotation) is RunContext
 
 
+def _is_context_hint(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return annotation.rpartition(".")[2].split("[", 1)[0] == "RunContext"
+    return is_run_context(annotation)
+
+
 _PARAMETERS: WeakKeyDictionary[Callable[..., Any], str | None] = WeakKeyDictionary()
 
 
@@ -86,9 +92,11 @@ def context_parameter(fn: Callable[..., Any]) -> str | None:
         pass
     try:
         signature = inspect.signature(fn, eval_str=True)
-    except (NameError, TypeError, ValueError):
+    except NameError:  # a hint naming what only a TYPE_CHECKING block imports: read as text
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # no signature to read (some builtins)
         return None
-    names = [p.name for p in signature.parameters.values() if is_run_context(p.annotation)]
+    names = [p.name for p in signature.parameters.values() if _is_context_hint(p.annotation)]
     if len(names) > 1:
         raise ToolDefinitionError(
             f"{getattr(fn, '__qualname__', fn)!r} declares {len(names)} RunContext parameters "

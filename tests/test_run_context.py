@@ -363,3 +363,14 @@ def test_over_http_anthropic_deps_reach_an_async_toolbox_method(local_server: Lo
     assert set(schemas["Notes_add"]["properties"]) == {"note"}
     assert notes.notes == {"Ada": ["milk"]}
     assert second["messages"][-1]["content"][0]["content"] == "noted"
+
+
+def test_a_hook_whose_hints_cannot_be_resolved_still_gets_the_context() -> None:
+    got: list[str] = []
+
+    def before(tool: Tool | None, call: ToolCall, ctx: RunContext[Missing]) -> None:  # noqa: F821
+        got.append(ctx.deps.user)
+
+    model, _ = calls_then(ToolCall("greet", {"greeting": "Hi"}, "c1"), "done")
+    model.chain("x", tools=[greet], before_call=before, deps=Deps("Ada"))
+    assert got == ["Ada"]
