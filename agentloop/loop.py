@@ -249,13 +249,9 @@ def _chain(
         if not calls or not spec.execute_tools:
             if calls or spec.output is None:
                 return Outcome(model_calls)
-            error = yield from _check_answer(reply.message.text, spec.output, context.replace())
-            if error is None:
+            retry = yield from _check_answer(reply, spec.output, context.replace(), attempts)
+            if retry is None:
                 return Outcome(model_calls)
-            attempts.append(error)
-            if len(attempts) > spec.output.max_retries:
-                raise OutputRetriesExceeded(attempts, spec.output.max_retries)
-            retry = retry_message(error)  # an answer in text: the model reads why as a user
             history.append(retry)
             listener.rejected(retry)
             continue
@@ -470,9 +466,27 @@ def _prepare_step(tools: Mapping[str, Tool], context: RunContext[Any]) -> Step[d
 
 
 def _check_answer(
+    reply: Reply,
+    check: OutputCheck,
+    context: RunContext[Any],
+    attempts: list[StructuredOutputError],
+) -> Step[Message | None]:
+    """None when the final answer passes ``check``; else the message telling the model why
+    (recording the attempt), or `OutputRetriesExceeded` once the retries are spent."""
+    text = reply.message.text
+    error = yield from _answer_error(text, check, context)
+    if error is None:
+        return None
+    attempts.append(error)
+    if len(attempts) > check.max_retries:
+        raise OutputRetriesExceeded(attempts, check.max_retries)
+    return retry_message(error)  # an answer in text: the model reads why as a user
+
+
+def _answer_error(
     text: str, check: OutputCheck, context: RunContext[Any]
 ) -> Step[StructuredOutputError | None]:
-    """None when the final answer passes ``check``; else why not, as one rejected attempt."""
+    """None when ``text`` passes ``check``; else why not, as one rejected attempt."""
     try:
         # Through the shell: a pydantic type's own validators are user code too.
         value = yield CallUser(answer, (text, check.schema))
