@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from agentloop.batch import BatchResult, LLMClient
+    from agentloop.context import RunContext
     from agentloop.conversation import AsyncConversation, Conversation
     from agentloop.errors import (
         AgentloopError,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
         MissingKeyError,
         ModelNotFoundError,
         OptionError,
+        OutputRetriesExceeded,
         OverloadedError,
         PauseChain,
         PermissionDeniedError,
@@ -128,6 +130,7 @@ __all__ = [
     "Model",
     "ModelNotFoundError",
     "OptionError",
+    "OutputRetriesExceeded",
     "OverloadedError",
     "Part",
     "PauseChain",
@@ -145,6 +148,7 @@ __all__ = [
     "ResponseFormatError",
     "ResumeError",
     "Role",
+    "RunContext",
     "SerializationError",
     "ServerError",
     "StreamIncomplete",
@@ -181,6 +185,7 @@ __all__ = [
 #: Where each public name is defined, by module (the same imports as the TYPE_CHECKING block).
 _MODULES: dict[str, tuple[str, ...]] = {
     "agentloop.batch": ("BatchResult", "LLMClient"),
+    "agentloop.context": ("RunContext",),
     "agentloop.conversation": ("AsyncConversation", "Conversation"),
     "agentloop.errors": (
         "AgentloopError",
@@ -201,6 +206,7 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "MissingKeyError",
         "ModelNotFoundError",
         "OptionError",
+        "OutputRetriesExceeded",
         "OverloadedError",
         "PauseChain",
         "PermissionDeniedError",

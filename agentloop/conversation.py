@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+from agentloop.context import RunContext
 from agentloop.errors import AgentloopError, ResumeError, SerializationError
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
 from agentloop.media import Attachment, File, Image, Media, Source
@@ -32,7 +33,7 @@ from agentloop.run import start
 from agentloop.server_tools import ServerTool
 from agentloop.shells import portal
 from agentloop.spending import SpendLimit, check_spend_limit
-from agentloop.structured import OutputSchema, json_schema, schema_name
+from agentloop.structured import OutputSchema, json_schema, output_check, schema_name
 from agentloop.tokens import DEFAULT_RULES
 from agentloop.toolbox import close_toolboxes, prepare_toolboxes, toolboxes_in
 from agentloop.tools import (
@@ -83,6 +84,9 @@ class Conversation:
         options: dict[str, Any] | None = None,
         max_cost: float | None = None,
         max_total_tokens: int | None = None,
+        deps: Any = None,
+        output_validator: Callable[..., Any] | None = None,
+        output_retries: int | None = None,
     ) -> None:
         self.messages: list[Message] = list(messages or [])
         self._model: Model | None = None
@@ -107,6 +111,12 @@ class Conversation:
         self.on_update: list[Callable[[Conversation], object]] = []
         #: Held by the run driving this conversation, so two turns never interleave.
         self.turn_guard = TurnGuard()
+        #: What tools, hooks and validators get as ``ctx.deps`` (docs/long-running-agents.md).
+        self.deps = deps
+        #: The default checks of each final answer (``output_validator=``, ``output_retries=``).
+        self.output_validator = output_validator
+        self.output_retries = output_retries
+        output_check(None, output_validator, output_retries)  # a wrong value fails here
 
     # -- builders --------------------------------------------------------------
 
@@ -200,6 +210,9 @@ class Conversation:
         approve: Approve | None = UNSET,
         max_cost: float | None = None,
         max_total_tokens: int | None = None,
+        deps: Any = UNSET,
+        output_validator: Callable[..., Any] | None = UNSET,
+        output_retries: int | None = None,
         **options: Any,
     ) -> Response:
         """One model call. Tool calls in the reply are left for ``chain()``, ``reply()`` or
@@ -207,7 +220,8 @@ class Conversation:
         # The spec first: it checks every argument before anything is changed.
         hooks = (before_call, after_call, approve)
         spend = (max_cost, max_total_tokens)
-        spec = self._spec(stream, schema, options, hooks, None, spend, execute_tools=False)
+        run = (deps, output_validator, output_retries)
+        spec = self._spec(stream, schema, options, hooks, None, spend, run, execute_tools=False)
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         response = Response(request_prompt, self, self.require_model().model_id)
         return self._start(spec, new, request_prompt, response)
@@ -226,6 +240,9 @@ class Conversation:
         chain_limit: int | None = None,
         max_cost: float | None = None,
         max_total_tokens: int | None = None,
+        deps: Any = UNSET,
+        output_validator: Callable[..., Any] | None = UNSET,
+        output_retries: int | None = None,
         **options: Any,
     ) -> ChainResponse:
         """Prompt, then run the tools the model asks for and feed back the results,
@@ -233,7 +250,9 @@ class Conversation:
         ``max_cost`` USD or ``max_total_tokens``: see docs/cost.md)."""
         hooks = (before_call, after_call, approve)
         spend = (max_cost, max_total_tokens)
-        spec = self._spec(stream, schema, options, hooks, chain_limit, spend, execute_tools=True)
+        run = (deps, output_validator, output_retries)
+        limit = chain_limit
+        spec = self._spec(stream, schema, options, hooks, limit, spend, run, execute_tools=True)
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         return self._start(spec, new, request_prompt, ChainResponse(request_prompt, self))
 
@@ -249,6 +268,7 @@ class Conversation:
         chain_limit: int | None = None,
         max_cost: float | None = None,
         max_total_tokens: int | None = None,
+        deps: Any = UNSET,
         **options: Any,
     ) -> ChainResponse:
         """Carry on a paused chain. ``decisions`` maps each pending call id to True
@@ -257,7 +277,8 @@ class Conversation:
             state = ChainState.from_dict(state)
         hooks = (before_call, after_call, approve)
         spend = (max_cost, max_total_tokens)
-        spec = self._spec(stream, None, options, hooks, chain_limit, spend, execute_tools=True)
+        run = (deps, UNSET, None)
+        spec = self._spec(stream, None, options, hooks, chain_limit, spend, run, execute_tools=True)
         missing = [c.tool_call_id for c in state.pending if c.tool_call_id not in decisions]
         if missing:
             raise ResumeError(f"No decision given for the pending calls: {', '.join(missing)}")
@@ -288,6 +309,9 @@ class Conversation:
             options=self.options,
             max_cost=self.spend_limit.max_cost,
             max_total_tokens=self.spend_limit.max_total_tokens,
+            deps=self.deps,
+            output_validator=self.output_validator,
+            output_retries=self.output_retries,
         )
         other.tool_sources = self.tool_sources
         other.tools = self.tools
@@ -332,6 +356,7 @@ class Conversation:
         hooks: tuple[Any, Any, Any],
         chain_limit: int | None = None,
         spend: tuple[float | None, int | None] = (None, None),
+        run: tuple[Any, Any, int | None] = (UNSET, UNSET, None),
         *,
         execute_tools: bool,
     ) -> ChainSpec:
@@ -345,6 +370,9 @@ class Conversation:
         defaults = getattr(self._model, "options", None)
         given = {**defaults, **merged} if isinstance(defaults, dict) else merged
         check_options(given, tools=self.tools.values(), tools_known=not unprepared)
+        deps, validator, retries = run
+        validator = self.output_validator if validator is UNSET else validator
+        retries = self.output_retries if retries is None else retries
         return ChainSpec(
             tools=self.tools,
             hooks=self._hooks(*hooks),
@@ -360,6 +388,8 @@ class Conversation:
             error_mode=self.tool_errors,
             prepare_tools=self._prepare_tools if unprepared else None,
             server_tools=self.server_tools,
+            output=output_check(schema, validator, retries),
+            context=RunContext(self.deps if deps is UNSET else deps, self),
         )
 
     async def _prepare_tools(self) -> dict[str, Tool]:

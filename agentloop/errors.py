@@ -419,8 +419,34 @@ class MissingKeyError(AgentloopError, LookupError):
 
 
 class StructuredOutputError(AgentloopError, ValueError):
-    """The model's answer does not match the requested schema; ``text`` is its raw answer."""
+    """The model's answer does not match the requested schema; ``text`` is its raw answer.
 
-    def __init__(self, message: str, text: str) -> None:
+    ``feedback`` is the same problem worded for the model, as a checked answer's retry tells it.
+    """
+
+    def __init__(self, message: str, text: str, *, feedback: str | None = None) -> None:
         super().__init__(message)
         self.text = text
+        self.feedback = feedback if feedback is not None else message
+
+
+class OutputRetriesExceeded(StructuredOutputError):
+    """The model's final answer was rejected more than ``output_retries`` times.
+
+    Each rejected answer is in ``attempts``, a `StructuredOutputError` whose ``text`` is the
+    answer and whose ``feedback`` is what the model was told; ``text`` is the last answer.
+    ``responses`` holds every response of the run, as with
+    [`ChainLimitExceeded`][agentloop.errors.ChainLimitExceeded].
+    """
+
+    def __init__(self, attempts: list[StructuredOutputError], max_retries: int) -> None:
+        last = attempts[-1]
+        super().__init__(
+            f"The model's answer was rejected {len(attempts)} times "
+            f"(output_retries={max_retries}); last: {last.feedback}",
+            last.text,
+            feedback=last.feedback,
+        )
+        self.attempts = attempts
+        self.max_retries = max_retries
+        self.responses: list[object] = []

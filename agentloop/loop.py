@@ -15,14 +15,24 @@ from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
-from agentloop.errors import CancelToolCall, ChainLimitExceeded, PauseChain
+from agentloop.context import RunContext, context_parameter
+from agentloop.errors import (
+    CancelToolCall,
+    ChainLimitExceeded,
+    OutputRetriesExceeded,
+    PauseChain,
+    StructuredOutputError,
+    ToolError,
+)
 from agentloop.history import arrange, group_by_call, unanswered_calls
 from agentloop.messages import Message, ToolCall, ToolResult
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.wire_cache import WireCache
 from agentloop.server_tools import ServerTool
 from agentloop.spending import SpendLimit, Spent, check_after, check_before, record
+from agentloop.structured import OutputCheck, answer, rejected, retry_message
 from agentloop.tokens import DEFAULT_RULES, TokenRules
+from agentloop.toolbox import offered_tools, prepared_tool, step_toolboxes
 from agentloop.tools import RetryBudget, Tool, ToolArgumentsError
 
 T = TypeVar("T")
@@ -103,6 +113,11 @@ class ChainSpec:
     prepare_tools: Callable[[], Any] | None = None
     #: Tools the provider runs itself, sent with every request of the run.
     server_tools: Sequence[ServerTool] = ()
+    #: Checks the final answer (``output_validator=``, ``output_retries=``); None: only
+    #: ``parsed()`` reads it.
+    output: OutputCheck | None = None
+    #: What user code may ask for: ``deps`` and the conversation; the run fills in the rest.
+    context: RunContext[Any] = field(default_factory=lambda: RunContext(None))
 
 
 def check_chain_limit(value: object) -> int:
@@ -123,6 +138,10 @@ class Listener(Protocol):
 
     def tools_ran(self, messages: list[Message]) -> None:
         """Tool messages were added to the history (each holds one assistant message's results)."""
+
+    def rejected(self, message: Message) -> None:
+        """The last reply's answer was rejected: ``message``, saying why, was added to the
+        history and the model is asked again."""
 
 
 @dataclass(slots=True)
@@ -186,6 +205,8 @@ def _chain(
 ) -> Step[Outcome]:
     if spec.prepare_tools is not None:
         spec.tools = yield CallUser(spec.prepare_tools)
+    context = spec.context
+    context.messages = history
     history[:] = arrange(history)
     pending = unanswered_calls(history)
     if pending:
@@ -198,9 +219,15 @@ def _chain(
             return Outcome(0, pause)
     history.extend(new_messages)
     offered = tuple(spec.tools.values())  # fixed for the run once toolboxes are prepared
+    every_tool = spec.tools
+    preparing = any(t.prepare for t in offered) or bool(step_toolboxes(offered))
     model_calls = 0
     spent, limit = Spent(), spec.spend_limit
+    attempts: list[StructuredOutputError] = []
     while True:
+        if preparing:  # the step's tools, which the calls it makes are run against too
+            spec.tools = yield from _prepare_step(every_tool, context.replace())
+            offered = tuple(spec.tools.values())
         request = Request(
             list(history),
             offered,
@@ -216,10 +243,18 @@ def _chain(
         model_calls += 1
         history.append(reply.message)
         record(limit, spent, reply, estimate, spec.model_id)
+        context.step, context.usage = model_calls, context.usage + reply.usage
         listener.replied(request, reply)
         calls = reply.message.tool_calls
         if not calls or not spec.execute_tools:
-            return Outcome(model_calls)
+            if calls or spec.output is None:
+                return Outcome(model_calls)
+            retry = yield from _check_answer(reply, spec.output, context.replace(), attempts)
+            if retry is None:
+                return Outcome(model_calls)
+            history.append(retry)
+            listener.rejected(retry)
+            continue
         if model_calls >= spec.chain_limit:
             raise ChainLimitExceeded(spec.chain_limit, [])
         # Before the tools run: a call past the limit stops the chain here, not one step on.
@@ -249,7 +284,10 @@ def _settle(
     todo = [c for c in calls if c.tool_call_id not in done]
     paused: list[PausedCall] = []
     for group in _groups(todo, spec.tools):
-        steps = [_run_call(c, spec, *plans.get(c.tool_call_id, (None, None))) for c in group]
+        steps = [
+            _run_call(c, spec, *plans.get(c.tool_call_id, (None, None)), budget.failures(c.name))
+            for c in group
+        ]
         outcomes: list[CallOutcome]
         if len(steps) == 1:
             outcomes = [(yield from steps[0])]  # one call: no need to hand it to a pool
@@ -301,6 +339,7 @@ def _run_call(
     spec: ChainSpec,
     paused_at: Literal["before_call", "approve"] | None,
     decision: Decision | None,
+    retry: int = 0,
 ) -> Step[CallOutcome]:
     """One call, start to finish: hook, approval, validation, the run, the after hook.
 
@@ -308,15 +347,16 @@ def _run_call(
     """
     tool = spec.tools.get(call.name)
     hooks = spec.hooks
-    outcome = yield from _before(call, tool, spec, paused_at, decision)
+    context = spec.context.replace(tool_call=call, retry=retry)
+    outcome = yield from _before(call, tool, spec, paused_at, decision, context)
     if isinstance(outcome, PausedCall):
         return outcome
     result, failed = outcome if outcome is not None else (None, False)
     if result is None:
         assert tool is not None
-        result, failed = yield from _invoke(call, tool, spec.error_mode)
+        result, failed = yield from _invoke(call, tool, spec.error_mode, context)
     if hooks.after_call is not None:
-        yield from _hook("after_call", call, CallUser(hooks.after_call, (tool, call, result)))
+        yield from _hook("after_call", call, _user(hooks.after_call, (tool, call, result), context))
     return result, failed
 
 
@@ -326,12 +366,13 @@ def _before(
     spec: ChainSpec,
     paused_at: Literal["before_call", "approve"] | None,
     decision: Decision | None,
+    context: RunContext[Any],
 ) -> Step[tuple[ToolResult, bool] | PausedCall | None]:
     """Hook, existence and approval checks. None means: go ahead and run the tool."""
     hooks = spec.hooks
     if hooks.before_call is not None and paused_at is None:
         try:
-            yield from _hook("before_call", call, CallUser(hooks.before_call, (tool, call)))
+            yield from _hook("before_call", call, _user(hooks.before_call, (tool, call), context))
         except CancelToolCall as cancel:
             return _refusal(call, cancel.reason), False
         except PauseChain as pause:
@@ -353,7 +394,8 @@ def _before(
             )
             return _refusal(call, reason), False
         try:
-            approved = yield from _hook("approve", call, CallUser(hooks.approve, (tool, call)))
+            asked = _user(hooks.approve, (tool, call), context)
+            approved = yield from _hook("approve", call, asked)
         except PauseChain as pause:
             return PausedCall(call, "approve", pause.reason)
         if approved is not True:
@@ -374,11 +416,21 @@ def _hook(name: str, call: ToolCall, effect: CallUser) -> Step[Any]:
         raise
 
 
-def _invoke(call: ToolCall, tool: Tool, error_mode: ErrorMode) -> Step[tuple[ToolResult, bool]]:
+def _user(fn: Callable[..., Any], args: tuple[Any, ...], context: RunContext[Any]) -> CallUser:
+    """Call user code with ``args``, and the run context if it declares a parameter for it."""
+    name = context_parameter(fn)
+    return CallUser(fn, args, {name: context} if name is not None else {})
+
+
+def _invoke(
+    call: ToolCall, tool: Tool, error_mode: ErrorMode, context: RunContext[Any]
+) -> Step[tuple[ToolResult, bool]]:
     try:
         kwargs = tool.validate(call)
     except ToolArgumentsError as exc:
         return tool.error_result(call, exc, "report"), True
+    if tool.context_parameter is not None:
+        kwargs[tool.context_parameter] = context
     try:
         value = yield CallUser(tool.invoke, (kwargs,), blocking=not tool.is_async)
     except Exception as exc:
@@ -388,3 +440,65 @@ def _invoke(call: ToolCall, tool: Tool, error_mode: ErrorMode) -> Step[tuple[Too
 
 def _refusal(call: ToolCall, message: str) -> ToolResult:
     return ToolResult(call.name, message, call.tool_call_id, is_error=True)
+
+
+def _prepare_step(tools: Mapping[str, Tool], context: RunContext[Any]) -> Step[dict[str, Tool]]:
+    """The tools on offer for the next model call: each tool's ``prepare`` hides or reshapes
+    it, then each toolbox's ``prepare_tools`` its own (all user code, maybe async)."""
+    offered: list[Tool] = []
+    for tool in tools.values():
+        if tool.prepare is None:
+            offered.append(tool)
+            continue
+        shaped = yield CallUser(tool.prepare, (context, tool))
+        if shaped is not None:
+            offered.append(prepared_tool(shaped, f"The prepare function of tool {tool.name!r}"))
+    for box in step_toolboxes(offered):
+        mine = [t for t in offered if t.toolbox is box]
+        by = f"{type(box).__name__}.prepare_tools"
+        shaped = yield CallUser(box.prepare_tools, (context, list(mine)))
+        if not isinstance(shaped, list | tuple):
+            shaped = [shaped]  # prepared_tool names the function that returned it
+        first = offered.index(mine[0])  # the box's tools stay where they were
+        rest = [t for t in offered if t.toolbox is not box]
+        offered = [*rest[:first], *(prepared_tool(t, by) for t in shaped), *rest[first:]]
+    return offered_tools(offered)
+
+
+def _check_answer(
+    reply: Reply,
+    check: OutputCheck,
+    context: RunContext[Any],
+    attempts: list[StructuredOutputError],
+) -> Step[Message | None]:
+    """None when the final answer passes ``check``; else the message telling the model why
+    (recording the attempt), or `OutputRetriesExceeded` once the retries are spent."""
+    text = reply.message.text
+    error = yield from _answer_error(text, check, context)
+    if error is None:
+        return None
+    attempts.append(error)
+    if len(attempts) > check.max_retries:
+        raise OutputRetriesExceeded(attempts, check.max_retries)
+    return retry_message(error)  # an answer in text: the model reads why as a user
+
+
+def _answer_error(
+    text: str, check: OutputCheck, context: RunContext[Any]
+) -> Step[StructuredOutputError | None]:
+    """None when ``text`` passes ``check``; else why not, as one rejected attempt."""
+    try:
+        # Through the shell: a pydantic type's own validators are user code too.
+        value = yield CallUser(answer, (text, check.schema))
+    except StructuredOutputError as error:
+        return error
+    if check.validator is None:
+        return None
+    try:
+        yield _user(check.validator, (value,), context)
+    except ToolError as error:  # how a validator rejects, as a tool tells the model it failed
+        return rejected(error, text)
+    except Exception as exc:
+        exc.add_note("Raised by the output validator")
+        raise
+    return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from agentloop.conversation import AsyncConversation, Conversation
@@ -59,11 +59,16 @@ class Prompting(Generic[C]):
         options: dict[str, Any] | None = None,
         max_cost: float | None = None,
         max_total_tokens: int | None = None,
+        deps: Any = None,
+        output_validator: Callable[..., Any] | None = None,
+        output_retries: int | None = None,
     ) -> C:
         """A conversation with this model: history, tools and hooks kept across prompts.
 
         ``max_cost`` (USD) and ``max_total_tokens`` are the default limits of each of its
-        prompts and chains (docs/cost.md)."""
+        prompts and chains (docs/cost.md). ``deps`` reaches tools and hooks through their
+        [`RunContext`][agentloop.RunContext]; ``output_validator`` and ``output_retries``
+        check each final answer (docs/long-running-agents.md)."""
         return self._conversation_type()(
             _with_system(system, messages),
             model=self._backing_model(),
@@ -76,6 +81,9 @@ class Prompting(Generic[C]):
             options=options,
             max_cost=max_cost,
             max_total_tokens=max_total_tokens,
+            deps=deps,
+            output_validator=output_validator,
+            output_retries=output_retries,
         )
 
     def prompt(

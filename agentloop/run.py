@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from agentloop.errors import BudgetExceeded, ChainLimitExceeded, StreamIncomplete
+from agentloop.errors import (
+    BudgetExceeded,
+    ChainLimitExceeded,
+    OutputRetriesExceeded,
+    StreamIncomplete,
+)
 from agentloop.loop import ChainSpec, Decision, Outcome, Pause, run_chain
 from agentloop.messages import Message
 from agentloop.providers.base import Delta, Reply, Request
@@ -83,6 +88,22 @@ class Run:
                 asker = self._asker(result.tool_call_id)
                 if asker is not None:
                     asker.tool_results.append(result)
+        self._updated()
+
+    def rejected(self, message: Message) -> None:
+        last = self.responses[-1]
+        if last is self.target:
+            # prompt() returns one response: the answer that is accepted. The rejected one
+            # becomes a response of its own, kept in the conversation as it happened.
+            attempt = Response(self.prompt, self.conversation, last.model)
+            attempt.request, attempt._reply, attempt.added = last.request, last._reply, last.added
+            self.responses[-1] = attempt
+            index = self.conversation.responses.index(last)
+            self.conversation.responses[index] = attempt
+            last.request, last._reply, last.added = None, None, []
+            self._unclaimed = last
+            last = attempt
+        last.added.append(message)  # the next reply answers it
         self._updated()
 
     def _asker(self, call_id: str) -> Response | None:
@@ -165,7 +186,7 @@ class Run:
         self._release_driver()
         self.conversation.turn_guard.release(self)
         self._error = exc
-        if isinstance(exc, ChainLimitExceeded | BudgetExceeded):
+        if isinstance(exc, ChainLimitExceeded | BudgetExceeded | OutputRetriesExceeded):
             exc.responses = list(self.responses)
         if isinstance(exc, StreamIncomplete):
             # Whatever arrived before the break stays readable on the response too.

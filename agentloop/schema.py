@@ -28,6 +28,7 @@ from pydantic.errors import PydanticUserError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from agentloop.context import is_run_context
 from agentloop.errors import ToolDefinitionError
 from agentloop.schema_transforms import Schema, strip_titles
 
@@ -52,6 +53,8 @@ class FunctionSchema:
     model: type[BaseModel]
     names: dict[str, str]
     positional_only: tuple[str, ...]
+    #: The parameter annotated `RunContext`, if any: not in the schema, passed by the run.
+    context_parameter: str | None = None
 
 
 _FUNCTIONS: WeakKeyDictionary[Callable[..., Any], FunctionSchema] = WeakKeyDictionary()
@@ -88,6 +91,7 @@ def _build(fn: Callable[..., Any]) -> FunctionSchema:
     fields: dict[str, Any] = {}
     names: dict[str, str] = {}
     positional_only: list[str] = []
+    context: list[str] = []
     for index, param in enumerate(signature.parameters.values()):
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             star = "*" if param.kind is param.VAR_POSITIONAL else "**"
@@ -97,8 +101,16 @@ def _build(fn: Callable[..., Any]) -> FunctionSchema:
             )
         if param.kind is param.POSITIONAL_ONLY:
             positional_only.append(param.name)
+        if is_run_context(param.annotation):
+            context.append(param.name)  # the run passes it; the model never sees it
+            continue
         fields[f"p{index}"] = _field(param, documented.get(param.name))
         names[f"p{index}"] = param.name
+    if len(context) > 1:
+        raise ToolDefinitionError(
+            f"Tool function {label} declares {len(context)} RunContext parameters "
+            f"({', '.join(context)}): declare one"
+        )
     model = _model(label, fields)
     parameters = _parameters(model, label)
     return FunctionSchema(
@@ -107,6 +119,7 @@ def _build(fn: Callable[..., Any]) -> FunctionSchema:
         model=model,
         names=names,
         positional_only=tuple(positional_only),
+        context_parameter=context[0] if context else None,
     )
 
 

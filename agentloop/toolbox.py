@@ -31,7 +31,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from agentloop.errors import ToolDefinitionError
+from agentloop.context import RunContext
+from agentloop.errors import DuplicateToolError, ToolDefinitionError
 from agentloop.tools import (
     TOOL_NAME,
     Tool,
@@ -42,7 +43,15 @@ from agentloop.tools import (
     tool_options,
 )
 
-__all__ = ["Toolbox", "close_toolboxes", "prepare_toolboxes", "toolboxes_in"]
+__all__ = [
+    "Toolbox",
+    "close_toolboxes",
+    "offered_tools",
+    "prepare_toolboxes",
+    "prepared_tool",
+    "step_toolboxes",
+    "toolboxes_in",
+]
 
 _STATE_ATTRIBUTE = "_agentloop_toolbox_state"
 
@@ -166,6 +175,16 @@ class Toolbox(ToolSet):
     async def close(self) -> None:
         """Override to release what prepare() set up; runs only after prepare() ran."""
 
+    def prepare_tools(self, ctx: RunContext[Any], tools: list[Tool]) -> Any:
+        """Override to hide or reshape this toolbox's tools for the next model call.
+
+        Called before each model call with the run's [`RunContext`][agentloop.RunContext] and
+        the tools about to be offered; returns those to offer (a list of Tools, or an
+        awaitable of one: may be ``async def``). ``ctx.ran("Repo_edit")``, say, offers a
+        ``commit`` tool only once an edit succeeded.
+        """
+        return tools
+
     @property
     def prepared(self) -> bool:
         return self._toolbox_state().prepared
@@ -261,3 +280,32 @@ async def close_toolboxes(items: Iterable[ToolSource | Tool]) -> None:
             first_error = first_error or exc
     if first_error is not None:
         raise first_error
+
+
+def step_toolboxes(tools: Iterable[Tool]) -> list[Toolbox]:
+    """The toolboxes among ``tools``' owners that override `Toolbox.prepare_tools`."""
+    return [
+        box for box in toolboxes_in(tools) if type(box).prepare_tools is not Toolbox.prepare_tools
+    ]
+
+
+def prepared_tool(value: object, by: str) -> Tool:
+    """``value`` if it is a Tool, else the error naming the ``prepare`` function ``by``."""
+    if not isinstance(value, Tool):
+        raise ToolDefinitionError(
+            f"{by} returned {value!r:.60} ({type(value).__name__}): it must return Tools "
+            "(use dataclasses.replace(tool, ...) to reshape one)"
+        )
+    return value
+
+
+def offered_tools(tools: Iterable[Tool]) -> dict[str, Tool]:
+    """The name -> Tool mapping of the tools a step offers, refusing two with one name."""
+    found: dict[str, Tool] = {}
+    for item in tools:
+        if item.name in found:
+            raise DuplicateToolError(
+                f"Two tools prepared for one step are named {item.name!r}: rename one"
+            )
+        found[item.name] = item
+    return found

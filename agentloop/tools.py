@@ -22,7 +22,7 @@ import dataclasses
 import functools
 import inspect
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, overload
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "ErrorMode",
+    "Prepare",
     "RetryBudget",
     "Tool",
     "ToolArgumentsError",
@@ -86,6 +87,11 @@ ToolSource: TypeAlias = "Callable[..., Any] | Tool | Toolbox | ServerTool"
 Tools: TypeAlias = "ToolSource | Iterable[ToolSource]"
 
 
+#: Hides (None) or reshapes (a Tool) a tool for the next step, given the run's context:
+#: ``prepare(ctx, tool)``, sync or ``async def``, evaluated before each model call.
+Prepare: TypeAlias = "Callable[[Any, Tool], Tool | Awaitable[Tool | None] | None]"
+
+
 @dataclass(frozen=True, slots=True)
 class ToolOptions:
     """What ``@tool(...)`` sets on a function; None keeps the default."""
@@ -95,6 +101,7 @@ class ToolOptions:
     requires_approval: bool | None = None
     sequential: bool | None = None
     max_retries: int | None = None
+    prepare: Prepare | None = None
 
 
 @overload
@@ -107,6 +114,7 @@ def tool(
     requires_approval: bool | None = None,
     sequential: bool | None = None,
     max_retries: int | None = None,
+    prepare: Prepare | None = None,
 ) -> Callable[[F], F]: ...
 def tool(
     fn: Callable[..., Any] | None = None,
@@ -117,6 +125,7 @@ def tool(
     requires_approval: bool | None = None,
     sequential: bool | None = None,
     max_retries: int | None = None,
+    prepare: Prepare | None = None,
 ) -> Any:
     """Mark a function or Toolbox method as a tool, overriding its defaults.
 
@@ -124,9 +133,11 @@ def tool(
     sequential=True, max_retries=5)``. The function itself is returned
     unchanged (still callable as before); the options are read when it
     becomes a [`Tool`][agentloop.Tool]. ``requires_approval`` makes the chain ask before
-    running it; ``sequential`` runs it alone, never alongside other calls.
+    running it; ``sequential`` runs it alone, never alongside other calls. ``prepare(ctx,
+    tool)`` hides (returns None) or reshapes (returns a Tool) it before each model call
+    (see [`RunContext`][agentloop.RunContext]).
     """
-    options = ToolOptions(name, description, requires_approval, sequential, max_retries)
+    options = ToolOptions(name, description, requires_approval, sequential, max_retries, prepare)
 
     def mark(target: F) -> F:
         if not callable(target):
@@ -170,6 +181,10 @@ class Tool:
     #: The Toolbox instance this tool is a method of, if any.
     toolbox: Toolbox | None = None
     validator: Validator | None = field(default=None, repr=False)
+    #: The parameter annotated [`RunContext`][agentloop.RunContext], passed by the run.
+    context_parameter: str | None = field(default=None, repr=False)
+    #: Hides or reshapes the tool before each model call: ``prepare(ctx, tool)``.
+    prepare: Prepare | None = field(default=None, repr=False)
     is_async: bool = field(init=False)
     _variants: dict[Transform, Schema] = field(init=False, repr=False)
 
@@ -224,6 +239,8 @@ class Tool:
             max_retries=_first(max_retries, options.max_retries, default=DEFAULT_MAX_RETRIES),
             toolbox=toolbox,
             validator=FunctionArguments(schema),
+            context_parameter=schema.context_parameter,
+            prepare=options.prepare,
         )
 
     def parameters_for(self, transform: Transform | None) -> Schema:

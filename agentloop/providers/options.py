@@ -60,6 +60,9 @@ CALL_KEYWORDS = frozenset(
         "chain_limit",
         "max_cost",
         "max_total_tokens",
+        "deps",
+        "output_validator",
+        "output_retries",
     }
 )
 
