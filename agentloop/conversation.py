@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from agentloop.errors import AgentloopError, ResumeError, SerializationError
+from agentloop.history_processors import Processor, as_processors
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
 from agentloop.media import Attachment, File, Image, Media, Source
 from agentloop.messages import Message, expect_type, set_system_prompt
@@ -83,6 +84,7 @@ class Conversation:
         options: dict[str, Any] | None = None,
         max_cost: float | None = None,
         max_total_tokens: int | None = None,
+        history_processors: Sequence[Processor] | None = None,
     ) -> None:
         self.messages: list[Message] = list(messages or [])
         self._model: Model | None = None
@@ -98,6 +100,9 @@ class Conversation:
         self.spend_limit = check_spend_limit(max_cost, max_total_tokens)
         self.tool_errors: ErrorMode = tool_errors
         self.options: dict[str, Any] = dict(options or {})
+        #: Shape what each model call is sent (docs/long-running-agents.md); the history
+        #: itself keeps everything.
+        self.history_processors = as_processors(history_processors)
         #: Every response so far, in order.
         self.responses: list[Response] = []
         self.budget = RetryBudget()
@@ -200,6 +205,7 @@ class Conversation:
         approve: Approve | None = UNSET,
         max_cost: float | None = None,
         max_total_tokens: int | None = None,
+        history_processors: Sequence[Processor] | None = UNSET,
         **options: Any,
     ) -> Response:
         """One model call. Tool calls in the reply are left for ``chain()``, ``reply()`` or
@@ -208,6 +214,7 @@ class Conversation:
         hooks = (before_call, after_call, approve)
         spend = (max_cost, max_total_tokens)
         spec = self._spec(stream, schema, options, hooks, None, spend, execute_tools=False)
+        self._shape(spec, history_processors)
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         response = Response(request_prompt, self, self.require_model().model_id)
         return self._start(spec, new, request_prompt, response)
@@ -226,14 +233,17 @@ class Conversation:
         chain_limit: int | None = None,
         max_cost: float | None = None,
         max_total_tokens: int | None = None,
+        history_processors: Sequence[Processor] | None = UNSET,
         **options: Any,
     ) -> ChainResponse:
         """Prompt, then run the tools the model asks for and feed back the results,
         until the model answers without tool calls (or ``chain_limit`` model calls, or
-        ``max_cost`` USD or ``max_total_tokens``: see docs/cost.md)."""
+        ``max_cost`` USD or ``max_total_tokens``: see docs/cost.md).
+        ``history_processors`` replaces the conversation's for this chain."""
         hooks = (before_call, after_call, approve)
         spend = (max_cost, max_total_tokens)
         spec = self._spec(stream, schema, options, hooks, chain_limit, spend, execute_tools=True)
+        self._shape(spec, history_processors)
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         return self._start(spec, new, request_prompt, ChainResponse(request_prompt, self))
 
@@ -258,6 +268,7 @@ class Conversation:
         hooks = (before_call, after_call, approve)
         spend = (max_cost, max_total_tokens)
         spec = self._spec(stream, None, options, hooks, chain_limit, spend, execute_tools=True)
+        self._shape(spec, UNSET)
         missing = [c.tool_call_id for c in state.pending if c.tool_call_id not in decisions]
         if missing:
             raise ResumeError(f"No decision given for the pending calls: {', '.join(missing)}")
@@ -289,6 +300,7 @@ class Conversation:
             max_cost=self.spend_limit.max_cost,
             max_total_tokens=self.spend_limit.max_total_tokens,
         )
+        other.history_processors = self.history_processors
         other.tool_sources = self.tool_sources
         other.tools = self.tools
         other.server_tools = self.server_tools
@@ -360,6 +372,12 @@ class Conversation:
             error_mode=self.tool_errors,
             prepare_tools=self._prepare_tools if unprepared else None,
             server_tools=self.server_tools,
+        )
+
+    def _shape(self, spec: ChainSpec, given: Sequence[Processor] | None) -> None:
+        """The history processors of one prompt or chain: ``given``, else the conversation's."""
+        spec.history_processors = (
+            self.history_processors if given is UNSET else as_processors(given)
         )
 
     async def _prepare_tools(self) -> dict[str, Tool]:

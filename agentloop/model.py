@@ -24,6 +24,7 @@ from agentloop.token_count import Countable, TokenCount, counted_request, estima
 from agentloop.tokens import DEFAULT_RULES, TokenRules
 
 if TYPE_CHECKING:
+    from agentloop.history_processors import Processor
     from agentloop.loop import AfterCall, Approve, BeforeCall, ErrorMode
     from agentloop.response import ChainResponse, Response
     from agentloop.tools import Tools
@@ -59,11 +60,13 @@ class Prompting(Generic[C]):
         options: dict[str, Any] | None = None,
         max_cost: float | None = None,
         max_total_tokens: int | None = None,
+        history_processors: Sequence[Processor] | None = None,
     ) -> C:
         """A conversation with this model: history, tools and hooks kept across prompts.
 
         ``max_cost`` (USD) and ``max_total_tokens`` are the default limits of each of its
-        prompts and chains (docs/cost.md)."""
+        prompts and chains (docs/cost.md); ``history_processors`` shape what each model call
+        is sent (docs/long-running-agents.md)."""
         return self._conversation_type()(
             _with_system(system, messages),
             model=self._backing_model(),
@@ -76,6 +79,7 @@ class Prompting(Generic[C]):
             options=options,
             max_cost=max_cost,
             max_total_tokens=max_total_tokens,
+            history_processors=history_processors,
         )
 
     def prompt(

@@ -58,6 +58,9 @@ class Reply:
     finish_reason: str | None = None
     #: The model that actually served the call, when the provider says.
     model: str | None = None
+    #: The model (``provider/name``) that answered, when it is not the one asked: a
+    #: [`FallbackModel`][agentloop.FallbackModel]'s member. Its usage is priced as that model's.
+    answered_by: str | None = None
 
 
 @dataclass(slots=True)
