@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import anthropic_wire
 import openai_chat_wire
@@ -142,8 +141,7 @@ def test_a_stream_falls_through_only_before_its_first_delta() -> None:
     )
     chunks: list[str] = []
     with pytest.raises(OverloadedError):
-        for chunk in after.prompt("hi", stream=True):
-            chunks.append(chunk)
+        chunks.extend(after.prompt("hi", stream=True))
     assert chunks == ["par"]  # never a second model's text spliced onto the first's
 
 
@@ -294,7 +292,8 @@ def test_an_overloaded_anthropic_hands_a_tool_chain_to_openai(
     assert sent[2] == {"role": "tool", "tool_call_id": "toolu_1", "content": "sunny in Paris"}
     assert len(claude.requests) == 1 + 2 + 2  # each failing call spent its own retry first
     usages = [r.usage() for r in response.responses]
-    assert usages[0].input_tokens == 10 and usages[1].input_tokens == 10
+    assert usages[0].input_tokens == 10
+    assert usages[1].input_tokens == 10
     model.close()
 
 
@@ -338,9 +337,9 @@ def test_a_stream_broken_after_its_first_delta_surfaces_over_http(
     model = http_fallback(claude, openai)
     chunks: list[str] = []
     with pytest.raises(StreamIncomplete):
-        for chunk in model.prompt("hi", stream=True):
-            chunks.append(chunk)
-    assert chunks and openai.requests == []
+        chunks.extend(model.prompt("hi", stream=True))
+    assert chunks
+    assert openai.requests == []
     model.close()
 
 
