@@ -308,10 +308,12 @@ class Conversation:
         return other
 
     def history_until(self, response: Response, include_results: bool = False) -> list[Message]:
-        """The messages sent to the model for ``response`` (its request history)."""
+        """The history before ``response`` (its request's, whole even where history
+        processors sent less)."""
         if response.request is None:
             return list(self.messages)
-        history = list(response.request.messages)
+        request = response.request
+        history = list(request.messages if request.full_messages is None else request.full_messages)
         if include_results:
             history.append(response.message)
             if response.tool_results:

@@ -216,11 +216,11 @@ def _chain(
             wire_cache,
             spec.server_tools,
         )
-        reply, estimate = yield from _call_model(request, spec, limit, spent)
+        sent, reply, estimate = yield from _call_model(request, spec, limit, spent)
         model_calls += 1
         history.append(reply.message)
         record(limit, spent, reply, estimate, spec.model_id)
-        listener.replied(request, reply)
+        listener.replied(sent, reply)
         calls = reply.message.tool_calls
         if not calls or not spec.execute_tools:
             return Outcome(model_calls)
@@ -235,13 +235,14 @@ def _chain(
 
 def _call_model(
     full: Request, spec: ChainSpec, limit: SpendLimit, spent: Spent
-) -> Step[tuple[Reply, Usage]]:
+) -> Step[tuple[Request, Reply, Usage]]:
     """One model call with ``full``'s history shaped by the history processors; when the
-    provider finds the context too long, one more try with their tighter forms."""
+    provider finds the context too long, one more try with their tighter forms. Returns the
+    request sent, the reply and the estimate charged."""
     request = yield from _shaped(full, spec)
     estimate = check_before(limit, spent, request, spec.model_id, spec.token_rules)
     try:
-        return (yield CallModel(request)), estimate
+        return request, (yield CallModel(request)), estimate
     except ContextTooLongError:
         tighter = tighten(spec.history_processors)
         if tighter is None:
@@ -249,12 +250,12 @@ def _call_model(
         spec.history_processors = tighter
     request = yield from _shaped(full, spec)
     estimate = check_before(limit, spent, request, spec.model_id, spec.token_rules)
-    return (yield CallModel(request)), estimate
+    return request, (yield CallModel(request)), estimate
 
 
 def _shaped(request: Request, spec: ChainSpec) -> Step[Request]:
     """``request`` with its messages as the history processors make them (user code, maybe
-    I/O: called through the shell); the responses keep ``request`` itself."""
+    I/O: called through the shell), the whole history kept in its ``full_messages``."""
     if not spec.history_processors:
         return request
     messages = list(request.messages)
@@ -262,7 +263,7 @@ def _shaped(request: Request, spec: ChainSpec) -> Step[Request]:
     for processor in spec.history_processors:
         effect = CallUser(processor.process, (messages, context), blocking=processor.blocking_io)
         messages = checked(processor, messages, (yield effect))
-    return replace(request, messages=messages)
+    return replace(request, messages=messages, full_messages=request.messages)
 
 
 def _settle(

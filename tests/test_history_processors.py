@@ -69,7 +69,11 @@ def test_keep_recent_shapes_the_request_and_keeps_the_history() -> None:
     assert [m.role for m in last] == ["system", "user", "assistant", "tool", "assistant", "tool"]
     assert [m.text for m in conversation.messages if m.role == "user"] == ["first", "second"]
     assert len(conversation.messages) == 2 * 8 + 1  # everything kept
-    assert len(conversation.responses[-1].request.messages) > len(last)  # the full history
+    request = conversation.responses[-1].request
+    assert request is not None
+    assert request.messages == last  # what was sent...
+    assert request.full_messages == conversation.messages[:-1]  # ...and the history it came from
+    assert conversation.history_until(conversation.responses[-1]) == request.full_messages
 
 
 def test_a_chain_may_replace_the_conversations_processors() -> None:

@@ -39,6 +39,9 @@ class Request:
     #: Tools the provider runs itself (``WebSearch()``, ``CodeExecution()``), as neutral data
     #: each codec maps to its native tool; never run locally.
     server_tools: Sequence[ServerTool] = ()
+    #: The whole history when history processors shaped ``messages`` from it (what the
+    #: conversation keeps); None when ``messages`` is the whole history.
+    full_messages: Sequence[Message] | None = field(default=None, compare=False, repr=False)
 
     @property
     def last_user_text(self) -> str:
