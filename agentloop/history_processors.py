@@ -229,13 +229,16 @@ class FitTokens(HistoryProcessor):
     this in a thread) and each drop measured by the estimate scaled to that count. What cannot
     be dropped is sent even over the budget (the provider then says whether it fits).
 
-    Tighter: half the budget.
+    Tighter: half the budget, and at most half of the history's tokens (the provider found
+    the budget too large for its window, so it was the wrong measure).
     """
 
     def __init__(self, max_tokens: int, *, counter: Model | AsyncModel | None = None) -> None:
         self.max_tokens = _positive("max_tokens", max_tokens)
         self.counter = counter
         self.blocking_io = counter is not None
+        #: The most of the history's tokens sent (1.0: all that fits the budget).
+        self._share = 1.0
 
     def process(self, messages: list[Message], context: HistoryContext) -> list[Message]:
         rules = context.token_rules
@@ -245,7 +248,7 @@ class FitTokens(HistoryProcessor):
         if self.counter is not None and total:
             counted = self.counter._backing_model().count_request(request)
             scale = counted.input_tokens / total
-        budget = self.max_tokens / scale if scale else self.max_tokens
+        budget = min(self.max_tokens / scale if scale else self.max_tokens, total * self._share)
         if total <= budget:
             return messages
         dropped: set[int] = set()
@@ -258,9 +261,11 @@ class FitTokens(HistoryProcessor):
         return without(messages, dropped)
 
     def tighter(self) -> FitTokens | None:
-        return (
-            FitTokens(self.max_tokens // 2, counter=self.counter) if self.max_tokens > 1 else None
-        )
+        if self.max_tokens <= 1:
+            return None
+        tighter = FitTokens(self.max_tokens // 2, counter=self.counter)
+        tighter._share = self._share / 2
+        return tighter
 
 
 SUMMARY_INSTRUCTIONS = (
