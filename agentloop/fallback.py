@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import aclosing, closing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
@@ -100,13 +99,20 @@ class FallbackModel(Model):
         while True:
             member, started = self.models[index], False
             try:
-                with closing(iter(member.stream(request))) as events:  # type: ignore[type-var]
+                events = iter(member.stream(request))
+                try:
                     for event in events:
                         if isinstance(event, Reply):
                             yield _answered(event, member)
                             return
                         started = True
                         yield event
+                finally:
+                    # A member's stream left early (the caller stopped reading) closes now,
+                    # releasing its connection, rather than whenever it is collected.
+                    close = getattr(events, "close", None)
+                    if close is not None:
+                        close()
                 return
             except ProviderError as exc:
                 if started:
@@ -118,13 +124,18 @@ class FallbackModel(Model):
         while True:
             member, started = self.models[index], False
             try:
-                async with aclosing(member.astream(request)) as events:  # type: ignore[type-var]
+                events = member.astream(request)
+                try:
                     async for event in events:
                         if isinstance(event, Reply):
                             yield _answered(event, member)
                             return
                         started = True
                         yield event
+                finally:
+                    aclose = getattr(events, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
                 return
             except ProviderError as exc:
                 if started:

@@ -102,6 +102,11 @@ def as_processors(given: Sequence[Processor] | None) -> tuple[HistoryProcessor, 
         given = [given]  # one processor, not in a list
     out: list[HistoryProcessor] = []
     for item in given:
+        if isinstance(item, type):
+            raise HistoryProcessorError(
+                f"history_processors takes processors, not the class {item.__name__}: "
+                f"make one, {item.__name__}(...)"
+            )
         if isinstance(item, HistoryProcessor):
             out.append(item)
         elif callable(item):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import anthropic_wire
 import openai_chat_wire
@@ -350,3 +351,23 @@ def test_a_model_with_fallbacks_is_a_model() -> None:
     call = ToolCall("weather", {"city": "Paris"}, "c1")
     assert FallbackModel([FunctionModel(lambda r: call)]).prompt("x").tool_calls() == [call]
     assert isinstance(next(iter(FallbackModel([answering("a", "a/a")]).stream(Request([])))), Delta)
+
+
+class ListStreaming(Model):
+    """A custom model whose stream is a plain iterator (no close()): still fine as a member."""
+
+    def __init__(self, model_id: str) -> None:
+        self.model_id = model_id
+
+    def complete(self, request: Request) -> Reply:
+        return Reply(Message("assistant", [Text("listed")]))
+
+    def stream(self, request: Request) -> Iterator[Any]:
+        return iter([Delta("listed"), self.complete(request)])
+
+
+def test_a_member_streaming_a_plain_iterator() -> None:
+    model = FallbackModel([failing(error(ServerError)), ListStreaming("c/c")])
+    response = model.prompt("hi", stream=True)
+    assert list(response) == ["listed"]
+    assert response.answered_by == "c/c"

@@ -109,6 +109,8 @@ def test_a_plain_function_is_a_processor_and_its_mistakes_are_named() -> None:
         tooled.chain("x", history_processors=[orphans_a_call]).text()
     with pytest.raises(HistoryProcessorError, match="list of Message"):
         conversation.prompt("y", history_processors=[lambda m: "no"]).text()
+    with pytest.raises(HistoryProcessorError, match=r"make one, KeepRecent\(\.\.\.\)"):
+        conversation.prompt("w", history_processors=[KeepRecent])
     with pytest.raises(HistoryProcessorError, match="takes functions"):
         conversation.prompt("z", history_processors=[3])  # type: ignore[list-item]
 
