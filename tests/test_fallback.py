@@ -371,3 +371,26 @@ def test_a_member_streaming_a_plain_iterator() -> None:
     response = model.prompt("hi", stream=True)
     assert list(response) == ["listed"]
     assert response.answered_by == "c/c"
+
+
+def test_the_log_stores_and_prices_each_call_as_the_model_that_answered(tmp_path: Any) -> None:
+    from agentloop.log import Log
+
+    def fn(request: Request) -> Reply:
+        return Reply(Message("assistant", [Text("ok")]), Usage(1000, 100))
+
+    backup = FunctionModel(fn, model_id="openai/gpt-4.1-mini")
+    model = FallbackModel([failing(error(ServerError), "anthropic/claude-sonnet-4-5"), backup])
+    conversation = model.conversation(
+        history_processors=[agentloop.KeepRecent(1)]  # the log keeps every message all the same
+    )
+    with Log(tmp_path / "logs.db") as log:
+        log.attach(conversation)
+        conversation.prompt("one")
+        conversation.prompt("two")
+        logged = log.latest()
+    assert logged is not None
+    assert [r.model for r in logged.responses] == ["openai/gpt-4.1-mini"] * 2
+    assert [m.text for m in logged.messages] == ["one", "ok", "two", "ok"]
+    expected = agentloop.prices.cost(Usage(1000, 100), "openai/gpt-4.1-mini")
+    assert logged.responses[0].usage.cost == pytest.approx(expected)

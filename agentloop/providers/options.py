@@ -60,6 +60,7 @@ CALL_KEYWORDS = frozenset(
         "chain_limit",
         "max_cost",
         "max_total_tokens",
+        "history_processors",
     }
 )
 
