@@ -61,6 +61,16 @@ if TYPE_CHECKING:
         UnknownPriceError,
         UnsupportedServerToolError,
     )
+    from agentloop.fallback import FallbackModel
+    from agentloop.history_processors import (
+        FitTokens,
+        HistoryContext,
+        HistoryProcessor,
+        HistoryProcessorError,
+        KeepRecent,
+        SummarizeOldTurns,
+        TrimToolResults,
+    )
     from agentloop.media import Attachment, File, Image
     from agentloop.messages import (
         Citation,
@@ -116,10 +126,16 @@ __all__ = [
     "Delta",
     "DuplicateToolError",
     "Endpoint",
+    "FallbackModel",
     "File",
+    "FitTokens",
     "FunctionModel",
+    "HistoryContext",
+    "HistoryProcessor",
+    "HistoryProcessorError",
     "Image",
     "InvalidOptionError",
+    "KeepRecent",
     "LLMClient",
     "MediaError",
     "MediaFetchError",
@@ -153,6 +169,7 @@ __all__ = [
     "ServerError",
     "StreamIncomplete",
     "StructuredOutputError",
+    "SummarizeOldTurns",
     "TestModel",
     "Text",
     "Thinking",
@@ -166,6 +183,7 @@ __all__ = [
     "ToolRetriesExceeded",
     "ToolReturn",
     "Toolbox",
+    "TrimToolResults",
     "UnknownModelError",
     "UnknownOptionError",
     "UnknownPriceError",
@@ -228,6 +246,16 @@ _MODULES: dict[str, tuple[str, ...]] = {
         "UnknownOptionError",
         "UnknownPriceError",
         "UnsupportedServerToolError",
+    ),
+    "agentloop.fallback": ("FallbackModel",),
+    "agentloop.history_processors": (
+        "FitTokens",
+        "HistoryContext",
+        "HistoryProcessor",
+        "HistoryProcessorError",
+        "KeepRecent",
+        "SummarizeOldTurns",
+        "TrimToolResults",
     ),
     "agentloop.media": ("Attachment", "File", "Image"),
     "agentloop.messages": (

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from agentloop.context import RunContext
 from agentloop.errors import AgentloopError, ResumeError, SerializationError
+from agentloop.history_processors import Processor, as_processors
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
 from agentloop.media import Attachment, File, Image, Media, Source
 from agentloop.messages import Message, expect_type, set_system_prompt
@@ -87,6 +88,7 @@ class Conversation:
         deps: Any = None,
         output_validator: Callable[..., Any] | None = None,
         output_retries: int | None = None,
+        history_processors: Sequence[Processor] | None = None,
     ) -> None:
         self.messages: list[Message] = list(messages or [])
         self._model: Model | None = None
@@ -102,6 +104,9 @@ class Conversation:
         self.spend_limit = check_spend_limit(max_cost, max_total_tokens)
         self.tool_errors: ErrorMode = tool_errors
         self.options: dict[str, Any] = dict(options or {})
+        #: Shape what each model call is sent (docs/long-running-agents.md); the history
+        #: itself keeps everything.
+        self.history_processors = as_processors(history_processors)
         #: Every response so far, in order.
         self.responses: list[Response] = []
         self.budget = RetryBudget()
@@ -213,6 +218,7 @@ class Conversation:
         deps: Any = UNSET,
         output_validator: Callable[..., Any] | None = UNSET,
         output_retries: int | None = None,
+        history_processors: Sequence[Processor] | None = UNSET,
         **options: Any,
     ) -> Response:
         """One model call. Tool calls in the reply are left for ``chain()``, ``reply()`` or
@@ -222,6 +228,7 @@ class Conversation:
         spend = (max_cost, max_total_tokens)
         run = (deps, output_validator, output_retries)
         spec = self._spec(stream, schema, options, hooks, None, spend, run, execute_tools=False)
+        self._shape(spec, history_processors)
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         response = Response(request_prompt, self, self.require_model().model_id)
         return self._start(spec, new, request_prompt, response)
@@ -243,16 +250,19 @@ class Conversation:
         deps: Any = UNSET,
         output_validator: Callable[..., Any] | None = UNSET,
         output_retries: int | None = None,
+        history_processors: Sequence[Processor] | None = UNSET,
         **options: Any,
     ) -> ChainResponse:
         """Prompt, then run the tools the model asks for and feed back the results,
         until the model answers without tool calls (or ``chain_limit`` model calls, or
-        ``max_cost`` USD or ``max_total_tokens``: see docs/cost.md)."""
+        ``max_cost`` USD or ``max_total_tokens``: see docs/cost.md).
+        ``history_processors`` replaces the conversation's for this chain."""
         hooks = (before_call, after_call, approve)
         spend = (max_cost, max_total_tokens)
         run = (deps, output_validator, output_retries)
         limit = chain_limit
         spec = self._spec(stream, schema, options, hooks, limit, spend, run, execute_tools=True)
+        self._shape(spec, history_processors)
         request_prompt, new = self._new_turn(prompt, system, attachments, options, schema)
         return self._start(spec, new, request_prompt, ChainResponse(request_prompt, self))
 
@@ -279,6 +289,7 @@ class Conversation:
         spend = (max_cost, max_total_tokens)
         run = (deps, UNSET, None)
         spec = self._spec(stream, None, options, hooks, chain_limit, spend, run, execute_tools=True)
+        self._shape(spec, UNSET)
         missing = [c.tool_call_id for c in state.pending if c.tool_call_id not in decisions]
         if missing:
             raise ResumeError(f"No decision given for the pending calls: {', '.join(missing)}")
@@ -313,6 +324,7 @@ class Conversation:
             output_validator=self.output_validator,
             output_retries=self.output_retries,
         )
+        other.history_processors = self.history_processors
         other.tool_sources = self.tool_sources
         other.tools = self.tools
         other.server_tools = self.server_tools
@@ -320,10 +332,12 @@ class Conversation:
         return other
 
     def history_until(self, response: Response, include_results: bool = False) -> list[Message]:
-        """The messages sent to the model for ``response`` (its request history)."""
+        """The history before ``response`` (its request's, whole even where history
+        processors sent less)."""
         if response.request is None:
             return list(self.messages)
-        history = list(response.request.messages)
+        request = response.request
+        history = list(request.messages if request.full_messages is None else request.full_messages)
         if include_results:
             history.append(response.message)
             if response.tool_results:
@@ -390,6 +404,12 @@ class Conversation:
             server_tools=self.server_tools,
             output=output_check(schema, validator, retries),
             context=RunContext(self.deps if deps is UNSET else deps, self),
+        )
+
+    def _shape(self, spec: ChainSpec, given: Sequence[Processor] | None) -> None:
+        """The history processors of one prompt or chain: ``given``, else the conversation's."""
+        spec.history_processors = (
+            self.history_processors if given is UNSET else as_processors(given)
         )
 
     async def _prepare_tools(self) -> dict[str, Tool]:

@@ -12,19 +12,21 @@ the chain limit, pausing) exists exactly once.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
 from agentloop.context import RunContext, context_parameter
 from agentloop.errors import (
     CancelToolCall,
     ChainLimitExceeded,
+    ContextTooLongError,
     OutputRetriesExceeded,
     PauseChain,
     StructuredOutputError,
     ToolError,
 )
 from agentloop.history import arrange, group_by_call, unanswered_calls
+from agentloop.history_processors import HistoryContext, HistoryProcessor, checked, tighten
 from agentloop.messages import Message, ToolCall, ToolResult
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.wire_cache import WireCache
@@ -34,6 +36,7 @@ from agentloop.structured import OutputCheck, answer, rejected, retry_message
 from agentloop.tokens import DEFAULT_RULES, TokenRules
 from agentloop.toolbox import offered_tools, prepared_tool, step_toolboxes
 from agentloop.tools import RetryBudget, Tool, ToolArgumentsError
+from agentloop.usage import Usage
 
 T = TypeVar("T")
 ErrorMode = Literal["report", "redact", "raise"]
@@ -118,6 +121,9 @@ class ChainSpec:
     output: OutputCheck | None = None
     #: What user code may ask for: ``deps`` and the conversation; the run fills in the rest.
     context: RunContext[Any] = field(default_factory=lambda: RunContext(None))
+    #: Shape each request's messages, in order (`agentloop.history_processors`); after a
+    #: context-too-long error, the run goes on with their tighter forms.
+    history_processors: tuple[HistoryProcessor, ...] = ()
 
 
 def check_chain_limit(value: object) -> int:
@@ -238,13 +244,12 @@ def _chain(
             wire_cache,
             spec.server_tools,
         )
-        estimate = check_before(limit, spent, request, spec.model_id, spec.token_rules)
-        reply: Reply = yield CallModel(request)
+        sent, reply, estimate = yield from _call_model(request, spec, limit, spent)
         model_calls += 1
         history.append(reply.message)
         record(limit, spent, reply, estimate, spec.model_id)
         context.step, context.usage = model_calls, context.usage + reply.usage
-        listener.replied(request, reply)
+        listener.replied(sent, reply)
         calls = reply.message.tool_calls
         if not calls or not spec.execute_tools:
             if calls or spec.output is None:
@@ -262,6 +267,39 @@ def _chain(
         pause = yield from _settle(calls, spec, budget, listener, history, None)
         if pause is not None:
             return Outcome(model_calls, pause)
+
+
+def _call_model(
+    full: Request, spec: ChainSpec, limit: SpendLimit, spent: Spent
+) -> Step[tuple[Request, Reply, Usage]]:
+    """One model call with ``full``'s history shaped by the history processors; when the
+    provider finds the context too long, one more try with their tighter forms. Returns the
+    request sent, the reply and the estimate charged."""
+    request = yield from _shaped(full, spec)
+    estimate = check_before(limit, spent, request, spec.model_id, spec.token_rules)
+    try:
+        return request, (yield CallModel(request)), estimate
+    except ContextTooLongError:
+        tighter = tighten(spec.history_processors)
+        if tighter is None:
+            raise
+        spec.history_processors = tighter
+    request = yield from _shaped(full, spec)
+    estimate = check_before(limit, spent, request, spec.model_id, spec.token_rules)
+    return request, (yield CallModel(request)), estimate
+
+
+def _shaped(request: Request, spec: ChainSpec) -> Step[Request]:
+    """``request`` with its messages as the history processors make them (user code, maybe
+    I/O: called through the shell), the whole history kept in its ``full_messages``."""
+    if not spec.history_processors:
+        return request
+    messages = list(request.messages)
+    context = HistoryContext(request, spec.token_rules)
+    for processor in spec.history_processors:
+        effect = CallUser(processor.process, (messages, context), blocking=processor.blocking_io)
+        messages = checked(processor, messages, (yield effect))
+    return replace(request, messages=messages, full_messages=request.messages)
 
 
 def _settle(

@@ -24,6 +24,7 @@ from agentloop.token_count import Countable, TokenCount, counted_request, estima
 from agentloop.tokens import DEFAULT_RULES, TokenRules
 
 if TYPE_CHECKING:
+    from agentloop.history_processors import Processor
     from agentloop.loop import AfterCall, Approve, BeforeCall, ErrorMode
     from agentloop.response import ChainResponse, Response
     from agentloop.tools import Tools
@@ -62,13 +63,15 @@ class Prompting(Generic[C]):
         deps: Any = None,
         output_validator: Callable[..., Any] | None = None,
         output_retries: int | None = None,
+        history_processors: Sequence[Processor] | None = None,
     ) -> C:
         """A conversation with this model: history, tools and hooks kept across prompts.
 
         ``max_cost`` (USD) and ``max_total_tokens`` are the default limits of each of its
         prompts and chains (docs/cost.md). ``deps`` reaches tools and hooks through their
         [`RunContext`][agentloop.RunContext]; ``output_validator`` and ``output_retries``
-        check each final answer (docs/long-running-agents.md)."""
+        check each final answer; ``history_processors`` shape what each model call is sent
+        (docs/long-running-agents.md)."""
         return self._conversation_type()(
             _with_system(system, messages),
             model=self._backing_model(),
@@ -84,6 +87,7 @@ class Prompting(Generic[C]):
             deps=deps,
             output_validator=output_validator,
             output_retries=output_retries,
+            history_processors=history_processors,
         )
 
     def prompt(

@@ -138,10 +138,16 @@ def register_alias(alias: str, name: str) -> None:
 def get_model(name: str | None = None, **kwargs: Any) -> Model:
     """The model called ``name``; ``kwargs`` (``api_key=``, ``base_url=``...) go to it.
 
+    ``fallbacks=["b", "c"]`` makes a [`FallbackModel`][agentloop.FallbackModel] trying those
+    after this one fails (``kwargs`` then go to this model only; ``context_windows=`` to it).
+
     The built-in providers refuse a keyword their model does not take with
     [`UnknownOptionError`][agentloop.errors.UnknownOptionError] naming the closest one; default
     request options go in ``options={...}``.
     """
+    if "fallbacks" in kwargs:
+        # A FallbackModel is made of models, so it sits below this module: by dotted path.
+        return _load("agentloop.fallback:with_fallbacks")(name, **kwargs)
     name = name or os.environ.get("AGENTLOOP_MODEL") or DEFAULT_MODEL
     found = _resolve(name)
     if found is None and load_entry_points():

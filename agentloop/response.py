@@ -168,7 +168,7 @@ class Response(_Lazy):
             # Priced on first use: the price table takes a few hundred ms to load.
             self._priced = True
             if reply.usage.cost is None:
-                reply.usage.cost = prices.cost(reply.usage, self.model, reply.model)
+                reply.usage.cost = prices.cost(reply.usage, self.answered_by, reply.model)
         return reply.usage
 
     def tool_calls(self) -> list[ToolCall]:
@@ -180,8 +180,15 @@ class Response(_Lazy):
 
     @property
     def resolved_model(self) -> str:
-        """The model that served the call, when the provider said; else the one asked."""
-        return self._done_reply.model or self.model
+        """The model that served the call, when the provider said; else the one that
+        answered (`answered_by`)."""
+        return self._done_reply.model or self.answered_by
+
+    @property
+    def answered_by(self) -> str:
+        """The model (``provider/name``) that answered: the one asked (`model`), or the
+        member of a [`FallbackModel`][agentloop.FallbackModel] that answered for it."""
+        return self._done_reply.answered_by or self.model
 
     def to_message(self) -> Message:
         """The complete assistant message, ready to append to a message list."""
@@ -226,6 +233,7 @@ class Response(_Lazy):
             "usage": self.usage().to_dict(),
             "finish_reason": reply.finish_reason,
             "resolved_model": reply.model,
+            **({"answered_by": reply.answered_by} if reply.answered_by else {}),
             "tool_results": [r.to_dict() for r in self.tool_results],
             "conversation": self.conversation.settings_dict(),
         }
@@ -289,6 +297,7 @@ class Response(_Lazy):
             Usage.from_dict(usage),
             expect_type(data.get("finish_reason"), str, f"{where}'finish_reason'", optional=True),
             expect_type(data.get("resolved_model"), str, f"{where}'resolved_model'", optional=True),
+            expect_type(data.get("answered_by"), str, f"{where}'answered_by'", optional=True),
         )
 
     def __repr__(self) -> str:

@@ -115,7 +115,7 @@ def record(limit: SpendLimit, spent: Spent, reply: Reply, estimate: Usage, model
     """
     usage = reply.usage if reply.usage.total_tokens else estimate
     if limit.max_cost is not None and usage.cost is None:
-        usage.cost = prices.cost(usage, model_id, reply.model)
+        usage.cost = prices.cost(usage, reply.answered_by or model_id, reply.model)
     spent.tokens += usage.total_tokens
     spent.cost = None if spent.cost is None or usage.cost is None else spent.cost + usage.cost
 

@@ -191,7 +191,9 @@ class Log:
             return
         message, usage = reply.message, reply.usage
         options = {**response.conversation.options, **response.prompt.options}
-        cost = _cost(usage, response.model, reply.model)
+        # A fallback member's answer is stored, and priced, as that member's.
+        model = reply.answered_by or response.model
+        cost = _cost(usage, model, reply.model)
         usage_dict = usage.to_dict() if cost is None else {**usage.to_dict(), "cost": cost}
         self._db.execute(
             "INSERT INTO responses (id, conversation_id, model, resolved_model, prompt, system, "
@@ -200,7 +202,7 @@ class Log:
             (
                 new_id(),
                 conversation_id,
-                response.model,
+                model,
                 reply.model,
                 _prompt_before(message, messages),
                 messages[0].text if messages and messages[0].role == "system" else None,

@@ -39,6 +39,9 @@ class Request:
     #: Tools the provider runs itself (``WebSearch()``, ``CodeExecution()``), as neutral data
     #: each codec maps to its native tool; never run locally.
     server_tools: Sequence[ServerTool] = ()
+    #: The whole history when history processors shaped ``messages`` from it (what the
+    #: conversation keeps); None when ``messages`` is the whole history.
+    full_messages: Sequence[Message] | None = field(default=None, compare=False, repr=False)
 
     @property
     def last_user_text(self) -> str:
@@ -58,6 +61,9 @@ class Reply:
     finish_reason: str | None = None
     #: The model that actually served the call, when the provider says.
     model: str | None = None
+    #: The model (``provider/name``) that answered, when it is not the one asked: a
+    #: [`FallbackModel`][agentloop.FallbackModel]'s member. Its usage is priced as that model's.
+    answered_by: str | None = None
 
 
 @dataclass(slots=True)

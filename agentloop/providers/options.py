@@ -63,6 +63,7 @@ CALL_KEYWORDS = frozenset(
         "deps",
         "output_validator",
         "output_retries",
+        "history_processors",
     }
 )
 
