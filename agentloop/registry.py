@@ -259,6 +259,12 @@ def _register_builtin() -> None:
     register_model("anthropic", anthropic, prefixes=claude, endpoint=ENDPOINTS["anthropic"])
     google = f"{providers}.gemini.model:create"
     register_model("gemini", google, prefixes=gemini, endpoint=ENDPOINTS["gemini"])
+    register_model("vertex", f"{providers}.gemini.vertex:create", endpoint=ENDPOINTS["vertex"])
+    azure = f"{providers}.azure_openai"
+    register_model("azure", f"{azure}:create", endpoint=ENDPOINTS["azure"])
+    register_model(
+        "azure-responses", f"{azure}:create_responses", endpoint=ENDPOINTS["azure-responses"]
+    )
     register_model("test", f"{providers}.offline:create_test")
     for host in HOSTS:  # the OpenAI-compatible hosts: one entry each, no code
         register_endpoint(host)
