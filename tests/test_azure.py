@@ -44,9 +44,14 @@ def filtered(body: dict[str, Any]) -> dict[str, Any]:
 
 def azure_stream(body: dict[str, Any]) -> str:
     """Azure's stream: a first chunk with no choices, only the prompt's filter results."""
-    first = {"choices": [], "created": 0, "id": "", "model": "", "object": "", **{
-        "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": FILTERS}]
-    }}
+    first = {
+        "choices": [],
+        "created": 0,
+        "id": "",
+        "model": "",
+        "object": "",
+        **{"prompt_filter_results": [{"prompt_index": 0, "content_filter_results": FILTERS}]},
+    }
     return sse(first) + as_stream(body)
 
 
@@ -241,7 +246,7 @@ def test_a_responses_chain_on_azure(
 
 def test_a_missing_key_names_what_to_set(local_server: LocalServer) -> None:
     model = agentloop.get_model("azure/dep", base_url=local_server.url)
-    with pytest.raises(MissingKeyError, match="AZURE_OPENAI_API_KEY.*azure_ad_token_provider"):
+    with pytest.raises(MissingKeyError, match=r"AZURE_OPENAI_API_KEY.*azure_ad_token_provider"):
         model.prompt("hi").text()
     assert local_server.requests == []
 

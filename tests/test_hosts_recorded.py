@@ -39,7 +39,7 @@ from test_provider_openai_chat import (
 
 import agentloop
 from agentloop import Delta, Reply
-from agentloop.providers.azure_openai import AzureChatModel, AzureResponsesModel
+from agentloop.providers.azure_openai import AzureResponsesModel
 from agentloop.providers.endpoints import ENDPOINTS
 from agentloop.providers.http import HTTPModel
 from agentloop.providers.openai_responses import decode_messages as responses_messages
@@ -52,8 +52,10 @@ KEY = "recorded-host-key"
 
 def chat_exchanges() -> list[cassettes.Interaction]:
     return [
-        it for host in HOSTS for it in cassettes.more(host) if it.uri.endswith("/chat/completions")
-        or "/chat/completions?" in it.uri
+        it
+        for host in HOSTS
+        for it in cassettes.more(host)
+        if it.uri.endswith("/chat/completions") or "/chat/completions?" in it.uri
     ]
 
 
@@ -257,7 +259,9 @@ def test_cohere_is_not_a_compatible_host() -> None:
     assert replies
     assert all("choices" not in body and "message" in body for body in replies)
     contents = [body["message"]["content"] for body in replies if "content" in body["message"]]
-    assert contents and all(isinstance(c, list) for c in contents)  # typed blocks
+    assert contents
+    assert all(isinstance(c, list) for c in contents)
     streams = [it.response_body.decode() for it in recorded if "event-stream" in content_type(it)]
-    assert streams and all("event: content-delta" in s or "tool-call" in s for s in streams)
+    assert streams
+    assert all("event: content-delta" in s or "tool-call" in s for s in streams)
     assert "cohere" not in ENDPOINTS

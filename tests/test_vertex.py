@@ -250,9 +250,7 @@ def test_credentials_passed_in_are_used_and_refreshed_at_their_token_uri(
     path.write_text(json.dumps(info))
     login = google.oauth2.credentials.Credentials.from_authorized_user_file(str(path))
     local_server.reply(reply(text("hello")))
-    model = vertex(
-        local_server, project="p", credentials=login.with_token_uri(tokens.url)
-    )
+    model = vertex(local_server, project="p", credentials=login.with_token_uri(tokens.url))
     assert model.prompt("hi").text() == "hello"
     form = tokens.form()
     assert form["grant_type"] == ["refresh_token"]
@@ -337,7 +335,8 @@ def test_a_project_in_the_environment_wins_over_a_key_in_it(
     monkeypatch.setenv("GOOGLE_API_KEY", "AQ.express")
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "env-proj")
     model = agentloop.get_model(f"vertex/{MODEL}")
-    assert isinstance(model, VertexModel) and not model.express
+    assert isinstance(model, VertexModel)
+    assert not model.express
     assert model.url() == (
         "https://aiplatform.googleapis.com/v1/projects/env-proj/locations/global/"
         f"publishers/google/models/{MODEL}:generateContent"
@@ -391,4 +390,5 @@ def test_a_vertex_model_pickles_without_its_credentials(
     model = agentloop.get_model(f"vertex/{MODEL}")
     copy = pickle.loads(pickle.dumps(model))
     assert copy.url() == model.url()
-    assert copy.authenticator is not None and copy.authenticator.credentials is None
+    assert copy.authenticator is not None
+    assert copy.authenticator.credentials is None

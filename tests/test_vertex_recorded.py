@@ -38,8 +38,8 @@ from test_provider_gemini import (
 import agentloop
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.gemini import decode_messages, encode_messages
-from agentloop.server_tools import WebSearch
 from agentloop.providers.gemini.vertex import VertexModel
+from agentloop.server_tools import WebSearch
 
 _PATH = re.compile(
     r"^/(?P<version>v1\w*)/(?:projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/)?"
@@ -102,8 +102,10 @@ def enums_as_names(value: Any, key: str = "") -> Any:
 
 
 def reply_body(it: cassettes.Interaction) -> bytes:
-    return json.dumps(enums_as_names(it.response_json())).encode() if enum_int(it) else (
-        it.response_body
+    return (
+        json.dumps(enums_as_names(it.response_json())).encode()
+        if enum_int(it)
+        else (it.response_body)
     )
 
 
@@ -146,9 +148,7 @@ def recorded_request_of(body: dict[str, Any], it: cassettes.Interaction) -> agen
     searches = [WebSearch() for group in body.get("tools", []) if "googleSearch" in group]
     messages = decode_messages(body.get("systemInstruction"), body["contents"])
     options = recorded_options({k: v for k, v in body.items() if k != "tools"})
-    return agentloop.Request(
-        messages, tools, options, stream=is_stream(it), server_tools=searches
-    )
+    return agentloop.Request(messages, tools, options, stream=is_stream(it), server_tools=searches)
 
 
 def check_sent(server: LocalServer, it: cassettes.Interaction, model: VertexModel) -> None:

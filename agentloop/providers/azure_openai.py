@@ -118,7 +118,7 @@ class AzureResponsesModel(_Azure, OpenAIResponsesModel):
 
     def batch_api(self) -> None:  # type: ignore[override]
         """None: Azure's Batch API (global-batch deployments, file uploads) is not wired up."""
-        return None
+        return
 
     def count_call(self, request: Request) -> CountCall | None:  # type: ignore[override]
         """None: Azure has no input-token counting endpoint; the count is the estimate."""

@@ -50,7 +50,7 @@ class GoogleCredentials:
             if not credentials.valid:
                 self._refresh(credentials)
             headers: dict[str, str] = {}
-            credentials.apply(headers)  # the token, and a quota project's header if any
+            credentials.apply(headers)  # type: ignore[no-untyped-call]  # token, quota project
         return headers
 
     async def aheaders(self, request: HTTPRequest) -> dict[str, str]:
@@ -73,7 +73,7 @@ class GoogleCredentials:
         import google.auth.exceptions
 
         try:
-            credentials.refresh(_HTTPXRequest())
+            credentials.refresh(_HTTPXRequest())  # type: ignore[no-untyped-call]
         except (google.auth.exceptions.RefreshError, google.auth.exceptions.TransportError) as e:
             raise AuthenticationError(
                 f"could not get a Google Cloud access token: {e}", provider=self.provider
@@ -138,7 +138,7 @@ def _HTTPXRequest() -> Any:
                 with httpx.Client(timeout=timeout or TOKEN_TIMEOUT) as client:
                     reply = client.request(method, url, content=body, headers=headers)
             except httpx.HTTPError as error:
-                raise google.auth.exceptions.TransportError(str(error)) from error
+                raise google.auth.exceptions.TransportError(str(error)) from error  # type: ignore[no-untyped-call]
             return Response(reply)
 
     return Request()

@@ -14,7 +14,6 @@ redacted, and logs each request (`agentloop.providers.request_log`).
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 import os
 from collections.abc import (
     AsyncGenerator,
@@ -26,6 +25,7 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from agentloop.downloads import MAX_DOWNLOAD_BYTES
