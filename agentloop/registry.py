@@ -260,11 +260,9 @@ def _register_builtin() -> None:
     google = f"{providers}.gemini.model:create"
     register_model("gemini", google, prefixes=gemini, endpoint=ENDPOINTS["gemini"])
     register_model("vertex", f"{providers}.gemini.vertex:create", endpoint=ENDPOINTS["vertex"])
-    azure = f"{providers}.azure_openai"
-    register_model("azure", f"{azure}:create", endpoint=ENDPOINTS["azure"])
-    register_model(
-        "azure-responses", f"{azure}:create_responses", endpoint=ENDPOINTS["azure-responses"]
-    )
+    register_model("azure", f"{providers}.openai_chat.azure:create", endpoint=ENDPOINTS["azure"])
+    azure_responses = f"{providers}.openai_responses.azure:create"
+    register_model("azure-responses", azure_responses, endpoint=ENDPOINTS["azure-responses"])
     register_model("test", f"{providers}.offline:create_test")
     for host in HOSTS:  # the OpenAI-compatible hosts: one entry each, no code
         register_endpoint(host)

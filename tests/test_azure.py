@@ -14,7 +14,8 @@ from responses_events import SSE_HEADERS, event_stream
 
 import agentloop
 from agentloop.errors import MissingKeyError
-from agentloop.providers.azure_openai import AzureChatModel, AzureResponsesModel
+from agentloop.providers.openai_chat.azure import AzureChatModel
+from agentloop.providers.openai_responses.azure import AzureResponsesModel
 
 KEY = "azure-key-0123456789"
 FILTERS = {

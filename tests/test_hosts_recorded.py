@@ -39,10 +39,10 @@ from test_provider_openai_chat import (
 
 import agentloop
 from agentloop import Delta, Reply
-from agentloop.providers.azure_openai import AzureResponsesModel
 from agentloop.providers.endpoints import ENDPOINTS
 from agentloop.providers.http import HTTPModel
 from agentloop.providers.openai_responses import decode_messages as responses_messages
+from agentloop.providers.openai_responses.azure import AzureResponsesModel
 
 HOSTS = ("azure", "mistral", "groq", "deepseek", "xai", "openrouter")
 #: What a recorded error status means.

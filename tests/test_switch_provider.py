@@ -2,8 +2,9 @@
 
 A conversation starts on OpenAI Chat (a local server answering like OpenAI),
 makes a tool call, and carries on through Anthropic, Gemini and the Responses
-API; another goes on to Vertex AI, Azure OpenAI and an OpenAI-compatible host and back. Each provider must receive the whole history, tool calls and results
-included, in its own wire format.
+API; another goes on to Vertex AI, Azure OpenAI and an OpenAI-compatible host and
+back. Each provider must receive the whole history, tool calls and results included,
+in its own wire format.
 """
 
 from __future__ import annotations

@@ -30,19 +30,17 @@ from urllib.parse import quote
 from agentloop.errors import MissingKeyError
 from agentloop.providers.authenticator import BearerTokenAuth, TokenProvider
 from agentloop.providers.base import Request
-from agentloop.providers.endpoints import AZURE, AZURE_RESPONSES
+from agentloop.providers.endpoints import AZURE
 from agentloop.providers.http import HTTPCall, HTTPModel
 from agentloop.providers.openai_chat.model import OpenAIChatModel
-from agentloop.providers.openai_responses.model import OpenAIResponsesModel
 from agentloop.providers.options import check_model_keywords
-from agentloop.token_count import CountCall
 
 #: The versions that mean the v1 API (no ``api-version`` query, no deployment in the path).
 V1_VERSIONS = frozenset({"v1", "latest", "preview"})
 _V1 = "/openai/v1"
 
 
-class _Azure(HTTPModel):
+class AzureModel(HTTPModel):
     """Where an Azure model's requests go and how they are authenticated."""
 
     def __init__(
@@ -91,7 +89,7 @@ class _Azure(HTTPModel):
         return f"{self._root()}/openai{deployment_path}?api-version={version}"
 
 
-class AzureChatModel(_Azure, OpenAIChatModel):
+class AzureChatModel(AzureModel, OpenAIChatModel):
     """A deployment spoken to over Chat Completions (``get_model("azure/<deployment>")``)."""
 
     endpoint = AZURE
@@ -107,31 +105,7 @@ class AzureChatModel(_Azure, OpenAIChatModel):
         return call
 
 
-class AzureResponsesModel(_Azure, OpenAIResponsesModel):
-    """A deployment spoken to over the Responses API
-    (``get_model("azure-responses/<deployment>")``)."""
-
-    endpoint = AZURE_RESPONSES
-
-    def url(self, *, stream: bool = False) -> str:
-        return self._at("/responses", "/responses")
-
-    def batch_api(self) -> None:  # type: ignore[override]
-        """None: Azure's Batch API (global-batch deployments, file uploads) is not wired up."""
-        return
-
-    def count_call(self, request: Request) -> CountCall | None:  # type: ignore[override]
-        """None: Azure has no input-token counting endpoint; the count is the estimate."""
-        return None
-
-
 def create(name: str, **kwargs: Any) -> AzureChatModel:
     """``get_model("azure/<deployment>")``."""
     check_model_keywords(AzureChatModel, name, kwargs)
     return AzureChatModel(name, **kwargs)
-
-
-def create_responses(name: str, **kwargs: Any) -> AzureResponsesModel:
-    """``get_model("azure-responses/<deployment>")``."""
-    check_model_keywords(AzureResponsesModel, name, kwargs)
-    return AzureResponsesModel(name, **kwargs)
