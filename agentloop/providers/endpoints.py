@@ -167,6 +167,17 @@ VERTEX = Endpoint(
     requires_key=False,
     title="Google Vertex AI",
 )
+#: Claude on Vertex AI: the Anthropic codec at Vertex's ``rawPredict``; the model builds the
+#: URL. Application Default Credentials only (no express mode for Anthropic's models).
+VERTEX_ANTHROPIC = Endpoint(
+    "vertex-anthropic",
+    "anthropic",
+    "https://aiplatform.googleapis.com",
+    "/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{model}:rawPredict",
+    auth="none",
+    requires_key=False,
+    title="Claude on Vertex AI",
+)
 #: Azure OpenAI: the resource's endpoint (``https://<resource>.openai.azure.com``) from
 #: ``AZURE_OPENAI_ENDPOINT``; the model builds the v1 API path, or the deployment path with
 #: ``api-version``. The key in ``api-key``, or an Entra ID token (``Authorization: Bearer``).
@@ -279,7 +290,11 @@ OLLAMA = Endpoint(
 )
 
 #: Endpoints the `genai-prices` table (`agentloop.prices`) lists under another name.
-PRICE_TABLE_NAMES = {GEMINI.name: "google", VERTEX.name: "google"}
+PRICE_TABLE_NAMES = {
+    GEMINI.name: "google",
+    VERTEX.name: "google",
+    VERTEX_ANTHROPIC.name: "anthropic",
+}
 #: Endpoints serving whatever model the user runs (a local server, any compatible server;
 #: an Azure deployment, whose name is the user's): a model name there says nothing about its
 #: price.
@@ -294,6 +309,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         ANTHROPIC,
         GEMINI,
         VERTEX,
+        VERTEX_ANTHROPIC,
         AZURE,
         AZURE_RESPONSES,
         OLLAMA,
