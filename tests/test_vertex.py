@@ -392,3 +392,18 @@ def test_a_vertex_model_pickles_without_its_credentials(
     assert copy.url() == model.url()
     assert copy.authenticator is not None
     assert copy.authenticator.credentials is None
+
+
+def test_a_refused_token_on_vertex_does_not_suggest_an_api_key(
+    local_server: LocalServer,
+    tokens: TokenEndpoint,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    adc(tmp_path, tokens.url, monkeypatch)
+    refused = {"error": {"code": 401, "message": "Request had invalid authentication."}}
+    local_server.reply(refused, status=401)
+    with pytest.raises(agentloop.AuthenticationError) as info:
+        vertex(local_server, max_retries=0).prompt("hi").text()
+    assert "GOOGLE_API_KEY" not in str(info.value)
+    assert info.value.status == 401

@@ -71,6 +71,11 @@ class VertexPlace(HTTPModel):
         if not self.express:
             self.authenticator = GoogleCredentials(credentials, provider=self.provider)
 
+    @property
+    def key_env(self) -> tuple[str, ...]:
+        # With a token, an authentication error must not suggest setting GOOGLE_API_KEY.
+        return self.endpoint.key_env if self.express else ()
+
     def configured_base_url(self) -> str:
         return _GLOBAL_HOST if self.express else vertex_host(self.location)
 
