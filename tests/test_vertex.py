@@ -407,3 +407,14 @@ def test_a_refused_token_on_vertex_does_not_suggest_an_api_key(
         vertex(local_server, max_retries=0).prompt("hi").text()
     assert "GOOGLE_API_KEY" not in str(info.value)
     assert info.value.status == 401
+
+
+def test_agentloop_models_says_how_the_clouds_authenticate() -> None:
+    from agentloop.cli.models import _key_status, providers
+
+    found = {info.name: _key_status(info) for info in providers()}
+    assert "Application Default Credentials" in found["vertex"]
+    assert "GOOGLE_API_KEY" in found["vertex"]
+    assert found["vertex-anthropic"] == "Application Default Credentials (the vertex extra)"
+    assert "azure_ad_token_provider=" in found["azure"]
+    assert "AZURE_OPENAI_API_KEY" in found["azure-responses"]

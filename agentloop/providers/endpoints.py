@@ -78,6 +78,9 @@ class Endpoint:
     quirks: Quirks = Quirks()
     #: The host's own name, for messages and the docs table.
     title: str = ""
+    #: How credentials are found beyond the key variables, for ``agentloop models``
+    #: (a cloud's tokens).
+    auth_note: str = ""
 
     def __post_init__(self) -> None:
         # Copies, so that a dict the caller keeps changing cannot change a registered entry.
@@ -166,6 +169,7 @@ VERTEX = Endpoint(
     key_env=("GOOGLE_API_KEY",),
     requires_key=False,
     title="Google Vertex AI",
+    auth_note="express mode; else Application Default Credentials (the vertex extra)",
 )
 #: Claude on Vertex AI: the Anthropic codec at Vertex's ``rawPredict``; the model builds the
 #: URL. Application Default Credentials only (no express mode for Anthropic's models).
@@ -177,6 +181,7 @@ VERTEX_ANTHROPIC = Endpoint(
     auth="none",
     requires_key=False,
     title="Claude on Vertex AI",
+    auth_note="Application Default Credentials (the vertex extra)",
 )
 #: Azure OpenAI: the resource's endpoint (``https://<resource>.openai.azure.com``) from
 #: ``AZURE_OPENAI_ENDPOINT``; the model builds the v1 API path, or the deployment path with
@@ -192,6 +197,7 @@ AZURE = Endpoint(
     base_url_env="AZURE_OPENAI_ENDPOINT",
     quirks=_AZURE_QUIRKS,
     title="Azure OpenAI",
+    auth_note="or an Entra ID token: azure_ad_token_provider=",
 )
 AZURE_RESPONSES = Endpoint(
     "azure-responses",
@@ -203,6 +209,7 @@ AZURE_RESPONSES = Endpoint(
     base_url_env="AZURE_OPENAI_ENDPOINT",
     quirks=_AZURE_QUIRKS,
     title="Azure OpenAI Responses",
+    auth_note="or an Entra ID token: azure_ad_token_provider=",
 )
 #: Any server speaking Chat Completions: ``base_url=`` is required, and only ``api_key=`` is
 #: sent (the OpenAI key in the environment never goes to another server).
