@@ -265,6 +265,12 @@ def _register_builtin() -> None:
     register_model("anthropic", anthropic, prefixes=claude, endpoint=ENDPOINTS["anthropic"])
     google = f"{providers}.gemini.model:create"
     register_model("gemini", google, prefixes=gemini, endpoint=ENDPOINTS["gemini"])
+    register_model("vertex", f"{providers}.gemini.vertex:create", endpoint=ENDPOINTS["vertex"])
+    claude_vertex = f"{providers}.anthropic.vertex:create"
+    register_model("vertex-anthropic", claude_vertex, endpoint=ENDPOINTS["vertex-anthropic"])
+    register_model("azure", f"{providers}.openai_chat.azure:create", endpoint=ENDPOINTS["azure"])
+    azure_responses = f"{providers}.openai_responses.azure:create"
+    register_model("azure-responses", azure_responses, endpoint=ENDPOINTS["azure-responses"])
     register_model("test", f"{providers}.offline:create_test")
     for host in HOSTS:  # the OpenAI-compatible hosts: one entry each, no code
         register_endpoint(host)

@@ -2,8 +2,9 @@
 
 A conversation starts on OpenAI Chat (a local server answering like OpenAI),
 makes a tool call, and carries on through Anthropic, Gemini and the Responses
-API. Each provider must receive the whole history, tool calls and results
-included, in its own wire format.
+API; another goes on to Vertex AI, Azure OpenAI and an OpenAI-compatible host and
+back. Each provider must receive the whole history, tool calls and results included,
+in its own wire format.
 """
 
 from __future__ import annotations
@@ -136,6 +137,9 @@ def test_registry_names_resolve_to_each_provider() -> None:
         "gemini-2.5-flash": "gemini",
         "gemini/gemini-9-pro": "gemini",
         "ollama/qwen3": "ollama",
+        "vertex/gemini-2.5-flash": "vertex",
+        "azure/my-deployment": "azure",
+        "azure-responses/my-deployment": "azure-responses",
     }
     for name, provider in expected.items():
         assert agentloop.get_model(name).model_id.split("/")[0] == provider, name
@@ -162,3 +166,67 @@ def test_a_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     with pytest.raises(agentloop.MissingKeyError, match="ANTHROPIC_API_KEY"):
         agentloop.get_model("claude-sonnet-4-5").prompt("hi")
+
+
+def test_history_with_tool_calls_moves_across_the_clouds_and_back(
+    servers: list[LocalServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One conversation with a tool call moves from OpenAI to Anthropic, Gemini, Vertex AI
+    (express mode), Azure OpenAI, an OpenAI-compatible host (Groq) and back to OpenAI; each
+    receives the whole history, the call and its result included, in its own wire format."""
+    monkeypatch.setenv("GOOGLE_API_KEY", "AQ.express-key-for-vertex")
+    monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
+    chat, claude, google, other = servers
+    chat.reply(
+        openai_chat_wire.completion(
+            tool_calls=[openai_chat_wire.tool_call("weather", {"city": "Paris"}, "call_1")]
+        )
+    ).reply(openai_chat_wire.completion("It is sunny in Paris."))
+    conversation = OpenAIChatModel(
+        "gpt-4.1-mini", base_url=chat.url, api_key="sk-1", retry_backoff=0
+    ).conversation(tools=[weather])
+    assert conversation.chain("Weather in Paris?").text() == "It is sunny in Paris."
+
+    claude.reply(anthropic_wire.message_body([anthropic_wire.text("Still sunny.")]))
+    conversation.model = anthropic_wire.model(claude)
+    assert conversation.prompt("Still?").text() == "Still sunny."
+    assert claude.requests[-1].json()["messages"][1]["content"][0]["id"] == "call_1"
+
+    google.reply(gemini_replies.reply(gemini_replies.text("Yes, sunny.")))
+    conversation.model = gemini_replies.gemini(google)
+    assert conversation.prompt("Sure?").text() == "Yes, sunny."
+
+    google.reply(gemini_replies.reply(gemini_replies.text("Vertex agrees.")))
+    conversation.model = agentloop.get_model("vertex/gemini-2.5-flash", base_url=google.url)
+    assert conversation.prompt("Vertex?").text() == "Vertex agrees."
+    sent = google.requests[-1]
+    assert sent.path == "/v1/publishers/google/models/gemini-2.5-flash:generateContent"
+    contents = sent.json()["contents"]
+    assert contents[1]["parts"][0]["functionCall"]["args"] == {"city": "Paris"}
+    assert "sunny in Paris" in str(contents[2]["parts"][0]["functionResponse"]["response"])
+
+    other.reply(openai_chat_wire.completion("Azure says sunny."))
+    conversation.model = agentloop.get_model("azure/gpt-4o", base_url=other.url, api_key="az-1")
+    assert conversation.prompt("Azure?").text() == "Azure says sunny."
+    sent = other.requests[-1]
+    assert sent.path == "/openai/v1/chat/completions"
+    messages = sent.json()["messages"]
+    assert messages[1]["tool_calls"][0]["id"] == "call_1"
+    assert messages[2] == {"role": "tool", "tool_call_id": "call_1", "content": "sunny in Paris"}
+
+    other.reply(openai_chat_wire.completion("Groq too."))
+    conversation.model = agentloop.get_model(
+        "groq/llama-3.3-70b-versatile", base_url=f"{other.url}/openai/v1", api_key="gsk-1"
+    )
+    assert conversation.prompt("Groq?").text() == "Groq too."
+    assert other.requests[-1].path == "/openai/v1/chat/completions"
+    assert other.requests[-1].json()["messages"][2]["tool_call_id"] == "call_1"
+
+    chat.reply(openai_chat_wire.completion("Back home: sunny."))
+    conversation.model = OpenAIChatModel(
+        "gpt-4.1-mini", base_url=chat.url, api_key="sk-1", retry_backoff=0
+    )
+    assert conversation.prompt("And now?").text() == "Back home: sunny."
+    messages = chat.requests[-1].json()["messages"]
+    assert [m["role"] for m in messages[:3]] == ["user", "assistant", "tool"]
+    assert len([m for m in messages if m["role"] == "user"]) == 7

@@ -75,7 +75,9 @@ def providers() -> list[ProviderInfo]:
             continue
         names = [f"{name}/<model>", *(f"{p}*" for p in prefixes)]
         keys = {variable: bool(os.environ.get(variable)) for variable in endpoint.key_env}
-        note = "" if endpoint.requires_key else "a local or compatible server: no key needed"
+        note = endpoint.auth_note or (
+            "" if endpoint.requires_key else "a local or compatible server: no key needed"
+        )
         out.append(ProviderInfo(name, names, keys, endpoint.requires_key, note))
     return out
 
@@ -120,5 +122,5 @@ def _key_status(info: ProviderInfo) -> str:
         f"{name} {'set' if is_set else 'not set'}" for name, is_set in info.keys.items()
     )
     if info.needs_key and not any(info.keys.values()):
-        return f"{status}: export one to use it"
-    return status
+        status = f"{status}: export one to use it"
+    return f"{status} ({info.note})" if info.note else status

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 #: How the key travels: ``Authorization: Bearer <key>``, ``x-api-key: <key>`` (Anthropic),
-#: ``x-goog-api-key: <key>`` (Gemini; never in the URL, where it would end up in logs), or not.
-Auth = Literal["bearer", "x-api-key", "x-goog-api-key", "none"]
+#: ``x-goog-api-key: <key>`` (Gemini, Vertex AI's express mode; never in the URL, where it
+#: would end up in logs), ``api-key: <key>`` (Azure OpenAI), or not.
+Auth = Literal["bearer", "x-api-key", "x-goog-api-key", "api-key", "none"]
 
 #: The wire formats an endpoint can speak (the codec packages under ``agentloop/providers/``),
 #: and ``custom``: the model class encodes requests itself (an `HTTPModel` subclass that
@@ -77,6 +78,9 @@ class Endpoint:
     quirks: Quirks = Quirks()
     #: The host's own name, for messages and the docs table.
     title: str = ""
+    #: How credentials are found beyond the key variables, for ``agentloop models``
+    #: (a cloud's tokens).
+    auth_note: str = ""
 
     def __post_init__(self) -> None:
         # Copies, so that a dict the caller keeps changing cannot change a registered entry.
@@ -152,6 +156,60 @@ GEMINI = Endpoint(
     key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
     base_url_env="GEMINI_BASE_URL",
     title="Gemini",
+)
+#: Gemini on Google Cloud. The model builds the URL (project and location, or none in express
+#: mode); the base URL is the location's host. Credentials: Application Default Credentials
+#: (a bearer token, fetched per request by the model), or an API key in express mode.
+VERTEX = Endpoint(
+    "vertex",
+    "gemini",
+    "https://aiplatform.googleapis.com",
+    "/v1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent",
+    auth="x-goog-api-key",
+    key_env=("GOOGLE_API_KEY",),
+    requires_key=False,
+    title="Google Vertex AI",
+    auth_note="express mode; else Application Default Credentials (the vertex extra)",
+)
+#: Claude on Vertex AI: the Anthropic codec at Vertex's ``rawPredict``; the model builds the
+#: URL. Application Default Credentials only (no express mode for Anthropic's models).
+VERTEX_ANTHROPIC = Endpoint(
+    "vertex-anthropic",
+    "anthropic",
+    "https://aiplatform.googleapis.com",
+    "/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{model}:rawPredict",
+    auth="none",
+    requires_key=False,
+    title="Claude on Vertex AI",
+    auth_note="Application Default Credentials (the vertex extra)",
+)
+#: Azure OpenAI: the resource's endpoint (``https://<resource>.openai.azure.com``) from
+#: ``AZURE_OPENAI_ENDPOINT``; the model builds the v1 API path, or the deployment path with
+#: ``api-version``. The key in ``api-key``, or an Entra ID token (``Authorization: Bearer``).
+_AZURE_QUIRKS = Quirks(max_tokens_field="max_completion_tokens")
+AZURE = Endpoint(
+    "azure",
+    "openai_chat",
+    "",
+    "/openai/v1/chat/completions",
+    auth="api-key",
+    key_env=("AZURE_OPENAI_API_KEY",),
+    base_url_env="AZURE_OPENAI_ENDPOINT",
+    quirks=_AZURE_QUIRKS,
+    title="Azure OpenAI",
+    auth_note="or an Entra ID token: azure_ad_token_provider=",
+)
+AZURE_RESPONSES = Endpoint(
+    "azure-responses",
+    "openai_responses",
+    "",
+    "/openai/v1/responses",
+    auth="api-key",
+    key_env=("AZURE_OPENAI_API_KEY",),
+    base_url_env="AZURE_OPENAI_ENDPOINT",
+    quirks=_AZURE_QUIRKS,
+    title="Azure OpenAI Responses",
+    auth_note="or an Entra ID token: azure_ad_token_provider=",
 )
 #: Any server speaking Chat Completions: ``base_url=`` is required, and only ``api_key=`` is
 #: sent (the OpenAI key in the environment never goes to another server).
@@ -239,13 +297,30 @@ OLLAMA = Endpoint(
 )
 
 #: Endpoints the `genai-prices` table (`agentloop.prices`) lists under another name.
-PRICE_TABLE_NAMES = {GEMINI.name: "google"}
-#: Endpoints serving whatever model the user runs (a local server, any compatible server):
-#: a model name there says nothing about its price.
-UNPRICED = frozenset({OPENAI_COMPATIBLE.name, OLLAMA.name})
+PRICE_TABLE_NAMES = {
+    GEMINI.name: "google",
+    VERTEX.name: "google",
+    VERTEX_ANTHROPIC.name: "anthropic",
+}
+#: Endpoints serving whatever model the user runs (a local server, any compatible server;
+#: an Azure deployment, whose name is the user's): a model name there says nothing about its
+#: price.
+UNPRICED = frozenset({OPENAI_COMPATIBLE.name, OLLAMA.name, AZURE.name, AZURE_RESPONSES.name})
 
 #: Every built-in endpoint by name.
 ENDPOINTS: dict[str, Endpoint] = {
     e.name: e
-    for e in (OPENAI, OPENAI_RESPONSES, ANTHROPIC, GEMINI, OLLAMA, OPENAI_COMPATIBLE, *HOSTS)
+    for e in (
+        OPENAI,
+        OPENAI_RESPONSES,
+        ANTHROPIC,
+        GEMINI,
+        VERTEX,
+        VERTEX_ANTHROPIC,
+        AZURE,
+        AZURE_RESPONSES,
+        OLLAMA,
+        OPENAI_COMPATIBLE,
+        *HOSTS,
+    )
 }

@@ -25,6 +25,7 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from agentloop.downloads import MAX_DOWNLOAD_BYTES
@@ -40,6 +41,7 @@ from agentloop.errors import (
 )
 from agentloop.media import Media
 from agentloop.model import Model
+from agentloop.providers.authenticator import Authenticator
 from agentloop.providers.base import Reply, Request, StreamEvent
 from agentloop.providers.endpoints import Endpoint
 from agentloop.providers.http_call import HTTPCall, StreamDecoder, wire_request
@@ -133,6 +135,9 @@ class HTTPModel(Model):
     #: The most bytes fetched from a media URL the wire format cannot take (its bytes are
     #: sent instead); past it the request fails with `MediaTooLargeError`.
     max_media_bytes: int = MAX_DOWNLOAD_BYTES
+    #: Credential headers fetched for each request as it is sent (a cloud's short-lived
+    #: tokens: `providers/authenticator.py`); None: only the endpoint's key header.
+    authenticator: Authenticator | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -374,7 +379,7 @@ class HTTPModel(Model):
 
     def _post(self, call: HTTPCall) -> Any:
         """Send ``call`` under the retries and return the reply's JSON."""
-        log = self._log(wire_request(call))
+        log = self._log(self._authorized(wire_request(call)))
         response = self._retrying(lambda attempt: self._send(log, attempt))
         return self._json(response.status, response.body, log.wire)
 
@@ -384,7 +389,7 @@ class HTTPModel(Model):
 
     def _stream(self, call: HTTPCall) -> Generator[StreamEvent, None, None]:
         """Send a streamed ``call`` under the retries and decode its events."""
-        log = self._log(wire_request(call))
+        log = self._log(self._authorized(wire_request(call)))
         response = self._retrying(lambda attempt: self._open(log, attempt))
         decoder = self.stream_decoder()
         try:
@@ -484,12 +489,13 @@ class HTTPModel(Model):
         """DELETE ``url`` with the model's headers and key, under its retries (a resource the
         model made on the provider, such as a Gemini context cache); a failure is the same
         typed error as a completion's."""
-        log = self._log(HTTPRequest("DELETE", url, self.request_headers()))
+        log = self._log(self._authorized(HTTPRequest("DELETE", url, self.request_headers())))
         self._retrying(lambda attempt: self._send(log, attempt))
 
     async def adelete(self, url: str) -> None:
         """`delete`, awaitable."""
-        log = self._log(HTTPRequest("DELETE", url, self.request_headers()))
+        wire = await self._aauthorized(HTTPRequest("DELETE", url, self.request_headers()))
+        log = self._log(wire)
         await self._aretrying(log, self._asend)
 
     # -- async -------------------------------------------------------------------------
@@ -500,7 +506,7 @@ class HTTPModel(Model):
 
     async def _apost(self, call: HTTPCall) -> Any:
         """`_post`, awaitable."""
-        log = self._log(wire_request(call))
+        log = self._log(await self._aauthorized(wire_request(call)))
         response: HTTPResponse = await self._aretrying(log, self._asend)
         return self._json(response.status, response.body, log.wire)
 
@@ -511,7 +517,7 @@ class HTTPModel(Model):
 
     async def _astream(self, call: HTTPCall) -> AsyncGenerator[StreamEvent, None]:
         """`_stream`, awaitable."""
-        log = self._log(wire_request(call))
+        log = self._log(await self._aauthorized(wire_request(call)))
         response: AsyncResponseStream = await self._aretrying(log, self._aopen)
         decoder = self.stream_decoder()
         try:
@@ -595,7 +601,8 @@ class HTTPModel(Model):
             key = self.api_key()
         except MissingKeyError:
             key = None
-        return secrets_of(headers, [key])
+        fetched = self.authenticator.secrets() if self.authenticator is not None else ()
+        return secrets_of(headers, [key, *fetched])
 
     def _json(self, status: int, body: bytes, wire: HTTPRequest) -> Any:
         """A reply body's JSON, read under the wire kit's limits (`load_reply`)."""
@@ -649,6 +656,18 @@ class HTTPModel(Model):
         log.received(status, attempt, started, body)
         return self.http_error(status, body.decode("utf-8", "replace"), headers, log.wire.headers)
 
+    def _authorized(self, wire: HTTPRequest) -> HTTPRequest:
+        """``wire`` with the authenticator's headers (a header the caller gave wins)."""
+        if self.authenticator is None:
+            return wire
+        return _with_auth(wire, self.authenticator.headers(wire))
+
+    async def _aauthorized(self, wire: HTTPRequest) -> HTTPRequest:
+        """`_authorized`, awaitable."""
+        if self.authenticator is None:
+            return wire
+        return _with_auth(wire, await self.authenticator.aheaders(wire))
+
     def _log(self, wire: HTTPRequest) -> RequestLog:
         return RequestLog(self.provider, self.model_name, wire, self.secrets_to_mask)
 
@@ -658,3 +677,9 @@ class HTTPModel(Model):
             provider=self.provider,
             partial_text=decoder.partial_text,
         )
+
+
+def _with_auth(wire: HTTPRequest, auth: Mapping[str, str]) -> HTTPRequest:
+    given = {name.lower() for name in wire.headers}
+    added = {name: value for name, value in auth.items() if name.lower() not in given}
+    return replace(wire, headers={**wire.headers, **added}) if added else wire

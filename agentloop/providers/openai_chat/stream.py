@@ -7,7 +7,8 @@ returned and decodes it the same way, so a streamed reply equals the non-streame
 Tool calls arrive in pieces keyed by ``index`` (several at once for parallel
 calls). Ollama sends each whole call in one delta with no ``index``; a call
 without an index starts a new one when it brings its own id or name. The final
-chunk (``stream_options.include_usage``) has no choices and carries the usage.
+chunk (``stream_options.include_usage``) has no choices and carries the usage (Groq,
+when it is not asked for it that way, puts it in the last chunk's ``x_groq.usage``).
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ class ChatStreamDecoder(StreamDecoderBase):
         if data.get("error") is not None:
             raise embedded_error(data["error"], self.provider)
         self.model = self.model or self.read.string_or_none(data.get("model"), path, "model")
-        if data.get("usage") is not None:
-            self.usage = data["usage"]
+        usage = data.get("usage")
+        if usage is None and isinstance(data.get("x_groq"), dict):
+            usage = data["x_groq"].get("usage")  # Groq, asked without stream_options
+        if usage is not None:
+            self.usage = usage
         choices = self.read.list(data.get("choices") or [], path, "choices")
         self._chunk = path
         for position, choice in enumerate(choices):
