@@ -23,7 +23,11 @@ def portable(messages: Sequence[Message], provider: str) -> list[Message]:
     """
     out: list[Message] = []
     for message in messages:
-        if not _has_foreign(getattr(message, "parts", ()), provider):
+        foreign = any(
+            isinstance(p, ProviderPart) and p.provider != provider
+            for p in getattr(message, "parts", ())
+        )
+        if not foreign:
             out.append(message)
             continue
         parts: list[Part] = []
@@ -34,11 +38,3 @@ def portable(messages: Sequence[Message], provider: str) -> list[Message]:
                 parts.append(Text(part.text))
         out.append(Message(message.role, parts, message.extra))
     return out
-
-
-def _has_foreign(parts: Sequence[Part], provider: str) -> bool:
-    # A loop, not any() over a generator: every message of every request passes here.
-    for part in parts:
-        if isinstance(part, ProviderPart) and part.provider != provider:
-            return True
-    return False

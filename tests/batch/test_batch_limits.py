@@ -203,7 +203,8 @@ def test_a_call_takes_a_free_ticket_only_when_nothing_could_make_it_wait() -> No
     now = [100.0]
     unlimited = RateLimiter(clock=lambda: now[0])
     ticket = unlimited.free_ticket(7)
-    assert ticket is not None and (ticket.request, ticket.tokens) == (None, None)
+    assert ticket is not None
+    assert (ticket.request, ticket.tokens) == (None, None)
     unlimited.back_off(5.0)  # a 429: everyone waits, so the call goes through acquire()
     assert unlimited.free_ticket(7) is None
     now[0] += 5.0
