@@ -108,7 +108,7 @@ class LLMClient:
         batch = self.process_prompts_async(prompts, **kwargs)
         # From the start: making each prompt's messages and key allocates as much as a
         # prompt in flight does (see collector.py).
-        with fewer_collections():
+        with fewer_collections(self.max_concurrent_requests):
             try:
                 asyncio.get_running_loop()
             except RuntimeError:

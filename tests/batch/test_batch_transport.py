@@ -13,7 +13,13 @@ from fast_server import Answer, FastServer
 import agentloop
 from agentloop import LLMClient, Model
 from agentloop.batch import calls
-from agentloop.batch.collector import BATCH_THRESHOLD, fewer_collections
+from agentloop.batch.collector import (
+    BATCH_THRESHOLD,
+    MAX_BATCH_THRESHOLD,
+    PER_PROMPT_IN_FLIGHT,
+    batch_threshold,
+    fewer_collections,
+)
 from agentloop.providers.aiohttp_transport import AiohttpTransport
 
 
@@ -96,6 +102,19 @@ def test_the_collector_runs_less_often_during_a_batch_only(
     assert gc.get_threshold() == default_threshold
 
 
+def test_the_threshold_grows_with_the_prompts_a_batch_keeps_in_flight(
+    default_threshold: tuple[int, int, int],
+) -> None:
+    assert batch_threshold(1) == batch_threshold(64) == BATCH_THRESHOLD
+    assert batch_threshold(500) == 500 * PER_PROMPT_IN_FLIGHT
+    assert batch_threshold(10**6) == MAX_BATCH_THRESHOLD
+    with fewer_collections(500):
+        assert gc.get_threshold()[0] == batch_threshold(500)
+        with fewer_collections(10):  # an overlapping batch keeps the first one's
+            assert gc.get_threshold()[0] == batch_threshold(500)
+    assert gc.get_threshold() == default_threshold
+
+
 def test_a_disabled_or_changed_collector_is_left_alone(
     default_threshold: tuple[int, int, int],
 ) -> None:
@@ -126,7 +145,7 @@ def test_a_sync_batch_keeps_the_collector_raised_while_it_makes_its_prompts(
     results = LLMClient(model).process_prompts_sync(["a", "b"])
 
     assert [r.completion for r in results] == ["echo: a", "echo: b"]
-    assert seen == [BATCH_THRESHOLD, BATCH_THRESHOLD]
+    assert seen == [BATCH_THRESHOLD, BATCH_THRESHOLD]  # 64 at once: the least
     assert gc.get_threshold() == default_threshold
 
 
