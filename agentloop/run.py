@@ -149,22 +149,8 @@ class Run:
             pass
 
     async def afinish(self) -> None:
-        """`achunks` without the text: what awaiting a response does. Drives the shell's
-        iterator itself, since a second async generator per run costs a batch of thousands
-        of prompts a measurable share of its time (each is registered with the loop)."""
-        if not self._is_async:
-            raise TypeError("This response comes from a sync model: use a plain `for` loop")
-        if self.done:
-            self._raise_stored()
-            return
-        try:
-            self.conversation.turn_guard.claim(self)
-            async for _ in self._adeltas:
-                pass
-        except BaseException as exc:
-            self._failed(exc)
-            raise
-        self._finished(self._out[0])
+        async for _ in self.achunks():
+            pass
 
     def _finished(self, outcome: Outcome) -> None:
         self.done = True

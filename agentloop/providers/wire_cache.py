@@ -90,9 +90,6 @@ def dump_body(body: dict[str, Any]) -> str:
         return dump_json(body)
     if not all(isinstance(key, str) for key in body):
         return dump_json(body)  # json's own rules for other keys
-    spliced = _spliced(body)
-    if spliced is not None:
-        return spliced
     members: list[str] = []
     between: dict[str, Any] = {}
     for key, value in body.items():
@@ -107,36 +104,6 @@ def dump_body(body: dict[str, Any]) -> str:
     if between:
         members.append(dump_json(between)[1:-1])
     return "{" + ",".join(members) + "}"
-
-
-#: Stands for the N-th spliced list while the rest of a body is written (`_spliced`): NUL
-#: characters, which JSON escapes, so its written form is in the text only where it was put,
-#: unless the body holds that very string too (then the text says so by holding it twice).
-_PLACEHOLDER = "\x00agentloop-wire-list-{}\x00"
-
-
-def _spliced(body: dict[str, Any]) -> str | None:
-    """`dump_body` in one pass of the encoder: the body written with a placeholder for each
-    list, then each placeholder replaced by the list's text. None when a list has no text
-    or a placeholder's written form is not found exactly once (the caller then writes the
-    body member by member)."""
-    texts: dict[str, str] = {}
-    stand_in: dict[str, Any] = {}
-    for key, value in body.items():
-        if isinstance(value, WireList):
-            text = value.json_text()
-            if text is None:
-                return None
-            placeholder = _PLACEHOLDER.format(len(texts))
-            texts[dump_json(placeholder)] = text
-            value = placeholder
-        stand_in[key] = value
-    out = dump_json(stand_in)
-    for written, text in texts.items():
-        if out.count(written) != 1:
-            return None
-        out = out.replace(written, text)
-    return out
 
 
 # -- the cache -----------------------------------------------------------------------------------
