@@ -191,13 +191,16 @@ def run_chain(
     """Run one prompt or chain over ``history``, appending every message it makes."""
     # Each request of the run carries the same cache, so a codec converts each message once
     # rather than at every call; emptied at the end, as the responses keep the requests.
-    wire_cache = WireCache()
+    # A prompt() makes one model call, which the cache would only slow down (a batch
+    # makes thousands): its request carries none.
+    wire_cache = WireCache() if spec.execute_tools else None
     try:
         return (
             yield from _chain(history, new_messages, spec, budget, listener, resume, wire_cache)
         )
     finally:
-        wire_cache.clear()
+        if wire_cache is not None:
+            wire_cache.clear()
 
 
 def _chain(
@@ -207,7 +210,7 @@ def _chain(
     budget: RetryBudget,
     listener: Listener,
     resume: tuple[Pause, Mapping[str, Decision]] | None,
-    wire_cache: WireCache,
+    wire_cache: WireCache | None,
 ) -> Step[Outcome]:
     if spec.prepare_tools is not None:
         spec.tools = yield CallUser(spec.prepare_tools)

@@ -23,11 +23,7 @@ def portable(messages: Sequence[Message], provider: str) -> list[Message]:
     """
     out: list[Message] = []
     for message in messages:
-        foreign = any(
-            isinstance(p, ProviderPart) and p.provider != provider
-            for p in getattr(message, "parts", ())
-        )
-        if not foreign:
+        if not _has_foreign(getattr(message, "parts", ()), provider):
             out.append(message)
             continue
         parts: list[Part] = []
@@ -38,3 +34,11 @@ def portable(messages: Sequence[Message], provider: str) -> list[Message]:
                 parts.append(Text(part.text))
         out.append(Message(message.role, parts, message.extra))
     return out
+
+
+def _has_foreign(parts: Sequence[Part], provider: str) -> bool:
+    # A loop rather than any() over a generator: every message of every request passes here.
+    for part in parts:  # noqa: SIM110
+        if isinstance(part, ProviderPart) and part.provider != provider:
+            return True
+    return False

@@ -420,7 +420,9 @@ def tool_sources(tools: Tools) -> list[ToolSource]:
     single = isinstance(tools, Tool | ToolSet | ServerTool) or callable(tools)
     if single:
         items: list[Any] = [tools]
-    elif isinstance(tools, Iterable) and not isinstance(tools, str | bytes | Mapping):
+    elif isinstance(tools, list | tuple) or (  # the usual ones first: the ABC check is slower
+        isinstance(tools, Iterable) and not isinstance(tools, str | bytes | Mapping)
+    ):
         items = list(tools)
     else:
         raise ToolDefinitionError(

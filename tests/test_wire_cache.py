@@ -182,6 +182,16 @@ def test_the_requests_of_a_run_share_one_cache_emptied_when_it_ends() -> None:
     assert not cache._formats
 
 
+def test_a_prompt_makes_one_call_and_sends_it_without_a_cache() -> None:
+    spec = ChainSpec(collect_tools([upper]), execute_tools=False)
+    step = run_chain([], [Message.user("hi")], spec, RetryBudget(), Listener())
+    effect = next(step)
+    assert isinstance(effect, CallModel)
+    assert effect.request.wire_cache is None  # nothing would be sent again
+    with pytest.raises(StopIteration):
+        step.send(Reply(Message("assistant", [ToolCall("upper", {"text": "a"}, "c1")])))
+
+
 def test_a_hook_that_rewrites_the_history_is_seen_by_the_next_request() -> None:
     """A before_call hook that shortens an earlier tool result (context trimming): the next
     request sends the shortened result, not what was kept from the call before."""

@@ -75,17 +75,19 @@ class LimitedModel(Model):
         estimate = (
             request_tokens(request, model.token_rules) if self.limiter.tokens is not None else 0
         )
-        ticket = await self.limiter.acquire(estimate)
+        ticket = self.limiter.free_ticket(estimate) or await self.limiter.acquire(estimate)
         self.attempts += 1
-        reply = await self._send(model, request)
+        if self.policy.request_timeout is None:
+            reply = await model.acomplete(request)  # no `_send` coroutine for nothing
+        else:
+            reply = await self._send(model, request)
         self.limiter.settle(ticket, reply.usage.total_tokens)
         self.served_by = model.model_id
         return reply
 
     async def _send(self, model: Model, request: Request) -> Reply:
+        """``model``'s answer within the policy's ``request_timeout``."""
         timeout = self.policy.request_timeout
-        if timeout is None:
-            return await model.acomplete(request)
         try:
             async with asyncio.timeout(timeout):
                 return await model.acomplete(request)

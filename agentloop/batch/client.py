@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentloop.batch.calls import RetryPolicy
+from agentloop.batch.collector import fewer_collections
 from agentloop.batch.jsonl import RecordWriter, fingerprint, prompt_key, read_done
 from agentloop.batch.limits import RateLimiter
 from agentloop.batch.results import BatchResult, rebuild
@@ -114,11 +115,14 @@ class LLMClient:
         from agentloop.shells import portal
 
         batch = self.process_prompts_async(prompts, **kwargs)
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(batch)
-        return portal.run(batch)  # a notebook or async app: run on the portal's loop
+        # From the start: making each prompt's messages and key allocates as much as a
+        # prompt in flight does (see collector.py).
+        with fewer_collections(self.max_concurrent_requests):
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                return asyncio.run(batch)
+            return portal.run(batch)  # a notebook or async app: run on the portal's loop
 
     async def process_prompts_async(
         self,

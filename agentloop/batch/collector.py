@@ -1,18 +1,31 @@
 """Fewer garbage collections while a batch runs (Python's cyclic collector, ``gc``).
 
 A batch keeps hundreds of prompts in flight, each holding ~160 container objects
-(coroutines, messages, requests) for the whole round trip. With Python's default
-first threshold (700 allocations) the collector runs every few dozen prompts and
-re-scans all of them, again and again as they age into the older generations: in
-``benchmarks/batch_throughput.py`` (5,000 prompts, 500 at once) that was 1.3 to
-2.9 s of collection, more than the HTTP requests themselves cost. Collecting
-every 50,000 allocations instead cuts it to about 0.3 s. A prompt answered
-leaves no reference cycle behind (measured), so little memory waits for the
-collector meanwhile: the rest is freed at once, as always.
+(coroutines, messages, requests, aiohttp's request and response) for the whole round
+trip, and keeps every result it returns (~35 objects a prompt). Python collects the
+young generation each time the objects alive have grown by the first threshold (700
+by default), and each collection scans every young object: all the prompts in flight,
+again and again, and the results made since the last one. In a batch that finds
+nothing to free (measured: no collection during ``benchmarks/batch_throughput.py``
+frees a single object; a prompt answered leaves no reference cycle behind while its
+result is kept), so:
 
-The threshold is raised only while a batch runs and restored when the last
-running batch ends. A threshold of 0 (collection disabled) or one already higher
-is left alone, and so is a threshold that someone else changed meanwhile.
+- the threshold is raised for as long as a batch runs, to `batch_threshold`: at least
+  50,000 (at the default it cost 1.3 to 2.9 s of that benchmark's 5,000 prompts, more
+  than the HTTP requests themselves), and 400 per prompt the batch keeps in flight, so
+  that the prompts in flight (~160 objects each) are a small part of what one collection
+  scans and the collector's work follows what the batch keeps rather than how many
+  prompts it keeps in flight. With 500 at once that is 200,000: one collection during
+  that benchmark's batch instead of six, 0.1 s of the collector's time instead of 0.25 s
+  (the young objects left when the batch ends are scanned once more after it, as with
+  any threshold). Capped at a million: the garbage a collection may wait for is bounded;
+- `LLMClient.process_prompts_sync` raises it from the start, as making each prompt's
+  messages and results-file key allocates as much again.
+
+The threshold is restored when the last running batch ends. A threshold of 0 (collection
+disabled) or one already higher is left alone, and so is a threshold that someone else
+changed meanwhile. Results the caller drops later are freed by the next full collection
+(a response and its conversation refer to each other).
 """
 
 from __future__ import annotations
@@ -22,25 +35,37 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-#: Allocations between two young collections during a batch (Python's default: 700).
+#: The least growth between two young collections during a batch (Python's default: 700).
 BATCH_THRESHOLD = 50_000
+#: Growth allowed per prompt in flight: a few times what one holds (see the docstring).
+PER_PROMPT_IN_FLIGHT = 400
+#: The most: the garbage of a batch waits for at most this many objects' growth.
+MAX_BATCH_THRESHOLD = 1_000_000
 
 _lock = threading.Lock()
 _running = 0
 _saved: tuple[int, int, int] | None = None
+_raised_to = 0
+
+
+def batch_threshold(concurrency: int) -> int:
+    """The first threshold while a batch of ``concurrency`` prompts at once runs."""
+    return min(max(BATCH_THRESHOLD, PER_PROMPT_IN_FLIGHT * concurrency), MAX_BATCH_THRESHOLD)
 
 
 @contextmanager
-def fewer_collections() -> Iterator[None]:
-    """Raise the collector's first threshold for the duration (nests and overlaps safely)."""
-    global _running, _saved
+def fewer_collections(concurrency: int = 0) -> Iterator[None]:
+    """Raise the collector's first threshold for the duration (nests and overlaps safely;
+    the first batch to start sets it)."""
+    global _running, _saved, _raised_to
     with _lock:
         if _running == 0:
             first, second, third = gc.get_threshold()
+            threshold = batch_threshold(concurrency)
             _saved = None
-            if 0 < first < BATCH_THRESHOLD:
-                _saved = (first, second, third)
-                gc.set_threshold(BATCH_THRESHOLD, second, third)
+            if 0 < first < threshold:
+                _saved, _raised_to = (first, second, third), threshold
+                gc.set_threshold(threshold, second, third)
         _running += 1
     try:
         yield
@@ -48,6 +73,6 @@ def fewer_collections() -> Iterator[None]:
         with _lock:
             _running -= 1
             if _running == 0 and _saved is not None:
-                if gc.get_threshold()[0] == BATCH_THRESHOLD:
+                if gc.get_threshold()[0] == _raised_to:
                     gc.set_threshold(*_saved)
                 _saved = None

@@ -185,6 +185,14 @@ class RateLimiter:
             clock=self.clock,
         )
 
+    def free_ticket(self, tokens: int) -> Ticket | None:
+        """The ticket of a call that need not wait (no limit set, no 429 pause), else None
+        (then `acquire`). A plain call: without limits a batch's calls pass here, and
+        `acquire`, a coroutine, would cost each of them one for nothing."""
+        if self.requests is None and self.tokens is None and self.clock() >= self.paused_until:
+            return Ticket(None, None, tokens)
+        return None
+
     async def acquire(self, tokens: int) -> Ticket:
         """Wait until a call estimated at ``tokens`` fits every budget, then charge it."""
         if self.tokens is not None and tokens > self.tokens.limit:

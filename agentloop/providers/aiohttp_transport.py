@@ -15,6 +15,7 @@ model used without ``aclose()`` leaves no "Unclosed client session" behind.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
@@ -209,8 +210,21 @@ def environment_proxy(url: str) -> str | None:
     return proxy
 
 
+#: Contexts made so far, by the variables that choose their CA bundle (see `default_ssl_context`).
+_ssl_contexts: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+
+
 def default_ssl_context() -> ssl.SSLContext:
-    """The CA bundle httpx uses (certifi, or ``SSL_CERT_FILE``), so both transports trust alike."""
+    """The CA bundle httpx uses (certifi, or ``SSL_CERT_FILE``), so both transports trust alike.
+
+    Loading the bundle takes ~20 ms, which a batch would pay at every call, so one context
+    is kept per value of the variables httpx reads (changing them gets a new one); an
+    ``SSLContext`` is safe to share between connections, sessions and threads.
+    """
     import httpx
 
-    return httpx.create_ssl_context()
+    chosen_by = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    context = _ssl_contexts.get(chosen_by)
+    if context is None:
+        context = _ssl_contexts[chosen_by] = httpx.create_ssl_context()
+    return context

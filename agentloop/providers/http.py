@@ -507,7 +507,11 @@ class HTTPModel(Model):
     async def _apost(self, call: HTTPCall) -> Any:
         """`_post`, awaitable."""
         log = self._log(await self._aauthorized(wire_request(call)))
-        response: HTTPResponse = await self._aretrying(log, self._asend)
+        response: HTTPResponse = await (
+            self._asend(log, 1)  # a batch's copy (the batch retries): no coroutine between
+            if self.max_retries <= 0
+            else self._aretrying(log, self._asend)
+        )
         return self._json(response.status, response.body, log.wire)
 
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:

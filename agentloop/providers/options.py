@@ -96,6 +96,8 @@ def check_option_names(
     other name passes, as a provider-specific extra. ``extra_body`` must be a
     dict; its fields are not checked.
     """
+    if not options:
+        return  # most calls: nothing to check, and the set below is not free
     candidates = NEUTRAL_OPTIONS | KNOWN_EXTRAS | frozenset(known) | {EXTRA_BODY}
     for name in options:
         if name in candidates:

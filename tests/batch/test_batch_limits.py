@@ -197,3 +197,17 @@ def test_rate_limit_errors_from_a_function_model_pause_the_batch_too() -> None:
 
     assert [r.completion for r in results] == ["ok", "ok"]
     assert time.monotonic() - started >= 0.2
+
+
+def test_a_call_takes_a_free_ticket_only_when_nothing_could_make_it_wait() -> None:
+    now = [100.0]
+    unlimited = RateLimiter(clock=lambda: now[0])
+    ticket = unlimited.free_ticket(7)
+    assert ticket is not None
+    assert (ticket.request, ticket.tokens) == (None, None)
+    unlimited.back_off(5.0)  # a 429: everyone waits, so the call goes through acquire()
+    assert unlimited.free_ticket(7) is None
+    now[0] += 5.0
+    assert unlimited.free_ticket(7) is not None
+    assert RateLimiter(600, None, clock=lambda: now[0]).free_ticket(1) is None
+    assert RateLimiter(None, 60_000, clock=lambda: now[0]).free_ticket(1) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from fast_server import Answer, FastServer
@@ -12,7 +13,13 @@ from fast_server import Answer, FastServer
 import agentloop
 from agentloop import LLMClient, Model
 from agentloop.batch import calls
-from agentloop.batch.collector import BATCH_THRESHOLD, fewer_collections
+from agentloop.batch.collector import (
+    BATCH_THRESHOLD,
+    MAX_BATCH_THRESHOLD,
+    PER_PROMPT_IN_FLIGHT,
+    batch_threshold,
+    fewer_collections,
+)
 from agentloop.providers.aiohttp_transport import AiohttpTransport
 
 
@@ -95,6 +102,19 @@ def test_the_collector_runs_less_often_during_a_batch_only(
     assert gc.get_threshold() == default_threshold
 
 
+def test_the_threshold_grows_with_the_prompts_a_batch_keeps_in_flight(
+    default_threshold: tuple[int, int, int],
+) -> None:
+    assert batch_threshold(1) == batch_threshold(64) == BATCH_THRESHOLD
+    assert batch_threshold(500) == 500 * PER_PROMPT_IN_FLIGHT
+    assert batch_threshold(10**6) == MAX_BATCH_THRESHOLD
+    with fewer_collections(500):
+        assert gc.get_threshold()[0] == batch_threshold(500)
+        with fewer_collections(10):  # an overlapping batch keeps the first one's
+            assert gc.get_threshold()[0] == batch_threshold(500)
+    assert gc.get_threshold() == default_threshold
+
+
 def test_a_disabled_or_changed_collector_is_left_alone(
     default_threshold: tuple[int, int, int],
 ) -> None:
@@ -105,3 +125,40 @@ def test_a_disabled_or_changed_collector_is_left_alone(
     with fewer_collections():
         gc.set_threshold(5000, 10, 10)  # someone else's choice, made during the batch
     assert gc.get_threshold()[0] == 5000
+
+
+def test_a_sync_batch_keeps_the_collector_raised_while_it_makes_its_prompts(
+    server: FastServer, default_threshold: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentloop.batch import client as client_module
+
+    seen: list[int] = []
+    as_messages = client_module.as_messages
+
+    def recording(prompt: Any, index: int) -> Any:
+        seen.append(gc.get_threshold()[0])
+        return as_messages(prompt, index)
+
+    monkeypatch.setattr(client_module, "as_messages", recording)
+    model = agentloop.get_model("openai-compatible/fast", base_url=server.base_url)
+
+    results = LLMClient(model).process_prompts_sync(["a", "b"])
+
+    assert [r.completion for r in results] == ["echo: a", "echo: b"]
+    assert seen == [BATCH_THRESHOLD, BATCH_THRESHOLD]  # 64 at once: the least
+    assert gc.get_threshold() == default_threshold
+
+
+def test_batches_share_one_ssl_context_per_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    import certifi
+
+    from agentloop.providers.aiohttp_transport import default_ssl_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    first = default_ssl_context()
+    assert default_ssl_context() is first  # loading the CA bundle costs ~20 ms a batch
+    monkeypatch.setenv("SSL_CERT_FILE", certifi.where())  # another choice, another context
+    other = default_ssl_context()
+    assert other is not first
+    assert default_ssl_context() is other
