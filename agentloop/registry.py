@@ -259,6 +259,7 @@ def _register_builtin() -> None:
     register_model("anthropic", anthropic, prefixes=claude, endpoint=ENDPOINTS["anthropic"])
     google = f"{providers}.gemini.model:create"
     register_model("gemini", google, prefixes=gemini, endpoint=ENDPOINTS["gemini"])
+    register_model("bedrock", f"{providers}.bedrock.model:create", endpoint=ENDPOINTS["bedrock"])
     register_model("test", f"{providers}.offline:create_test")
     for host in HOSTS:  # the OpenAI-compatible hosts: one entry each, no code
         register_endpoint(host)

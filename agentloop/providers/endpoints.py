@@ -24,7 +24,7 @@ Auth = Literal["bearer", "x-api-key", "x-goog-api-key", "none"]
 #: The wire formats an endpoint can speak (the codec packages under ``agentloop/providers/``),
 #: and ``custom``: the model class encodes requests itself (an `HTTPModel` subclass that
 #: names its URL and key in class constants, as before endpoints).
-WIRE_FORMATS = ("openai_chat", "openai_responses", "anthropic", "gemini", "custom")
+WIRE_FORMATS = ("openai_chat", "openai_responses", "anthropic", "gemini", "bedrock", "custom")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +153,19 @@ GEMINI = Endpoint(
     base_url_env="GEMINI_BASE_URL",
     title="Gemini",
 )
+#: AWS Bedrock's Converse API. ``{region}`` is filled in by the model (``region=``,
+#: ``AWS_REGION``); the model id goes in the path. The key is a Bedrock API key (a bearer
+#: token); without one the model signs with SigV4 (providers/bedrock/auth.py).
+BEDROCK = Endpoint(
+    "bedrock",
+    "bedrock",
+    "https://bedrock-runtime.{region}.amazonaws.com",
+    "/model/{model}/converse",
+    key_env=("AWS_BEARER_TOKEN_BEDROCK",),
+    base_url_env="AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    requires_key=False,
+    title="AWS Bedrock (Converse)",
+)
 #: Any server speaking Chat Completions: ``base_url=`` is required, and only ``api_key=`` is
 #: sent (the OpenAI key in the environment never goes to another server).
 OPENAI_COMPATIBLE = Endpoint(
@@ -247,5 +260,14 @@ UNPRICED = frozenset({OPENAI_COMPATIBLE.name, OLLAMA.name})
 #: Every built-in endpoint by name.
 ENDPOINTS: dict[str, Endpoint] = {
     e.name: e
-    for e in (OPENAI, OPENAI_RESPONSES, ANTHROPIC, GEMINI, OLLAMA, OPENAI_COMPATIBLE, *HOSTS)
+    for e in (
+        OPENAI,
+        OPENAI_RESPONSES,
+        ANTHROPIC,
+        GEMINI,
+        BEDROCK,
+        OLLAMA,
+        OPENAI_COMPATIBLE,
+        *HOSTS,
+    )
 }
