@@ -226,3 +226,18 @@ def test_a_model_given_by_an_inference_profile_arn_is_one_path_segment() -> None
         "messages": [{"role": "user", "content": [{"text": "Hi"}]}],
         "system": [{"text": "Be brief."}],
     }
+
+
+def test_a_bedrock_call_is_priced_from_the_aws_table(local_server: LocalServer) -> None:
+    from genai_prices import Usage as PriceUsage
+    from genai_prices import calc_price
+
+    service(local_server, reply(FINAL, tokens=(1000, 100)), bearer=BEARER)
+    model = bedrock_wire.model(local_server, "us.amazon.nova-micro-v1:0", api_key=BEARER)
+    usage = model.prompt("Hi").usage()
+    expected = calc_price(
+        PriceUsage(input_tokens=1000, output_tokens=100),
+        "amazon.nova-micro-v1:0",
+        provider_id="aws",
+    )
+    assert usage.cost == pytest.approx(float(expected.total_price))

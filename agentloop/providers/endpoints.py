@@ -252,7 +252,7 @@ OLLAMA = Endpoint(
 )
 
 #: Endpoints the `genai-prices` table (`agentloop.prices`) lists under another name.
-PRICE_TABLE_NAMES = {GEMINI.name: "google"}
+PRICE_TABLE_NAMES = {GEMINI.name: "google", BEDROCK.name: "aws"}
 #: Endpoints serving whatever model the user runs (a local server, any compatible server):
 #: a model name there says nothing about its price.
 UNPRICED = frozenset({OPENAI_COMPATIBLE.name, OLLAMA.name})
