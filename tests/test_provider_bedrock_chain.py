@@ -241,3 +241,14 @@ def test_a_bedrock_call_is_priced_from_the_aws_table(local_server: LocalServer) 
         provider_id="aws",
     )
     assert usage.cost == pytest.approx(float(expected.total_price))
+
+
+def test_a_signing_model_pickles_for_another_process(local_server: LocalServer) -> None:
+    import pickle
+
+    bedrock = service(local_server, reply(FINAL), reply(FINAL))
+    model = bedrock_wire.model(local_server)
+    model.prompt("Hi")  # its credentials found, its lock made
+    copied = pickle.loads(pickle.dumps(model.with_transports()))
+    assert copied.prompt("Hi").text() == "It is sunny in Paris."
+    assert bedrock.refused == []

@@ -39,6 +39,16 @@ class SigV4Signer:
     _credentials: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A model goes to other processes pickled (a batch's Ray workers): the lock and the
+        # credentials found (botocore's refreshable ones hold locks) are made again there.
+        state = dict(self.__dict__)
+        state.update(_credentials=None, _lock=None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     def sign(self, request: HTTPRequest) -> HTTPRequest:
         """``request`` with ``authorization``, ``x-amz-date`` (and ``x-amz-security-token``
         for temporary credentials) added, signed over its method, URL, headers and body."""
