@@ -15,8 +15,9 @@ Each Converse content block is an object with one key naming its kind (``{"text"
   result has ``status: "error"``; an explicit ``"success"`` is kept.
 - Images (png, jpeg, gif, webp) and documents (pdf, csv, doc, docx, xls, xlsx, html, txt, md)
   go as bytes (base64 in JSON): an http(s) URL is fetched first (`media_to_fetch`); an
-  ``s3://`` URL goes as ``s3Location``. A document needs a name: its ``filename``, else
-  ``"document"``.
+  ``s3://`` URL goes as ``s3Location``. A document needs a name: its ``filename`` with the
+  characters Converse refuses in one made spaces (``report.pdf`` goes as ``report pdf``),
+  else ``"document"``.
 - Reasoning (``reasoningContent``) is a `Thinking` with its signature; a redacted one's
   ``redactedContent`` is the Thinking's ``signature``. Only Bedrock's own go back.
 - Anything else (a ``cachePoint``, a server tool's ``toolUse`` with ``type:
@@ -27,6 +28,7 @@ Each Converse content block is an object with one key naming its kind (``{"text"
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -59,6 +61,7 @@ _MEDIA_TYPES = {
 #: The kept marker of a tool result whose output went as ``{"json": ...}``.
 CONTENT_JSON = "content_json"
 _HTTP = ("http://", "https://")
+_NAME_REFUSED = re.compile(r"[^A-Za-z0-9\s\-()\[\]]")
 
 
 def _error(message: str) -> ConversionError:
@@ -150,7 +153,7 @@ def _tool_result(result: ToolResult) -> Block:
     kept = dict(result.extra.get(BEDROCK, {}))
     as_json = kept.pop(CONTENT_JSON, False)
     content: list[Block] = []
-    if as_json:
+    if as_json and _is_object(result.output):
         content.append({"json": json.loads(result.output)})
     elif result.output or not result.attachments:
         content.append({"text": result.output})
@@ -159,6 +162,22 @@ def _tool_result(result: ToolResult) -> Block:
     if result.is_error:
         block["status"] = "error"
     return with_kept(block, kept)
+
+
+def _is_object(text: str) -> bool:
+    """Whether ``text`` is still the JSON object it was received as (an edited output that no
+    longer is goes as text)."""
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def document_name(filename: str | None) -> str:
+    """A document's name as Converse accepts it: letters, digits, single spaces, hyphens,
+    parentheses and brackets only (``report.pdf`` is refused), so the rest become spaces."""
+    name = " ".join(_NAME_REFUSED.sub(" ", filename or "").split())
+    return name or "document"
 
 
 def media_to_fetch(messages: Sequence[Message]) -> list[Media]:
@@ -172,14 +191,14 @@ def _media_block(media: Media) -> Block:
     kind = media.media_type
     image = isinstance(media, Image) or (kind or "").startswith("image/")
     formats = IMAGE_FORMATS if image else DOCUMENT_FORMATS
-    wire_format = formats.get(kind or "")
+    wire_format = formats.get(kind or "") or kept.get("format")
     if wire_format is None:
         accepted = ", ".join(formats.values())
         what = kind or "unknown type"
         raise _error(f"cannot take a {type(media).__name__} of {what}; it accepts {accepted}")
     block: Block = {"format": wire_format, "source": _source(media)}
     if not image:
-        block["name"] = media.filename or "document"
+        block["name"] = document_name(media.filename)
     return {"image" if image else "document": with_kept(block, kept)}
 
 

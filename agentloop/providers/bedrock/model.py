@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from agentloop.errors import MissingKeyError, ProviderError
+from agentloop.errors import AuthenticationError, MissingKeyError, ProviderError
 from agentloop.media import Media
 from agentloop.model import Model
 from agentloop.providers.base import Reply, Request
@@ -105,10 +105,7 @@ class BedrockModel(HTTPModel):
         ``authorization`` header) already authenticates the request."""
         if any(name.lower() == "authorization" for name in request.headers):
             return request
-        try:
-            return self._signer.sign(request)
-        except MissingKeyError as exc:
-            raise MissingKeyError(str(exc)) from None
+        return self._signer.sign(request)
 
     def secrets_to_mask(self, sent: Mapping[str, str] | None = None) -> tuple[str, ...]:
         found = super().secrets_to_mask(sent)
@@ -126,7 +123,7 @@ class BedrockModel(HTTPModel):
         body_type, message = parse_error_body(text)
         error_type = error_type or body_type
         kind = error_from_exception(error_type, message, status)
-        if kind.__name__ == "AuthenticationError":
+        if issubclass(kind, AuthenticationError):
             message = f"{message} ({CREDENTIALS_HINT})"
         return kind(
             message or f"HTTP {status}",
