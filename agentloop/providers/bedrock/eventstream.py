@@ -61,15 +61,15 @@ class EventStreamParser:
     def _frame_length(self) -> int:
         total, headers_length, prelude_crc = struct.unpack_from(">III", self._buffer)
         if zlib.crc32(self._buffer[:8]) != prelude_crc:
-            raise self._error("a frame's prelude checksum does not match (corrupted stream)")
+            raise self.error("a frame's prelude checksum does not match (corrupted stream)")
         if not _MINIMUM <= total <= MAX_FRAME or headers_length > total - _MINIMUM:
-            raise self._error(f"a frame announces {total} bytes with {headers_length} of headers")
+            raise self.error(f"a frame announces {total} bytes with {headers_length} of headers")
         return int(total)
 
     def _event(self, frame: bytes) -> ServerSentEvent:
         (message_crc,) = struct.unpack_from(">I", frame, len(frame) - 4)
         if zlib.crc32(frame[:-4]) != message_crc:
-            raise self._error("a frame's message checksum does not match (corrupted stream)")
+            raise self.error("a frame's message checksum does not match (corrupted stream)")
         (headers_length,) = struct.unpack_from(">I", frame, 4)
         headers = self._headers(frame[_PRELUDE : _PRELUDE + headers_length])
         payload = frame[_PRELUDE + headers_length : -4].decode("utf-8", "replace")
@@ -82,7 +82,7 @@ class EventStreamParser:
             code = headers.get(":error-code", "error")
             message = headers.get(":error-message", "")
             return ServerSentEvent("error", json.dumps({"code": code, "message": message}))
-        raise self._error(f"a frame of unknown message type {kind[:40]!r}")
+        raise self.error(f"a frame of unknown message type {kind[:40]!r}")
 
     def _headers(self, raw: bytes) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -97,7 +97,7 @@ class EventStreamParser:
                     at += _FIXED[kind]
                     continue
                 if kind not in (6, 7):
-                    raise self._error(f"header {name[:40]!r} has unknown value type {kind}")
+                    raise self.error(f"header {name[:40]!r} has unknown value type {kind}")
                 (length,) = struct.unpack_from(">H", raw, at)
                 value = raw[at + 2 : at + 2 + length]
                 if len(value) != length:
@@ -106,12 +106,13 @@ class EventStreamParser:
                     headers[name] = value.decode("utf-8", "replace")
                 at += 2 + length
         except (IndexError, struct.error):
-            raise self._error("a frame's headers run past their announced length") from None
+            raise self.error("a frame's headers run past their announced length") from None
         if at != len(raw):
-            raise self._error("a frame's headers run past their announced length")
+            raise self.error("a frame's headers run past their announced length")
         return headers
 
-    def _error(self, problem: str) -> ResponseFormatError:
+    def error(self, problem: str) -> ResponseFormatError:
+        """The error for a broken stream, in the one wording."""
         return ResponseFormatError(f"event stream: {problem}", provider=self.provider)
 
 
