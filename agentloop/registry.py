@@ -271,6 +271,7 @@ def _register_builtin() -> None:
     register_model("azure", f"{providers}.openai_chat.azure:create", endpoint=ENDPOINTS["azure"])
     azure_responses = f"{providers}.openai_responses.azure:create"
     register_model("azure-responses", azure_responses, endpoint=ENDPOINTS["azure-responses"])
+    register_model("bedrock", f"{providers}.bedrock.model:create", endpoint=ENDPOINTS["bedrock"])
     register_model("test", f"{providers}.offline:create_test")
     for host in HOSTS:  # the OpenAI-compatible hosts: one entry each, no code
         register_endpoint(host)

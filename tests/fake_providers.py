@@ -2,7 +2,8 @@
 
 For examples written against real models (the docs): point the base-URL variables at a
 :class:`LocalServer` built with ``LocalServer(responder=respond)``. Each request is answered
-in its own wire format (OpenAI Chat Completions and Responses, Anthropic Messages, Gemini),
+in its own wire format (OpenAI Chat Completions and Responses, Anthropic Messages, Gemini,
+Bedrock Converse),
 streamed when it asks for a stream. A request with a structured-output schema gets JSON that
 validates against it (made by the same code as ``TestModel``'s answers); any other gets
 ``ANSWER``. The fake never calls tools: a chain ends after its first model call. The token
@@ -17,6 +18,7 @@ from typing import Any
 
 import anthropic_wire
 import batch_servers
+import bedrock_wire
 import gemini_replies
 import openai_chat_wire
 import responses_events
@@ -39,6 +41,9 @@ def environment(url: str) -> dict[str, str]:
         "GEMINI_BASE_URL": url,
         "GEMINI_API_KEY": "docs-test",
         "OLLAMA_HOST": url,
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": url,
+        "AWS_BEARER_TOKEN_BEDROCK": "bedrock-docs-test",
+        "AWS_REGION": "us-east-1",
     }
 
 
@@ -73,6 +78,11 @@ def respond(request: Recorded) -> Scripted:
         if stream:
             return _sse(anthropic_wire.sse_body(content))
         return _json(anthropic_wire.message_body(content))
+    if path.startswith("/model/") and path.endswith(("/converse", "/converse-stream")):
+        reply = bedrock_wire.reply([{"text": text}])
+        if path.endswith("-stream"):
+            return Scripted(200, bedrock_wire.frames(reply), bedrock_wire.EVENT_STREAM)
+        return _json(reply)
     if ":generateContent" in path or ":streamGenerateContent" in path:
         reply = gemini_replies.reply(gemini_replies.text(text))
         return _sse(gemini_replies.sse(reply)) if stream else _json(reply)

@@ -18,6 +18,7 @@ from typing import Any
 from agentloop import Message, ProviderError
 from agentloop.providers.anthropic.messages import encode_messages as to_anthropic
 from agentloop.providers.base import Delta, Reply
+from agentloop.providers.bedrock.messages import encode_messages as to_bedrock
 from agentloop.providers.gemini.messages import encode_messages as to_gemini
 from agentloop.providers.openai_chat.messages import encode_messages as to_openai
 from agentloop.providers.openai_responses.messages import encode_messages as to_responses
@@ -107,6 +108,7 @@ ENCODERS: dict[str, Callable[[list[Message]], Any]] = {
     "openai-responses": to_responses,
     "anthropic": to_anthropic,
     "gemini": to_gemini,
+    "bedrock": to_bedrock,
 }
 
 

@@ -1,9 +1,9 @@
-"""Every neutral feature through all four codecs: the same outcome on each.
+"""Every neutral feature through all five codecs: the same outcome on each.
 
 Rows are features (content parts, tool calls and results, thinking, each neutral option,
-``tool_choice``, ``stop``, strict tools, structured output); columns are the four wire
+``tool_choice``, ``stop``, strict tools, structured output); columns are the five wire
 formats' pure request encoders, called directly with one `Request` (no network; a file
-given by URL is served by the local server, which two formats download to inline it).
+given by URL is served by the local server, which some formats download to inline it).
 A row expects one outcome everywhere: accepted, or the same error type. The only
 exceptions are the documented ones, where a provider has no way to express the feature
 (`EXCEPTIONS`); the error then names that provider.
@@ -36,6 +36,8 @@ from agentloop import (
 from agentloop.media import Media
 from agentloop.providers.anthropic.messages import media_to_fetch as anthropic_media
 from agentloop.providers.anthropic.request import encode_request as anthropic_body
+from agentloop.providers.bedrock.messages import media_to_fetch as bedrock_media
+from agentloop.providers.bedrock.request import encode_request as bedrock_body
 from agentloop.providers.endpoints import ENDPOINTS
 from agentloop.providers.gemini.messages import media_to_fetch as gemini_media
 from agentloop.providers.gemini.request import encode_body as gemini_body
@@ -73,6 +75,7 @@ CODECS: dict[str, Encoder] = {
     "openai_responses": lambda r: responses_body("gpt-4.1", r, r.options, stream=False),
     "anthropic": lambda r: anthropic_body("claude-sonnet-4-5", r, r.options, stream=False),
     "gemini": lambda r: gemini_body(r, r.options),
+    "bedrock": lambda r: bedrock_body(r, r.options),
 }
 #: What each codec inlines of a URL, fetched first as its model does (a codec never downloads).
 MEDIA_TO_FETCH: dict[str, Callable[[Sequence[Message]], list[Media]]] = {
@@ -80,12 +83,14 @@ MEDIA_TO_FETCH: dict[str, Callable[[Sequence[Message]], list[Media]]] = {
     "openai_responses": lambda messages: [],
     "anthropic": anthropic_media,
     "gemini": gemini_media,
+    "bedrock": bedrock_media,
 }
 PROVIDERS = {
     "openai_chat": "OpenAI Chat Completions",
     "openai_responses": "OpenAI Responses",
     "anthropic": "Anthropic",
     "gemini": "Gemini",
+    "bedrock": "Bedrock",
 }
 OK = "accepted"
 
@@ -134,7 +139,7 @@ SIGNED = Thinking("Let me look.", signature="sig", provider="anthropic")
 FEATURES = [
     Feature("text", carried=("Hi",)),
     Feature("image by bytes", user_with(agentloop.Image(PNG)), carried=("iVBORw0KGgo",)),
-    Feature("image by URL", image_by_url, carried=("/cat.png",)),
+    Feature("image by URL", image_by_url, carried_any=("/cat.png", "iVBORw0KGgo")),
     Feature("file by bytes", user_with(File(PDF, "report.pdf")), carried=("JVBERi0xLjQ",)),
     Feature("file by URL", file_by_url, carried_any=("JVBERi0xLjQ", "/report.pdf")),
     Feature("tool call and result", with_call(), (WEATHER,), carried=("call_1", "Sunny")),
@@ -235,6 +240,16 @@ EXCEPTIONS: dict[tuple[str, str], str | type[Exception]] = {
     ("stop whitespace", "anthropic"): InvalidOptionError,  # Anthropic refuses it
     ("strict_tools True", "gemini"): InvalidOptionError,  # no strict tools
     ("structured output, free-form keys", "anthropic"): ConversionError,  # no non-strict mode
+    # Bedrock Converse: temperature 0 to 1, no seed, effort or serial calls in its own fields,
+    # no strict tools, no structured output of its own, no documented stop limit
+    ("temperature above 1", "bedrock"): InvalidOptionError,
+    ("seed", "bedrock"): InvalidOptionError,
+    ("reasoning_effort", "bedrock"): InvalidOptionError,
+    ("parallel_tool_calls", "bedrock"): InvalidOptionError,
+    ("stop too many", "bedrock"): OK,
+    ("strict_tools True", "bedrock"): InvalidOptionError,
+    ("structured output", "bedrock"): ConversionError,
+    ("structured output, free-form keys", "bedrock"): ConversionError,
 }
 
 

@@ -2,8 +2,8 @@
 
 A conversation starts on OpenAI Chat (a local server answering like OpenAI),
 makes a tool call, and carries on through Anthropic, Gemini and the Responses
-API; another goes on to Vertex AI, Azure OpenAI and an OpenAI-compatible host and
-back. Each provider must receive the whole history, tool calls and results included,
+API; another goes on to Vertex AI, Azure OpenAI, an OpenAI-compatible host and
+Bedrock, and back. Each provider must receive the whole history, tool calls and results included,
 in its own wire format.
 """
 
@@ -172,7 +172,7 @@ def test_history_with_tool_calls_moves_across_the_clouds_and_back(
     servers: list[LocalServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One conversation with a tool call moves from OpenAI to Anthropic, Gemini, Vertex AI
-    (express mode), Azure OpenAI, an OpenAI-compatible host (Groq) and back to OpenAI; each
+    (express mode), Azure OpenAI, an OpenAI-compatible host (Groq), AWS Bedrock and back to OpenAI; each
     receives the whole history, the call and its result included, in its own wire format."""
     monkeypatch.setenv("GOOGLE_API_KEY", "AQ.express-key-for-vertex")
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
@@ -222,6 +222,26 @@ def test_history_with_tool_calls_moves_across_the_clouds_and_back(
     assert other.requests[-1].path == "/openai/v1/chat/completions"
     assert other.requests[-1].json()["messages"][2]["tool_call_id"] == "call_1"
 
+    other.reply(
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": "Bedrock too."}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 40, "outputTokens": 3, "totalTokens": 43},
+        }
+    )
+    conversation.model = agentloop.get_model(
+        "bedrock/us.amazon.nova-micro-v1:0",
+        base_url=other.url,
+        api_key="ABSK-1",
+        region="us-west-2",
+    )
+    assert conversation.prompt("Bedrock?").text() == "Bedrock too."
+    sent = other.requests[-1]
+    assert sent.path == "/model/us.amazon.nova-micro-v1%3A0/converse"
+    bedrock_messages = sent.json()["messages"]
+    assert bedrock_messages[1]["content"][0]["toolUse"]["toolUseId"] == "call_1"
+    assert bedrock_messages[2]["content"][0]["toolResult"]["toolUseId"] == "call_1"
+
     chat.reply(openai_chat_wire.completion("Back home: sunny."))
     conversation.model = OpenAIChatModel(
         "gpt-4.1-mini", base_url=chat.url, api_key="sk-1", retry_backoff=0
@@ -229,4 +249,4 @@ def test_history_with_tool_calls_moves_across_the_clouds_and_back(
     assert conversation.prompt("And now?").text() == "Back home: sunny."
     messages = chat.requests[-1].json()["messages"]
     assert [m["role"] for m in messages[:3]] == ["user", "assistant", "tool"]
-    assert len([m for m in messages if m["role"] == "user"]) == 7
+    assert len([m for m in messages if m["role"] == "user"]) == 8

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import aiohttp
+import yarl
 
 from agentloop.providers.transport import (
     HTTPRequest,
@@ -118,7 +119,7 @@ class AiohttpTransport:
         with mapped_errors():
             async with session.request(
                 request.method,
-                request.url,
+                as_given(request.url),
                 data=request.body,
                 headers=request.headers,
                 timeout=self._client_timeout(request.timeout),
@@ -133,7 +134,7 @@ class AiohttpTransport:
         with mapped_errors():
             response = await session.request(
                 request.method,
-                request.url,
+                as_given(request.url),
                 data=request.body,
                 headers=request.headers,
                 timeout=self._client_timeout(request.timeout),
@@ -198,6 +199,14 @@ class AiohttpTransport:
         if self._ssl_context is None:
             self._ssl_context = default_ssl_context()
         return self._ssl_context
+
+
+def as_given(url: str) -> yarl.URL | str:
+    """``url`` to be sent as it is written: yarl would otherwise decode escapes such as
+    ``%3A`` (a Bedrock model id's colon), and a signature computed over the URL (AWS SigV4)
+    would no longer hold. httpx sends escapes as given too. A URL that is not plain ASCII
+    is left for yarl to encode."""
+    return yarl.URL(url, encoded=True) if url.isascii() and " " not in url else url
 
 
 def environment_proxy(url: str) -> str | None:

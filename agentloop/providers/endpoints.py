@@ -25,7 +25,7 @@ Auth = Literal["bearer", "x-api-key", "x-goog-api-key", "api-key", "none"]
 #: The wire formats an endpoint can speak (the codec packages under ``agentloop/providers/``),
 #: and ``custom``: the model class encodes requests itself (an `HTTPModel` subclass that
 #: names its URL and key in class constants, as before endpoints).
-WIRE_FORMATS = ("openai_chat", "openai_responses", "anthropic", "gemini", "custom")
+WIRE_FORMATS = ("openai_chat", "openai_responses", "anthropic", "gemini", "bedrock", "custom")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +211,19 @@ AZURE_RESPONSES = Endpoint(
     title="Azure OpenAI Responses",
     auth_note="or an Entra ID token: azure_ad_token_provider=",
 )
+#: AWS Bedrock's Converse API. ``{region}`` is filled in by the model (``region=``,
+#: ``AWS_REGION``); the model id goes in the path. The key is a Bedrock API key (a bearer
+#: token); without one the model signs with SigV4 (providers/bedrock/auth.py).
+BEDROCK = Endpoint(
+    "bedrock",
+    "bedrock",
+    "https://bedrock-runtime.{region}.amazonaws.com",
+    "/model/{model}/converse",
+    key_env=("AWS_BEARER_TOKEN_BEDROCK",),
+    base_url_env="AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    requires_key=False,
+    title="AWS Bedrock (Converse)",
+)
 #: Any server speaking Chat Completions: ``base_url=`` is required, and only ``api_key=`` is
 #: sent (the OpenAI key in the environment never goes to another server).
 OPENAI_COMPATIBLE = Endpoint(
@@ -301,6 +314,7 @@ PRICE_TABLE_NAMES = {
     GEMINI.name: "google",
     VERTEX.name: "google",
     VERTEX_ANTHROPIC.name: "anthropic",
+    BEDROCK.name: "aws",
 }
 #: Endpoints serving whatever model the user runs (a local server, any compatible server;
 #: an Azure deployment, whose name is the user's): a model name there says nothing about its
@@ -319,6 +333,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         VERTEX_ANTHROPIC,
         AZURE,
         AZURE_RESPONSES,
+        BEDROCK,
         OLLAMA,
         OPENAI_COMPATIBLE,
         *HOSTS,

@@ -50,7 +50,13 @@ from agentloop.providers.media_fetch import afetch, fetch
 from agentloop.providers.redaction import redact, redact_error, secrets_of
 from agentloop.providers.request_log import RequestLog
 from agentloop.providers.retry import MAX_RETRY_AFTER, RetryPolicy
-from agentloop.providers.sse import ServerSentEvent, aiter_events, iter_events
+from agentloop.providers.sse import (
+    EventFraming,
+    EventParser,
+    ServerSentEvent,
+    aiter_events,
+    iter_events,
+)
 from agentloop.providers.transport import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -232,6 +238,18 @@ class HTTPModel(Model):
 
     def stream_decoder(self) -> StreamDecoder:
         raise NotImplementedError  # pragma: no cover - every provider overrides it
+
+    def stream_framing(self, content_type: str) -> EventFraming | None:
+        """How a streamed body of ``content_type`` is read into events as its chunks arrive:
+        server-sent events (``sse.EventParser``) for ``text/event-stream``, else None (the body
+        is then read whole, `events_from_body`). A format whose stream has another framing
+        returns its own parser (Bedrock: the AWS event-stream's binary frames)."""
+        return EventParser() if "text/event-stream" in content_type else None
+
+    def sign(self, request: HTTPRequest) -> HTTPRequest:
+        """The request as sent, after the codec encoded it: the model's last word on its
+        headers, over the exact body bytes (AWS SigV4 signs them). As it is, by default."""
+        return request
 
     def events_from_body(self, content_type: str, body: bytes) -> Iterable[ServerSentEvent] | None:
         """Events from a streamed reply that is not ``text/event-stream`` (read whole).
@@ -444,8 +462,9 @@ class HTTPModel(Model):
 
     def _events(self, response: ResponseStream, wire: HTTPRequest) -> Iterable[ServerSentEvent]:
         content_type = response.headers.get("content-type", "")
-        if "text/event-stream" in content_type:
-            return iter_events(response.iter_bytes())
+        framing = self.stream_framing(content_type)
+        if framing is not None:
+            return iter_events(response.iter_bytes(), framing)
         return self._body_events(response.status, content_type, response.read(), wire)
 
     # -- token counts ------------------------------------------------------------------
@@ -571,8 +590,9 @@ class HTTPModel(Model):
         self, response: AsyncResponseStream, wire: HTTPRequest
     ) -> AsyncIterator[ServerSentEvent]:
         content_type = response.headers.get("content-type", "")
-        if "text/event-stream" in content_type:
-            async for event in aiter_events(response.aiter_bytes()):
+        framing = self.stream_framing(content_type)
+        if framing is not None:
+            async for event in aiter_events(response.aiter_bytes(), framing):
                 yield event
             return
         body = await response.read()
@@ -673,7 +693,9 @@ class HTTPModel(Model):
         return _with_auth(wire, await self.authenticator.aheaders(wire))
 
     def _log(self, wire: HTTPRequest) -> RequestLog:
-        return RequestLog(self.provider, self.model_name, wire, self.secrets_to_mask)
+        # Signed here, once per request (its retries included): every request the model
+        # makes passes through, and the log shows the headers that were sent, masked.
+        return RequestLog(self.provider, self.model_name, self.sign(wire), self.secrets_to_mask)
 
     def _broken_stream(self, exc: Exception, decoder: StreamDecoder) -> StreamIncomplete:
         return StreamIncomplete(

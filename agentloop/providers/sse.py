@@ -16,6 +16,7 @@ import codecs
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +89,27 @@ class EventParser:
         return event
 
 
-def iter_events(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
-    """The events of a body read as chunks."""
-    parser = EventParser()
+class EventFraming(Protocol):
+    """What reads a streamed body into events, chunk by chunk: `EventParser` for server-sent
+    events, or a format's own framing (a binary one, for AWS event-stream)."""
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]: ...
+
+
+def iter_events(
+    chunks: Iterable[bytes], parser: EventFraming | None = None
+) -> Iterator[ServerSentEvent]:
+    """The events of a body read as chunks (server-sent events unless ``parser`` says)."""
+    parser = parser or EventParser()
     for chunk in chunks:
         yield from parser.feed(chunk)
 
 
-async def aiter_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
+async def aiter_events(
+    chunks: AsyncIterable[bytes], parser: EventFraming | None = None
+) -> AsyncIterator[ServerSentEvent]:
     """The events of a body read as chunks, async."""
-    parser = EventParser()
+    parser = parser or EventParser()
     async for chunk in chunks:
         for event in parser.feed(chunk):
             yield event
