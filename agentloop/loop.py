@@ -7,6 +7,10 @@ the outcome back. `agentloop.shells` holds the two thin interpreters that
 perform effects: one blocking, one ``async``. So every decision (what request
 next, what a reply means, which calls run, hooks and approval, retry budgets,
 the chain limit, pausing) exists exactly once.
+
+When ``spec.emit_events`` is set (someone reads the run's events), the chain also yields
+its steps as `agentloop.events` objects, effects whose outcome is nothing: the shell
+stamps each with the time and passes it out. Off, it makes none.
 """
 
 from __future__ import annotations
@@ -16,6 +20,18 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
 from agentloop.errors import CancelToolCall, ChainLimitExceeded, PauseChain
+from agentloop.events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    ChainFinished,
+    ChainStarted,
+    Event,
+    ModelCallFinished,
+    ModelCallStarted,
+    ToolCallReady,
+    ToolFinished,
+    ToolRunning,
+)
 from agentloop.history import arrange, group_by_call, unanswered_calls
 from agentloop.messages import Message, ToolCall, ToolResult
 from agentloop.providers.base import Reply, Request
@@ -59,7 +75,8 @@ class RunConcurrently:
     steps: list[Step[Any]]
 
 
-Effect: TypeAlias = CallModel | CallUser | RunConcurrently
+#: An `Event` is an effect too: the shell stamps its time and passes it out.
+Effect: TypeAlias = CallModel | CallUser | RunConcurrently | Event
 Step: TypeAlias = Generator[Effect, Any, T]
 
 # -- what a chain is asked to do ----------------------------------------------
@@ -103,6 +120,8 @@ class ChainSpec:
     prepare_tools: Callable[[], Any] | None = None
     #: Tools the provider runs itself, sent with every request of the run.
     server_tools: Sequence[ServerTool] = ()
+    #: Whether the chain yields its `agentloop.events` (set once someone reads them).
+    emit_events: bool = False
 
 
 def check_chain_limit(value: object) -> int:
@@ -167,12 +186,24 @@ def run_chain(
     # Each request of the run carries the same cache, so a codec converts each message once
     # rather than at every call; emptied at the end, as the responses keep the requests.
     wire_cache = WireCache()
+    started = ChainStarted(spec.model_id) if spec.emit_events else None
+    if started is not None:
+        yield started
     try:
-        return (
-            yield from _chain(history, new_messages, spec, budget, listener, resume, wire_cache)
+        outcome = yield from _chain(
+            history, new_messages, spec, budget, listener, resume, wire_cache
         )
+    except Exception as exc:
+        if spec.emit_events:
+            yield ChainFinished(spec.model_id, error=exc, started=started.time if started else 0)
+        raise
     finally:
         wire_cache.clear()
+    if spec.emit_events:
+        paused = [p.call for p in outcome.pause.paused] if outcome.pause is not None else []
+        start = started.time if started is not None else 0.0
+        yield ChainFinished(spec.model_id, outcome.model_calls, paused, started=start)
+    return outcome
 
 
 def _chain(
@@ -212,7 +243,7 @@ def _chain(
             spec.server_tools,
         )
         estimate = check_before(limit, spent, request, spec.model_id, spec.token_rules)
-        reply: Reply = yield CallModel(request)
+        reply: Reply = yield from _call_model(request, spec, model_calls + 1)
         model_calls += 1
         history.append(reply.message)
         record(limit, spent, reply, estimate, spec.model_id)
@@ -227,6 +258,23 @@ def _chain(
         pause = yield from _settle(calls, spec, budget, listener, history, None)
         if pause is not None:
             return Outcome(model_calls, pause)
+
+
+def _call_model(request: Request, spec: ChainSpec, number: int) -> Step[Reply]:
+    """The model call, with its events when someone reads them."""
+    if not spec.emit_events:
+        return (yield CallModel(request))
+    started = ModelCallStarted(spec.model_id, request, number)
+    yield started
+    try:
+        reply: Reply = yield CallModel(request)
+    except Exception as exc:
+        yield ModelCallFinished(spec.model_id, None, exc, number, started.time)
+        raise
+    yield ModelCallFinished(spec.model_id, reply, None, number, started.time)
+    for call in reply.message.tool_calls:
+        yield ToolCallReady(call)
+    return reply
 
 
 def _settle(
@@ -312,9 +360,16 @@ def _run_call(
     if isinstance(outcome, PausedCall):
         return outcome
     result, failed = outcome if outcome is not None else (None, False)
+    started: float | None = None
     if result is None:
         assert tool is not None
+        if spec.emit_events:
+            running = ToolRunning(call)
+            yield running
+            started = running.time
         result, failed = yield from _invoke(call, tool, spec.error_mode)
+    if spec.emit_events:
+        yield ToolFinished(call, result, started)
     if hooks.after_call is not None:
         yield from _hook("after_call", call, CallUser(hooks.after_call, (tool, call, result)))
     return result, failed
@@ -341,6 +396,9 @@ def _before(
         message = f"Unknown tool {call.name!r}. Available tools: {names}."
         return _refusal(call, message), True
     if decision is not None:
+        if spec.emit_events:
+            reason = decision if isinstance(decision, str) else None
+            yield ApprovalDecided(call, decision is True, reason)
         if decision is True:
             return None
         reason = decision if isinstance(decision, str) else "The user denied this tool call."
@@ -352,10 +410,14 @@ def _before(
                 "so the call was refused."
             )
             return _refusal(call, reason), False
+        if spec.emit_events:
+            yield ApprovalRequested(call)
         try:
             approved = yield from _hook("approve", call, CallUser(hooks.approve, (tool, call)))
         except PauseChain as pause:
             return PausedCall(call, "approve", pause.reason)
+        if spec.emit_events:
+            yield ApprovalDecided(call, approved is True)
         if approved is not True:
             return _refusal(call, f"The user did not approve this call to {tool.name!r}."), False
     return None
