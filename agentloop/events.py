@@ -7,9 +7,8 @@ running and finished, approval requested and decided, chain started and finished
 effects, and the shell that drives it (`agentloop.shells`) stamps each with the time and
 passes it out; the model's stream adds what arrives within one call (text, thinking, a tool
 call starting, its argument fragments), which `EventFeed` turns into events beside them,
-with the structured output parsed so far. Read them with
-[`response.events()`][agentloop.ChainResponse.events] (``for`` or ``async for``), or
-register an observer on a conversation (``conversation.on_event.append(fn)``).
+with the structured output parsed so far. Read them with ``response.events()`` (``for`` or
+``async for``), or register an observer on a conversation (``conversation.on_event``).
 
 The events are made only when someone reads them: a run nobody observes yields none.
 

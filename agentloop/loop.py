@@ -263,7 +263,8 @@ def _chain(
 def _call_model(request: Request, spec: ChainSpec, number: int) -> Step[Reply]:
     """The model call, with its events when someone reads them."""
     if not spec.emit_events:
-        return (yield CallModel(request))
+        answer: Reply = yield CallModel(request)
+        return answer
     started = ModelCallStarted(spec.model_id, request, number)
     yield started
     try:

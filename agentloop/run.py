@@ -9,7 +9,7 @@ them and turns what the shell passes out into `agentloop.events` (an `EventFeed`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
 from contextlib import aclosing, closing
 from typing import TYPE_CHECKING
 
@@ -174,7 +174,7 @@ class Run:
                 if isinstance(item, Delta) and item.kind == "text":
                     yield item.text
 
-    def _items(self) -> Iterator[Item]:
+    def _items(self) -> Generator[Item, None, None]:
         """Drive the run (sync), yielding what the shell passes out."""
         if self._is_async:
             raise TypeError("This response comes from an async model: use `async for`")
@@ -194,7 +194,7 @@ class Run:
             self._failed(exc)
             raise
 
-    async def _aitems(self) -> AsyncIterator[Item]:
+    async def _aitems(self) -> AsyncGenerator[Item, None]:
         """Drive the run (async), yielding what the shell passes out."""
         if not self._is_async:
             raise TypeError("This response comes from a sync model: use a plain `for` loop")

@@ -4,9 +4,12 @@ output, events passed out live from tools running concurrently, and none made un
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import runpy
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +25,9 @@ from agentloop.events import (
     ModelCallFinished,
     PartialOutput,
     TextDelta,
+    ToolArgumentsDelta,
+    ToolCallReady,
+    ToolCallStarted,
     ToolFinished,
     ToolRunning,
     partial_json,
@@ -65,7 +71,8 @@ def test_a_paused_chain_ends_with_the_paused_calls_and_resume_reports_the_decisi
     events = list(response.events())
     last = events[-1]
     assert isinstance(last, ChainFinished)
-    assert [c.name for c in last.paused] == ["delete"] and last.error is None
+    assert [c.name for c in last.paused] == ["delete"]
+    assert last.error is None
     assert response.state is not None
     call_id = response.state.pending[0].tool_call_id
     resumed = conversation.resume(response.state, {call_id: "not today"}, stream=True)
@@ -73,7 +80,8 @@ def test_a_paused_chain_ends_with_the_paused_calls_and_resume_reports_the_decisi
     (decided,) = [e for e in events if isinstance(e, ApprovalDecided)]
     assert (decided.approved, decided.reason) == (False, "not today")
     (finished,) = [e for e in events if isinstance(e, ToolFinished)]
-    assert finished.is_error and finished.result.output == "not today"
+    assert finished.is_error
+    assert finished.result.output == "not today"
 
 
 def test_an_unknown_tool_finishes_as_an_error_without_running() -> None:
@@ -82,7 +90,8 @@ def test_an_unknown_tool_finishes_as_an_error_without_running() -> None:
     events = list(model.chain("go", tools=[delete], stream=True).events())
     assert "ToolRunning" not in kinds(events)
     (finished,) = [e for e in events if isinstance(e, ToolFinished)]
-    assert finished.is_error and "Unknown tool" in finished.result.output
+    assert finished.is_error
+    assert "Unknown tool" in finished.result.output
 
 
 def test_a_failed_model_call_and_chain_say_so() -> None:
@@ -95,9 +104,13 @@ def test_a_failed_model_call_and_chain_say_so() -> None:
     with pytest.raises(agentloop.ProviderError):
         conversation.chain("go")
     call = next(e for e in seen if isinstance(e, ModelCallFinished))
-    assert isinstance(call.error, agentloop.ProviderError) and call.reply is None
-    assert call.usage == agentloop.Usage() and call.cost is None and call.finish_reason is None
-    assert isinstance(seen[-1], ChainFinished) and seen[-1].error is call.error
+    assert isinstance(call.error, agentloop.ProviderError)
+    assert call.reply is None
+    assert call.usage == agentloop.Usage()
+    assert call.cost is None
+    assert call.finish_reason is None
+    assert isinstance(seen[-1], ChainFinished)
+    assert seen[-1].error is call.error
 
 
 class City(BaseModel):
@@ -124,7 +137,9 @@ def is_prefix(part: Any, whole: Any) -> bool:
             isinstance(whole, dict)
             and keys == list(whole)[: len(keys)]
             and all(part[k] == whole[k] for k in keys[:-1])
-            and is_prefix(part[keys[-1]], whole[keys[-1]]) if keys else isinstance(whole, dict)
+            and is_prefix(part[keys[-1]], whole[keys[-1]])
+            if keys
+            else isinstance(whole, dict)
         )
     if isinstance(part, list):
         return (
@@ -147,7 +162,7 @@ def test_partial_output_fills_in_as_prefixes_of_the_final_object() -> None:
     assert partials[-1] == whole
     assert len(partials) > 10
     assert all(is_prefix(p, whole) for p in partials), partials
-    assert all(a != b for a, b in zip(partials, partials[1:], strict=False))  # only changes
+    assert all(a != b for a, b in itertools.pairwise(partials))  # only changes
     # Each field complete so far (all but the last one present) validates as the schema says.
     for value in partials:
         for key in list(value)[:-1]:
@@ -162,7 +177,8 @@ def test_partial_json_leaves_out_what_may_still_grow() -> None:
     assert partial_json('{"a": [1, 2') == {"a": [1]}
     assert partial_json('{"a": tr') == {}
     assert partial_json('{"a": true') == {"a": True}
-    assert partial_json("") is None and partial_json("Let me think") is None
+    assert partial_json("") is None
+    assert partial_json("Let me think") is None
 
 
 def test_text_chunks_and_text_deltas_agree_and_iteration_is_unchanged() -> None:
@@ -229,7 +245,8 @@ def test_no_events_are_made_when_nobody_reads_them() -> None:
 
     response = TestModel().chain("go: a", tools=[upper], stream=True)
     assert list(response) == ['{"upper":', ' "A"}']
-    assert response._run is not None and response._run.spec.emit_events is False
+    assert response._run is not None
+    assert response._run.spec.emit_events is False
 
 
 def test_events_of_a_finished_response_are_refused_with_what_to_do() -> None:
@@ -246,5 +263,38 @@ def test_a_tool_error_finishes_as_an_error_with_its_duration() -> None:
     events = list(TestModel().chain("go", tools=[boom], stream=True).events())
     (running,) = [e for e in events if isinstance(e, ToolRunning)]
     (finished,) = [e for e in events if isinstance(e, ToolFinished)]
-    assert finished.is_error and "kaput" in finished.result.output
-    assert finished.started == running.time and finished.duration >= 0
+    assert finished.is_error
+    assert "kaput" in finished.result.output
+    assert finished.started == running.time
+    assert finished.duration >= 0
+
+
+def test_the_live_terminal_example_shows_the_chain_as_it_happens(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    example = Path(__file__).parents[1] / "examples" / "events_live.py"
+    runpy.run_path(str(example), run_name="__main__")
+    shown = capsys.readouterr().out
+    lines = [line.strip() for line in shown.splitlines()]
+    assert lines[:3] == [
+        "Let me check both cities.",
+        '-> get_weather({"city":"Paris"})',
+        '-> get_weather({"city":"Rome"})',
+    ]
+    assert {"Paris: Sunny, 22C in Paris (0.0s)", "Rome: Sunny, 22C in Rome (0.0s)"} <= set(lines)
+    assert "It is sunny in Paris and in Rome, 22C in both." in lines
+
+
+def test_offline_models_stream_their_calls_and_the_fragments_add_up() -> None:
+    def upper(text: str, times: int) -> str:
+        "Upper."
+        return text.upper() * times
+
+    events = list(TestModel().chain("go: 'a b c'", tools=[upper], stream=True).events())
+    (started,) = [e for e in events if isinstance(e, ToolCallStarted)]
+    fragments = [e.fragment for e in events if isinstance(e, ToolArgumentsDelta)]
+    (ready,) = [e for e in events if isinstance(e, ToolCallReady)]
+    assert (started.tool_call_id, started.name) == (ready.call.tool_call_id, "upper")
+    assert len(fragments) > 1
+    assert json.loads("".join(fragments)) == ready.call.arguments

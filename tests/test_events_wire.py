@@ -47,7 +47,7 @@ from agentloop.providers.openai_responses import create as create_responses
 Call = tuple[str, dict[str, Any], str]  # name, arguments, id
 STEPS: list[list[Call]] = [
     [("get_weather", {"city": "Paris"}, "c1"), ("get_time", {"zone": "Europe/Paris"}, "c2")],
-    [("get_weather", {"city": "Rome, \"Italy\""}, "c3"), ("get_time", {"zone": "CET"}, "c4")],
+    [("get_weather", {"city": 'Rome, "Italy"'}, "c3"), ("get_time", {"zone": "CET"}, "c4")],
 ]
 ANSWER = "Sunny in both, and it is noon."
 
@@ -167,7 +167,9 @@ def expected(stream: bool) -> list[str]:
                 lines += [f"started {call_id} {name}", f"arguments {call_id}"]
         lines.append("ModelCallFinished")
         lines += [f"ToolCallReady {call_id}" for _, _, call_id in step]
-        runs = [f"{kind} {call_id}" for kind in ("ToolRunning", "ToolFinished") for *_, call_id in step]
+        runs = [
+            f"{kind} {call_id}" for kind in ("ToolRunning", "ToolFinished") for *_, call_id in step
+        ]
         lines += sorted(runs)
     lines += ["ModelCallStarted", *(["TextDelta"] if stream else []), "ModelCallFinished"]
     return [*lines, "ChainFinished"]
@@ -180,7 +182,8 @@ def check(events: list[Event], stream: bool) -> None:
     assert all(t > 0 for t in times)
     # Each tool ran before it finished, and says how long it took.
     for finished in (e for e in events if isinstance(e, ToolFinished)):
-        assert finished.started is not None and finished.duration >= 0
+        assert finished.started is not None
+        assert finished.duration >= 0
         assert not finished.is_error
         tool = {"get_weather": get_weather, "get_time": get_time}[finished.call.name]
         assert finished.result.output == tool(**finished.call.arguments)
@@ -192,7 +195,9 @@ def check(events: list[Event], stream: bool) -> None:
         fragments: dict[str, str] = {}
         for event in events:
             if isinstance(event, ToolArgumentsDelta):
-                fragments[event.tool_call_id] = fragments.get(event.tool_call_id, "") + event.fragment
+                fragments[event.tool_call_id] = (
+                    fragments.get(event.tool_call_id, "") + event.fragment
+                )
         assert {i: json.loads(text) for i, text in fragments.items()} == {
             i: c.arguments for i, c in ready.items()
         }
@@ -205,8 +210,11 @@ def check(events: list[Event], stream: bool) -> None:
     started = [e for e in events if isinstance(e, ModelCallStarted)]
     assert all(s.request.stream is stream for s in started)
     first, last = events[0], events[-1]
-    assert isinstance(first, ChainStarted) and isinstance(last, ChainFinished)
-    assert last.model_calls == 3 and last.error is None and last.paused == []
+    assert isinstance(first, ChainStarted)
+    assert isinstance(last, ChainFinished)
+    assert last.model_calls == 3
+    assert last.error is None
+    assert last.paused == []
     assert first.provider == last.model.split("/")[0] == calls[0].provider
 
 
@@ -248,7 +256,8 @@ def test_iterating_the_text_is_unchanged_while_an_observer_reads_events(
     seen: list[Event] = []
     conversation.on_event.append(seen.append)
     chunks = list(conversation.chain("Weather and time?", stream=True))
-    assert "".join(chunks) == ANSWER and all(isinstance(c, str) for c in chunks)
+    assert "".join(chunks) == ANSWER
+    assert all(isinstance(c, str) for c in chunks)
     assert chunks == [e.text for e in seen if isinstance(e, TextDelta)]
     check(seen, True)
 
