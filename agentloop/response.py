@@ -137,7 +137,10 @@ class Events:
         return self._run.aevents()
 
 
-_NO_RUN = "This response was rebuilt from a dict: it has no run, so no events"
+_NO_RUN = (
+    "This response has no run of its own to read events from: it was rebuilt from a dict, "
+    "or it is one step of a chain (read the chain's events)"
+)
 
 
 class Response(_Lazy):

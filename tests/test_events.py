@@ -298,3 +298,13 @@ def test_offline_models_stream_their_calls_and_the_fragments_add_up() -> None:
     assert (started.tool_call_id, started.name) == (ready.call.tool_call_id, "upper")
     assert len(fragments) > 1
     assert json.loads("".join(fragments)) == ready.call.arguments
+
+
+def test_one_step_of_a_chain_sends_its_reader_to_the_chain() -> None:
+    def upper(text: str) -> str:
+        "Upper."
+        return text.upper()
+
+    response = TestModel().chain("go: a", tools=[upper])
+    with pytest.raises(agentloop.AgentloopError, match="read the chain's events"):
+        list(response.responses[0].events())
