@@ -243,7 +243,8 @@ class ChainFinished(Event):
     """The run ended: answered, paused, or failed (``error``)."""
 
     model: str
-    model_calls: int = 0
+    #: The model calls it made (None when it failed: its `ModelCallFinished` events say).
+    model_calls: int | None = None
     #: Calls waiting for a decision, when a hook paused the chain.
     paused: list[ToolCall] = field(default_factory=list)
     error: BaseException | None = None

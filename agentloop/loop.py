@@ -188,20 +188,21 @@ def run_chain(
     wire_cache = WireCache()
     started = ChainStarted(spec.model_id) if spec.emit_events else None
     if started is not None:
-        yield started
+        yield started  # the shell stamps its time: the ChainFinished repeats it
     try:
         outcome = yield from _chain(
             history, new_messages, spec, budget, listener, resume, wire_cache
         )
     except Exception as exc:
         if spec.emit_events:
-            yield ChainFinished(spec.model_id, error=exc, started=started.time if started else 0)
+            start = started.time if started is not None else 0.0
+            yield ChainFinished(spec.model_id, None, error=exc, started=start)
         raise
     finally:
         wire_cache.clear()
     if spec.emit_events:
-        paused = [p.call for p in outcome.pause.paused] if outcome.pause is not None else []
         start = started.time if started is not None else 0.0
+        paused = [p.call for p in outcome.pause.paused] if outcome.pause is not None else []
         yield ChainFinished(spec.model_id, outcome.model_calls, paused, started=start)
     return outcome
 

@@ -111,6 +111,7 @@ def test_a_failed_model_call_and_chain_say_so() -> None:
     assert call.finish_reason is None
     assert isinstance(seen[-1], ChainFinished)
     assert seen[-1].error is call.error
+    assert seen[-1].model_calls is None
 
 
 class City(BaseModel):
