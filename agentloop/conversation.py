@@ -49,6 +49,7 @@ from agentloop.tools import (
 from agentloop.turns import TurnGuard
 
 if TYPE_CHECKING:
+    from agentloop.events import Event
     from agentloop.loop import AfterCall, Approve, BeforeCall
     from agentloop.model import AsyncModel, Model
 
@@ -114,6 +115,10 @@ class Conversation:
         #: batch of tool results), so an observer such as the conversation log can
         #: store every step the moment it completes.
         self.on_update: list[Callable[[Conversation], object]] = []
+        #: Called with each [event][agentloop.events.Event] of every prompt, chain and resume
+        #: (in the thread or task reading the run); the chain makes events only when some
+        #: observer or ``response.events()`` reads them.
+        self.on_event: list[Callable[[Event], object]] = []
         #: Held by the run driving this conversation, so two turns never interleave.
         self.turn_guard = TurnGuard()
         #: What tools, hooks and validators get as ``ctx.deps`` (docs/long-running-agents.md).
@@ -329,6 +334,7 @@ class Conversation:
         other.tools = self.tools
         other.server_tools = self.server_tools
         other.hooks = self.hooks
+        other.on_event = list(self.on_event)
         return other
 
     def history_until(self, response: Response, include_results: bool = False) -> list[Message]:

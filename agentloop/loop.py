@@ -7,6 +7,10 @@ the outcome back. `agentloop.shells` holds the two thin interpreters that
 perform effects: one blocking, one ``async``. So every decision (what request
 next, what a reply means, which calls run, hooks and approval, retry budgets,
 the chain limit, pausing) exists exactly once.
+
+When ``spec.emit_events`` is set (someone reads the run's events), the chain also yields
+its steps as `agentloop.events` objects, effects whose outcome is nothing: the shell
+stamps each with the time and passes it out. Off, it makes none.
 """
 
 from __future__ import annotations
@@ -24,6 +28,18 @@ from agentloop.errors import (
     PauseChain,
     StructuredOutputError,
     ToolError,
+)
+from agentloop.events import (
+    ApprovalDecided,
+    ApprovalRequested,
+    ChainFinished,
+    ChainStarted,
+    Event,
+    ModelCallFinished,
+    ModelCallStarted,
+    ToolCallReady,
+    ToolFinished,
+    ToolRunning,
 )
 from agentloop.history import arrange, group_by_call, unanswered_calls
 from agentloop.history_processors import HistoryContext, HistoryProcessor, checked, tighten
@@ -72,7 +88,8 @@ class RunConcurrently:
     steps: list[Step[Any]]
 
 
-Effect: TypeAlias = CallModel | CallUser | RunConcurrently
+#: An `Event` is an effect too: the shell stamps its time and passes it out.
+Effect: TypeAlias = CallModel | CallUser | RunConcurrently | Event
 Step: TypeAlias = Generator[Effect, Any, T]
 
 # -- what a chain is asked to do ----------------------------------------------
@@ -124,6 +141,8 @@ class ChainSpec:
     #: Shape each request's messages, in order (`agentloop.history_processors`); after a
     #: context-too-long error, the run goes on with their tighter forms.
     history_processors: tuple[HistoryProcessor, ...] = ()
+    #: Whether the chain yields its `agentloop.events` (set once someone reads them).
+    emit_events: bool = False
 
 
 def check_chain_limit(value: object) -> int:
@@ -194,13 +213,26 @@ def run_chain(
     # A prompt() makes one model call, which the cache would only slow down (a batch
     # makes thousands): its request carries none.
     wire_cache = WireCache() if spec.execute_tools else None
+    started = ChainStarted(spec.model_id) if spec.emit_events else None
+    if started is not None:
+        yield started  # the shell stamps its time: the ChainFinished repeats it
     try:
-        return (
-            yield from _chain(history, new_messages, spec, budget, listener, resume, wire_cache)
+        outcome = yield from _chain(
+            history, new_messages, spec, budget, listener, resume, wire_cache
         )
+    except Exception as exc:
+        if spec.emit_events:
+            start = started.time if started is not None else 0.0
+            yield ChainFinished(spec.model_id, None, error=exc, started=start)
+        raise
     finally:
         if wire_cache is not None:
             wire_cache.clear()
+    if spec.emit_events:
+        start = started.time if started is not None else 0.0
+        paused = [p.call for p in outcome.pause.paused] if outcome.pause is not None else []
+        yield ChainFinished(spec.model_id, outcome.model_calls, paused, started=start)
+    return outcome
 
 
 def _chain(
@@ -247,7 +279,7 @@ def _chain(
             wire_cache,
             spec.server_tools,
         )
-        sent, reply, estimate = yield from _call_model(request, spec, limit, spent)
+        sent, reply, estimate = yield from _call_model(request, spec, limit, spent, model_calls + 1)
         model_calls += 1
         history.append(reply.message)
         record(limit, spent, reply, estimate, spec.model_id)
@@ -273,7 +305,7 @@ def _chain(
 
 
 def _call_model(
-    full: Request, spec: ChainSpec, limit: SpendLimit, spent: Spent
+    full: Request, spec: ChainSpec, limit: SpendLimit, spent: Spent, number: int
 ) -> Step[tuple[Request, Reply, Usage]]:
     """One model call with ``full``'s history shaped by the history processors; when the
     provider finds the context too long, one more try with their tighter forms. Returns the
@@ -281,7 +313,7 @@ def _call_model(
     request = yield from _shaped(full, spec)
     estimate = check_before(limit, spent, request, spec.model_id, spec.token_rules)
     try:
-        return request, (yield CallModel(request)), estimate
+        return request, (yield from _ask_model(request, spec, number)), estimate
     except ContextTooLongError:
         tighter = tighten(spec.history_processors)
         if tighter is None:
@@ -289,7 +321,7 @@ def _call_model(
         spec.history_processors = tighter
     request = yield from _shaped(full, spec)
     estimate = check_before(limit, spent, request, spec.model_id, spec.token_rules)
-    return request, (yield CallModel(request)), estimate
+    return request, (yield from _ask_model(request, spec, number)), estimate
 
 
 def _shaped(request: Request, spec: ChainSpec) -> Step[Request]:
@@ -303,6 +335,24 @@ def _shaped(request: Request, spec: ChainSpec) -> Step[Request]:
         effect = CallUser(processor.process, (messages, context), blocking=processor.blocking_io)
         messages = checked(processor, messages, (yield effect))
     return replace(request, messages=messages, full_messages=request.messages)
+
+
+def _ask_model(request: Request, spec: ChainSpec, number: int) -> Step[Reply]:
+    """The model call, with its events when someone reads them."""
+    if not spec.emit_events:
+        answer: Reply = yield CallModel(request)
+        return answer
+    started = ModelCallStarted(spec.model_id, request, number)
+    yield started
+    try:
+        reply: Reply = yield CallModel(request)
+    except Exception as exc:
+        yield ModelCallFinished(spec.model_id, None, exc, number, started.time)
+        raise
+    yield ModelCallFinished(spec.model_id, reply, None, number, started.time)
+    for call in reply.message.tool_calls:
+        yield ToolCallReady(call)
+    return reply
 
 
 def _settle(
@@ -393,9 +443,16 @@ def _run_call(
     if isinstance(outcome, PausedCall):
         return outcome
     result, failed = outcome if outcome is not None else (None, False)
+    started: float | None = None
     if result is None:
         assert tool is not None
+        if spec.emit_events:
+            running = ToolRunning(call)
+            yield running
+            started = running.time
         result, failed = yield from _invoke(call, tool, spec.error_mode, context)
+    if spec.emit_events:
+        yield ToolFinished(call, result, started)
     if hooks.after_call is not None:
         yield from _hook("after_call", call, _user(hooks.after_call, (tool, call, result), context))
     return result, failed
@@ -423,6 +480,9 @@ def _before(
         message = f"Unknown tool {call.name!r}. Available tools: {names}."
         return _refusal(call, message), True
     if decision is not None:
+        if spec.emit_events:
+            reason = decision if isinstance(decision, str) else None
+            yield ApprovalDecided(call, decision is True, reason)
         if decision is True:
             return None
         reason = decision if isinstance(decision, str) else "The user denied this tool call."
@@ -434,11 +494,15 @@ def _before(
                 "so the call was refused."
             )
             return _refusal(call, reason), False
+        if spec.emit_events:
+            yield ApprovalRequested(call)
         try:
             asked = _user(hooks.approve, (tool, call), context)
             approved = yield from _hook("approve", call, asked)
         except PauseChain as pause:
             return PausedCall(call, "approve", pause.reason)
+        if spec.emit_events:
+            yield ApprovalDecided(call, approved is True)
         if approved is not True:
             return _refusal(call, f"The user did not approve this call to {tool.name!r}."), False
     return None

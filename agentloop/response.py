@@ -31,6 +31,7 @@ from agentloop.usage import Usage
 
 if TYPE_CHECKING:
     from agentloop.conversation import Conversation
+    from agentloop.events import Event
     from agentloop.run import Run
     from agentloop.tools import Tools
 
@@ -104,6 +105,42 @@ class _Lazy:
     @property
     def done(self) -> bool:
         return self._run is None or self._run.done
+
+    def events(self) -> Events:
+        """What happens as the run goes, as typed [events][agentloop.events.Event]: text and
+        thinking deltas, tool calls as they are written, run and answered, approvals, each
+        model call's usage, the structured output so far, the end (docs/events.md).
+
+        ``for event in response.events()`` (sync) or ``async for`` (async); reading them
+        drives the run, as iterating the text does. Read them before anything else reads
+        the response: a finished run kept none.
+        """
+        return Events(self._run)
+
+
+class Events:
+    """A response's events: iterate with ``for`` (sync model) or ``async for`` (async)."""
+
+    __slots__ = ("_run",)
+
+    def __init__(self, run: Run | None) -> None:
+        self._run = run
+
+    def __iter__(self) -> Iterator[Event]:
+        if self._run is None:
+            raise AgentloopError(_NO_RUN)
+        return self._run.events()
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        if self._run is None:
+            raise AgentloopError(_NO_RUN)
+        return self._run.aevents()
+
+
+_NO_RUN = (
+    "This response has no run of its own to read events from: it was rebuilt from a dict, "
+    "or it is one step of a chain (read the chain's events)"
+)
 
 
 class Response(_Lazy):

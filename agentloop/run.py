@@ -2,25 +2,30 @@
 
 The run owns the chain generator and the shell that drives it, and it is the
 loop's listener: each reply becomes a [`Response`][agentloop.Response] in the conversation
-the moment it arrives, so a failure later in the chain loses nothing.
+the moment it arrives, so a failure later in the chain loses nothing. Once someone reads its
+events (``events()``, or an observer in ``conversation.on_event``), it asks the chain for
+them and turns what the shell passes out into `agentloop.events` (an `EventFeed`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
+from contextlib import aclosing, closing
 from typing import TYPE_CHECKING
 
 from agentloop.errors import (
+    AgentloopError,
     BudgetExceeded,
     ChainLimitExceeded,
     OutputRetriesExceeded,
     StreamIncomplete,
 )
+from agentloop.events import Event, EventFeed, new_run_id
 from agentloop.loop import ChainSpec, Decision, Outcome, Pause, run_chain
 from agentloop.messages import Message
 from agentloop.providers.base import Delta, Reply, Request
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
-from agentloop.shells import adrive_iter, drive_iter
+from agentloop.shells import Item, adrive_iter, drive_iter
 
 if TYPE_CHECKING:
     from agentloop.conversation import Conversation
@@ -46,6 +51,12 @@ class Run:
         self.done = False
         self._error: BaseException | None = None
         self._unclaimed: Response | None = target if isinstance(target, Response) else None
+        self.spec = spec
+        #: Names this run in its events.
+        self.run_id = new_run_id()
+        self._feed: EventFeed | None = None
+        if conversation.on_event:
+            self._watch()
         self.responses: list[Response] = []
         self._settled: list[Message] = []
         model = conversation.require_model()
@@ -55,9 +66,9 @@ class Run:
         self._is_async = is_async
         self._out: list[Outcome] = []
         if is_async:
-            self._adeltas: AsyncIterator[Delta] = adrive_iter(step, model, self._out)
+            self._adeltas: AsyncIterator[Item] = adrive_iter(step, model, self._out)
         else:
-            self._deltas: Generator[Delta, None, Outcome] = drive_iter(step, model)
+            self._deltas: Generator[Item, None, Outcome] = drive_iter(step, model)
 
     # -- the loop's listener ---------------------------------------------------
 
@@ -120,10 +131,73 @@ class Run:
         for observer in self.conversation.on_update:
             observer(self.conversation)
 
+    # -- events --------------------------------------------------------------------
+
+    def _watch(self) -> EventFeed:
+        """Ask the chain for its events from now on."""
+        if self._feed is None:
+            self._feed = EventFeed(self.run_id, schema=self.spec.schema is not None)
+            self.spec.emit_events = True
+        return self._feed
+
+    def _seen(self, item: Item) -> list[Event]:
+        """``item`` as events, handed to the conversation's observers first."""
+        assert self._feed is not None
+        events = self._feed.events(item)
+        for event in events:
+            event.run_id = self.run_id
+            for observer in self.conversation.on_event:
+                observer(event)
+        return events
+
+    def events(self) -> Iterator[Event]:
+        """Drive the run (sync), yielding its events as they happen."""
+        self._check_unread()
+        self._watch()
+        with closing(self._items()) as items:
+            for item in items:
+                yield from self._seen(item)
+
+    async def aevents(self) -> AsyncIterator[Event]:
+        """Drive the run (async), yielding its events as they happen."""
+        self._check_unread()
+        self._watch()
+        async with aclosing(self._aitems()) as items:
+            async for item in items:
+                for event in self._seen(item):
+                    yield event
+
+    def _check_unread(self) -> None:
+        if self.done and self._error is None:
+            raise AgentloopError(
+                "This response has already run, and its events were not kept: read "
+                "events() before anything else reads the response (a sync model's response "
+                "waits for you with stream=True), or add an observer to "
+                "conversation.on_event before the call"
+            )
+
     # -- driving ---------------------------------------------------------------
 
     def chunks(self) -> Iterator[str]:
         """Drive the run (sync), yielding streamed text as it arrives."""
+        with closing(self._items()) as items:
+            for item in items:
+                if self._feed is not None:
+                    self._seen(item)
+                if isinstance(item, Delta) and item.kind == "text":
+                    yield item.text
+
+    async def achunks(self) -> AsyncIterator[str]:
+        """Drive the run (async), yielding streamed text as it arrives."""
+        async with aclosing(self._aitems()) as items:
+            async for item in items:
+                if self._feed is not None:
+                    self._seen(item)
+                if isinstance(item, Delta) and item.kind == "text":
+                    yield item.text
+
+    def _items(self) -> Generator[Item, None, None]:
+        """Drive the run (sync), yielding what the shell passes out."""
         if self._is_async:
             raise TypeError("This response comes from an async model: use `async for`")
         if self.done:
@@ -133,18 +207,17 @@ class Run:
             self.conversation.turn_guard.claim(self)
             while True:
                 try:
-                    delta = next(self._deltas)
+                    item = next(self._deltas)
                 except StopIteration as stop:
                     self._finished(stop.value)
                     return
-                if delta.kind == "text":
-                    yield delta.text
+                yield item
         except BaseException as exc:
             self._failed(exc)
             raise
 
-    async def achunks(self) -> AsyncIterator[str]:
-        """Drive the run (async), yielding streamed text as it arrives."""
+    async def _aitems(self) -> AsyncGenerator[Item, None]:
+        """Drive the run (async), yielding what the shell passes out."""
         if not self._is_async:
             raise TypeError("This response comes from a sync model: use a plain `for` loop")
         if self.done:
@@ -152,9 +225,8 @@ class Run:
             return
         try:
             self.conversation.turn_guard.claim(self)
-            async for delta in self._adeltas:
-                if delta.kind == "text":
-                    yield delta.text
+            async for item in self._adeltas:
+                yield item
         except BaseException as exc:
             self._failed(exc)
             raise

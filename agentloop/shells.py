@@ -2,28 +2,37 @@
 
 Each drives a chain generator: it performs the effect the generator yields
 (call the model, call user code, run steps concurrently) and sends back the
-outcome, or throws the exception in. Streamed model calls hand their text
-chunks to a sink as they arrive. This is the only place where sync and async
-differ.
+outcome, or throws the exception in. Streamed model calls hand their deltas
+out as they arrive, and so does an `agentloop.events` event the chain yields, stamped
+with the time here (the core keeps no clock); the events of steps run concurrently
+are passed out as they happen, from their threads or tasks. This is the only place
+where sync and async differ.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import queue
 import threading
-from collections.abc import AsyncIterator, Awaitable, Coroutine, Generator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from time import time
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from agentloop.errors import StreamIncomplete
-from agentloop.loop import CallModel, CallUser, Effect, Step
+from agentloop.events import Event
+from agentloop.loop import CallModel, CallUser, RunConcurrently, Step
 from agentloop.providers.base import Delta, Reply
 
 if TYPE_CHECKING:
     from agentloop.model import Model
 
 T = TypeVar("T")
+#: What a driven chain passes out: a streamed model call's deltas and the chain's events.
+Item: TypeAlias = Delta | Event
+#: Ends the items of one concurrent step.
+_DONE: Any = object()
 
 #: Upper bound on sync tools running at once in one chain step.
 MAX_TOOL_THREADS = 16
@@ -68,8 +77,9 @@ async def _as_coroutine(awaitable: Awaitable[T]) -> T:
 # -- blocking -----------------------------------------------------------------
 
 
-def drive_iter(step: Step[T], model: Model) -> Generator[Delta, None, T]:
-    """Run a chain generator, yielding the deltas of streamed model calls as they come."""
+def drive_iter(step: Step[T], model: Model) -> Generator[Item, None, T]:
+    """Run a chain generator, yielding the deltas of streamed model calls and the chain's
+    events as they come."""
     value: Any = None
     error: BaseException | None = None
     while True:
@@ -79,8 +89,13 @@ def drive_iter(step: Step[T], model: Model) -> Generator[Delta, None, T]:
             return stop.value  # type: ignore[no-any-return]
         value, error = None, None
         try:
-            if isinstance(effect, CallModel) and effect.request.stream:
+            if isinstance(effect, Event):
+                effect.time = time()
+                yield effect
+            elif isinstance(effect, CallModel) and effect.request.stream:
                 value = yield from _stream(model.stream(effect.request))
+            elif isinstance(effect, RunConcurrently):
+                value = yield from _concurrently(effect.steps, model)
             else:
                 value = _perform(effect, model)
         except Exception as exc:
@@ -97,16 +112,35 @@ def drive(step: Step[T], model: Model) -> T:
             return stop.value  # type: ignore[no-any-return]
 
 
-def _perform(effect: Effect, model: Model) -> Any:
+def _perform(effect: CallUser | CallModel, model: Model) -> Any:
     if isinstance(effect, CallUser):
         result = effect.fn(*effect.args, **effect.kwargs)
         return portal.run(result) if inspect.isawaitable(result) else result
-    if isinstance(effect, CallModel):
-        return model.complete(effect.request)
-    workers = min(len(effect.steps), MAX_TOOL_THREADS)
+    return model.complete(effect.request)
+
+
+def _concurrently(steps: list[Step[Any]], model: Model) -> Generator[Item, None, list[Any]]:
+    """Run ``steps`` in threads, passing out their events as they happen; their results."""
+    items: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    workers = min(len(steps), MAX_TOOL_THREADS)
     with ThreadPoolExecutor(workers, thread_name_prefix="agentloop-tool") as pool:
-        futures = [pool.submit(drive, step, model) for step in effect.steps]
+        futures = [pool.submit(_relay, step, model, items) for step in steps]
+        for _ in futures:
+            while (item := items.get()) is not _DONE:
+                yield item
         return [f.result() for f in futures]
+
+
+def _relay(step: Step[T], model: Model, items: queue.SimpleQueue[Any]) -> T:
+    try:
+        driven = drive_iter(step, model)
+        while True:
+            try:
+                items.put(next(driven))
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+    finally:
+        items.put(_DONE)
 
 
 def _stream(events: Iterator[Delta | Reply]) -> Generator[Delta, None, Reply]:
@@ -120,7 +154,7 @@ def _stream(events: Iterator[Delta | Reply]) -> Generator[Delta, None, Reply]:
 # -- async --------------------------------------------------------------------
 
 
-async def adrive_iter(step: Step[T], model: Model, out: list[T]) -> AsyncIterator[Delta]:
+async def adrive_iter(step: Step[T], model: Model, out: list[T]) -> AsyncIterator[Item]:
     """Async twin of `drive_iter`; the chain's result is appended to ``out``."""
     value: Any = None
     error: BaseException | None = None
@@ -132,7 +166,15 @@ async def adrive_iter(step: Step[T], model: Model, out: list[T]) -> AsyncIterato
             return
         value, error = None, None
         try:
-            if isinstance(effect, CallModel) and effect.request.stream:
+            if isinstance(effect, Event):
+                effect.time = time()
+                yield effect
+            elif isinstance(effect, RunConcurrently):
+                results: list[list[Any]] = []
+                async for item in _aconcurrently(effect.steps, model, results):
+                    yield item
+                value = results[0]
+            elif isinstance(effect, CallModel) and effect.request.stream:
                 value = None
                 async for event in model.astream(effect.request):
                     if isinstance(event, Reply):
@@ -155,14 +197,42 @@ async def adrive(step: Step[T], model: Model) -> T:
     return out[0]
 
 
-async def _aperform(effect: Effect, model: Model) -> Any:
+async def _aperform(effect: CallUser | CallModel, model: Model) -> Any:
     if isinstance(effect, CallUser):
         if effect.blocking:
             result = await asyncio.to_thread(effect.fn, *effect.args, **effect.kwargs)
         else:
             result = effect.fn(*effect.args, **effect.kwargs)
         return await result if inspect.isawaitable(result) else result
-    if isinstance(effect, CallModel):
-        return await model.acomplete(effect.request)
-    tasks: list[Coroutine[Any, Any, Any]] = [adrive(s, model) for s in effect.steps]
-    return list(await asyncio.gather(*tasks))
+    return await model.acomplete(effect.request)
+
+
+async def _aconcurrently(
+    steps: list[Step[Any]], model: Model, out: list[list[Any]]
+) -> AsyncIterator[Item]:
+    """Run ``steps`` as tasks, passing out their events as they happen; their results are
+    appended to ``out`` (the first failure raised once all are done, as the blocking shell)."""
+    items: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def relay(step: Step[Any]) -> Any:
+        result: list[Any] = []
+        try:
+            async for item in adrive_iter(step, model, result):
+                items.put_nowait(item)
+            return result[0]
+        finally:
+            items.put_nowait(_DONE)
+
+    tasks = [asyncio.ensure_future(relay(step)) for step in steps]
+    try:
+        for _ in tasks:
+            while (item := await items.get()) is not _DONE:
+                yield item
+    finally:
+        for task in tasks:
+            task.cancel()  # only those still running: the caller stopped waiting
+    failures = [task.exception() for task in tasks]
+    failed = next((exc for exc in failures if exc is not None), None)
+    if failed is not None:
+        raise failed
+    out.append([task.result() for task in tasks])

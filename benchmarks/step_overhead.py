@@ -8,6 +8,10 @@ N = 10, 50, 200.
 Targets (issue 4): <= 0.03 ms per step at N = 50, and the per-step cost at
 N = 200 at most 1.5x that at N = 10 (no growth with history).
 
+The "events read" row runs the same chain with an observer reading every event
+(docs/events.md): what the events cost when someone reads them; unread, the chain
+makes none, so the first two rows are what a run costs with nobody reading.
+
 Where `llm` or `pydantic-ai` are installed, the same scenario runs through
 them and the ratios are printed.
 
@@ -57,6 +61,18 @@ def agentloop_sync(steps: int) -> float:
     return elapsed
 
 
+def agentloop_sync_events(steps: int) -> float:
+    conversation = counting_model(steps, "bump").conversation(tools=[bump], chain_limit=steps + 1)
+    seen: list[Any] = []
+    conversation.on_event.append(seen.append)
+    started = time.perf_counter()
+    response = conversation.chain("go")
+    elapsed = time.perf_counter() - started
+    assert response.text() == "finished", response.text()
+    assert len(seen) == 5 * steps + 4, len(seen)  # 5 a step, and the start and end
+    return elapsed
+
+
 def agentloop_async(steps: int) -> float:
     model = counting_model(steps, "abump").to_async()
     conversation = model.conversation(tools=[abump], chain_limit=steps + 1)
@@ -80,18 +96,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
-    rows: dict[str, dict[int, float]] = {"agentloop sync": {}, "agentloop async": {}}
+    rows: dict[str, dict[int, float]] = {
+        "agentloop sync": {},
+        "agentloop async": {},
+        "agentloop sync, events read": {},
+    }
     for steps in SIZES:
         rows["agentloop sync"][steps] = median_per_step_ms(agentloop_sync, steps, args.repeat)
         rows["agentloop async"][steps] = median_per_step_ms(agentloop_async, steps, args.repeat)
+        rows["agentloop sync, events read"][steps] = median_per_step_ms(
+            agentloop_sync_events, steps, args.repeat
+        )
     peers = _peer_rows(args.repeat)
     rows.update(peers)
 
-    print(f"{'ms per step':<22}" + "".join(f"{f'N={n}':>12}" for n in SIZES) + f"{'N200/N10':>12}")
+    print(f"{'ms per step':<28}" + "".join(f"{f'N={n}':>12}" for n in SIZES) + f"{'N200/N10':>12}")
     for label, by_size in rows.items():
         growth = by_size[200] / by_size[10]
         cells = "".join(f"{by_size[n]:>12.4f}" for n in SIZES)
-        print(f"{label:<22}{cells}{growth:>12.2f}")
+        print(f"{label:<28}{cells}{growth:>12.2f}")
     ours = rows["agentloop sync"][50]
     verdict = "meets" if ours <= 0.03 else "misses"
     print(f"\nagentloop sync at N=50: {ours:.4f} ms per step ({verdict} the 0.03 ms target)")

@@ -172,8 +172,9 @@ def test_history_with_tool_calls_moves_across_the_clouds_and_back(
     servers: list[LocalServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One conversation with a tool call moves from OpenAI to Anthropic, Gemini, Vertex AI
-    (express mode), Azure OpenAI, an OpenAI-compatible host (Groq), AWS Bedrock and back to OpenAI; each
-    receives the whole history, the call and its result included, in its own wire format."""
+    (express mode), Azure OpenAI, an OpenAI-compatible host (Groq), AWS Bedrock and back to
+    OpenAI; each receives the whole history, the call and its result included, in its own
+    wire format."""
     monkeypatch.setenv("GOOGLE_API_KEY", "AQ.express-key-for-vertex")
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
     chat, claude, google, other = servers

@@ -1,4 +1,5 @@
-"""The hooks the command line gives a chain: showing tool calls (--td) and asking (--ta).
+"""The hooks the command line gives a chain: asking before tool calls (--ta, and tools that
+need approval); tool calls are shown from the run's events (`Output.event`).
 
 Approval fails closed: with no terminal to ask on, a call that needs a yes is
 refused, and the model is told why. The question shows the call with control,
@@ -31,12 +32,10 @@ class ToolHooks:
         self,
         output: Output,
         *,
-        show: bool = False,
         approve_all: bool = False,
         interactive: bool | None = None,
     ) -> None:
         self.output = output
-        self.show = show
         self.approve_all = approve_all
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
         # Calls already approved in before_call (by object: ids repeat across steps).
@@ -44,9 +43,7 @@ class ToolHooks:
         self._asking = threading.Lock()  # concurrent calls ask one at a time
 
     def before_call(self, tool: Tool | None, call: ToolCall) -> None:
-        self.output.end_answer()  # the step's text is over; tools run now
-        if self.show:
-            self.output.tool_call(call)
+        self.output.end_text()  # the step's text is over; tools run now (shown from the events)
         needs_yes = self.approve_all or (tool is not None and tool.requires_approval)
         if needs_yes and not self.interactive:
             raise CancelToolCall(NO_TERMINAL if self.approve_all else NEEDS_APPROVAL)
@@ -64,8 +61,6 @@ class ToolHooks:
 
     def after_call(self, tool: Tool | None, call: ToolCall, result: ToolResult) -> None:
         self._approved.pop(id(call), None)
-        if self.show:
-            self.output.tool_result(result)
 
     def _ask(self, call: ToolCall, preface: str = "") -> bool:
         with self._asking:

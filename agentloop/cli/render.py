@@ -4,6 +4,11 @@ On a terminal an answer is rendered as Markdown while it streams: finished
 blocks (paragraphs, lists, code blocks) are printed for good, and only the block
 still arriving is redrawn, so a long answer never outgrows the screen. Piped,
 the text goes out exactly as the model sent it.
+
+Tool calls are shown from the run's events (`Output.event`): on a terminal a call
+appears while the model writes it, its arguments growing as they arrive, then a
+spinner while it runs and its result (the spinner alone without ``--td``); piped,
+with ``--td``, a line for each call once complete and its result once it ran.
 """
 
 from __future__ import annotations
@@ -15,12 +20,21 @@ import threading
 import unicodedata
 from typing import Any, Protocol, TextIO
 
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markdown import Markdown
 from rich.prompt import Confirm
+from rich.spinner import Spinner
 from rich.text import Text
 
+from agentloop.events import (
+    Event,
+    ToolArgumentsDelta,
+    ToolCallReady,
+    ToolCallStarted,
+    ToolFinished,
+    ToolRunning,
+)
 from agentloop.messages import ToolCall, ToolResult
 
 #: Tool results longer than this many lines are cut in --td output (the model sees them whole).
@@ -127,6 +141,44 @@ class _MarkdownSegment:
         self.printed = True
 
 
+class _ToolActivity:
+    """The tool calls in progress, live below the output on a terminal: each call as the model
+    writes it, a spinner for each tool running."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        #: Calls being written: id -> (the tool's name, the arguments so far).
+        self.writing: dict[str, tuple[str, str]] = {}
+        #: Tools running: id -> the spinner shown.
+        self.running: dict[str, Spinner] = {}
+        self.live: Live | None = None
+
+    def refresh(self) -> None:
+        shown: list[RenderableType] = [
+            Text(visible(f"Tool call: {name}({arguments}"), style="cyan")
+            for name, arguments in self.writing.values()
+        ]
+        shown.extend(self.running.values())
+        if not shown:
+            self.stop()
+            return
+        if self.live is None:
+            self.live = Live(
+                console=self.console,
+                transient=True,
+                refresh_per_second=12,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self.live.start()
+        self.live.update(Group(*shown))
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+
 class Output:
     """The command line's two streams: answers and tables on stdout, the rest on stderr."""
 
@@ -144,12 +196,17 @@ class Output:
         self.markdown = self.console.is_terminal if markdown is None else markdown
         self._lock = threading.RLock()
         self._segment: _Segment | None = None
+        self._tools = _ToolActivity(self.console)
+        #: Whether tool calls and results are shown (``--td``); else only a spinner, on a
+        #: terminal, while a tool runs.
+        self.show_tools = False
 
     # -- answers ---------------------------------------------------------------
 
     def write(self, text: str) -> None:
         """Part of an answer, as it streams."""
         with self._lock:
+            self._tools.stop()  # the answer goes on: no live tool area below it
             if self._segment is None:
                 self._segment = (
                     _MarkdownSegment(self.console) if self.markdown else _PlainSegment(self.stdout)
@@ -157,17 +214,58 @@ class Output:
             self._segment.write(text)
 
     def end_answer(self) -> None:
-        """The current answer (or chain step) is over: settle its output."""
+        """The current answer (or chain step) is over: settle its output, and the tools'."""
+        with self._lock:
+            self.end_text()
+            self._tools.stop()
+
+    def end_text(self) -> None:
+        """The text of the current step is over (tools run now): settle it."""
         with self._lock:
             segment, self._segment = self._segment, None
             if segment is not None:
                 segment.close()
 
-    # -- tool calls (--td) -----------------------------------------------------
+    # -- tool calls ------------------------------------------------------------
+
+    def event(self, event: Event) -> None:
+        """Show a run's event: the tool calls as they are written, run and answered."""
+        if not isinstance(
+            event, ToolCallStarted | ToolArgumentsDelta | ToolCallReady | ToolRunning | ToolFinished
+        ):
+            return
+        with self._lock:
+            if self.markdown:
+                self._live_event(event)
+            elif self.show_tools and isinstance(event, ToolCallReady):
+                self.tool_call(event.call)
+            elif self.show_tools and isinstance(event, ToolFinished):
+                self.tool_result(event.result)
+
+    def _live_event(self, event: Event) -> None:
+        tools = self._tools
+        if isinstance(event, ToolCallStarted) and self.show_tools:
+            self.end_text()
+            tools.writing[event.tool_call_id] = (event.name, "")
+        elif isinstance(event, ToolArgumentsDelta) and event.tool_call_id in tools.writing:
+            name, arguments = tools.writing[event.tool_call_id]
+            tools.writing[event.tool_call_id] = (name, arguments + event.fragment)
+        elif isinstance(event, ToolCallReady) and self.show_tools:
+            tools.writing.pop(event.call.tool_call_id, None)
+            self.tool_call(event.call)
+        elif isinstance(event, ToolRunning):
+            self.end_text()
+            spinner = Spinner("dots", Text(visible(f"Running {event.call.name}..."), "dim"))
+            tools.running[event.call.tool_call_id] = spinner
+        elif isinstance(event, ToolFinished):
+            tools.running.pop(event.call.tool_call_id, None)
+            if self.show_tools:
+                self.tool_result(event.result)
+        tools.refresh()
 
     def tool_call(self, call: ToolCall) -> None:
         with self._lock:
-            self.end_answer()
+            self.end_text()
             self._line(f"Tool call: {describe_call(call)}", "bold cyan")
 
     def tool_result(self, result: ToolResult) -> None:
@@ -178,7 +276,7 @@ class Output:
         if result.is_error:
             lines[0] = f"Error: {lines[0]}"
         with self._lock:
-            self.end_answer()
+            self.end_text()
             for line in lines:
                 self._line(f"  {line}", "red" if result.is_error else "dim")
 

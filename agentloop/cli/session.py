@@ -56,7 +56,8 @@ def open_session(args: argparse.Namespace, output: Output) -> Session:
     tools: list[ToolSource] = resolve_tools(
         args.tool or [], args.functions or [], args.tool_option or []
     )
-    hooks = ToolHooks(output, show=args.td, approve_all=args.ta)
+    hooks = ToolHooks(output, approve_all=args.ta)
+    output.show_tools = args.td
     settings: dict[str, Any] = {
         "options": options,
         "tools": tools,
@@ -89,6 +90,8 @@ def open_session(args: argparse.Namespace, output: Output) -> Session:
         raise
     if log is not None:
         log.attach(conversation)
+    if output.show_tools or output.markdown:  # piped without --td, nothing is shown of them
+        conversation.on_event.append(output.event)
     return session
 
 

@@ -68,10 +68,17 @@ class Reply:
 
 @dataclass(slots=True)
 class Delta:
-    """A piece of a streamed reply: visible text or reasoning."""
+    """A piece of a streamed reply: visible text or reasoning, or a tool call as it arrives.
+
+    ``kind`` says which: ``"text"``, ``"thinking"``, ``"tool_call"`` (the model began a
+    call: ``text`` is the tool's name) or ``"arguments"`` (``text`` is a fragment of the
+    call's argument JSON). The last two name their call by ``tool_call_id``, the id the
+    finished call has.
+    """
 
     text: str
-    kind: Literal["text", "thinking"] = "text"
+    kind: Literal["text", "thinking", "tool_call", "arguments"] = "text"
+    tool_call_id: str = ""
 
 
 StreamEvent = Delta | Reply

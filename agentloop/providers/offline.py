@@ -30,9 +30,9 @@ class FunctionModel(Model):
     The function gets the [`Request`][agentloop.Request] (messages,
     tools, options) and returns text, a [`ToolCall`][agentloop.ToolCall], a list of parts, a
     [`Message`][agentloop.Message] or a [`Reply`][agentloop.Reply]. A generator function streams:
-    each ``str`` it yields is a text chunk, each [`ToolCall`][agentloop.ToolCall] a call. Tool
-    calls without an id get one. An ``async def`` function works from both
-    the sync and the async API.
+    each ``str`` it yields is a text chunk, each [`ToolCall`][agentloop.ToolCall] a call (streamed
+    as a provider's would be: begun, then its arguments). Tool calls without an id get one.
+    An ``async def`` function works from both the sync and the async API.
     """
 
     blocking_io = False
@@ -71,6 +71,9 @@ class FunctionModel(Model):
                     continue
                 parts.append(Text(item))
             else:
+                if isinstance(item, ToolCall):
+                    item.tool_call_id = item.tool_call_id or f"call_{next(self._ids)}"
+                    yield from call_deltas(item)
                 parts.append(item)
         yield self._reply(request, parts)
 
@@ -150,10 +153,22 @@ class TestModel(Model):
         text = reply.message.text
         for i, word in enumerate(text.split(" ") if text else []):
             yield Delta(word if i == 0 else " " + word)
+        for call in reply.message.tool_calls:
+            yield from call_deltas(call)
         yield reply
 
     def _wants(self, name: str) -> bool:
         return self.call_tools is None or name in self.call_tools
+
+
+def call_deltas(call: ToolCall, pieces: int = 3) -> Iterator[Delta]:
+    """A tool call as a stream shows it: begun (its id and name), then its arguments' JSON in
+    a few fragments."""
+    yield Delta(call.name, "tool_call", call.tool_call_id)
+    text = call.arguments_json()
+    size = max(1, -(-len(text) // pieces))
+    for start in range(0, len(text), size):
+        yield Delta(text[start : start + size], "arguments", call.tool_call_id)
 
 
 def create_test(name: str, **kwargs: Any) -> TestModel:

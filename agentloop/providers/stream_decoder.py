@@ -11,6 +11,9 @@ What every streamed reply needs alike lives here once, in `StreamDecoderBase`:
   event means (an error event raises the typed error it stands for);
 - `show_text` / `show_thinking` emit the [`Delta`][agentloop.Delta]s and keep
   ``partial_text``, kept on a [`StreamIncomplete`][agentloop.errors.StreamIncomplete];
+  `show_call` announces a tool call (its id and name) once, and `add_arguments` /
+  `settle_arguments` grow its argument text, emitting each fragment once the call is
+  announced (fragments that came first go out with the announcement);
 - `parts` (`StreamParts`, in the manner of pydantic-ai's parts manager) gathers text, thinking
   and tool-call argument fragments by the key the format gives each part (an index, an
   ``output_index``, a field name), in order of arrival;
@@ -34,7 +37,7 @@ from agentloop.errors import StreamIncomplete
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.sse import ServerSentEvent
 from agentloop.providers.wire_fields import FieldReader, Where
-from agentloop.providers.wire_json import UnreadableJSON, load_json, load_reply
+from agentloop.providers.wire_json import UnreadableJSON, load_json, load_reply, scrub
 
 
 @dataclass(slots=True)
@@ -51,6 +54,9 @@ class StreamPart:
     id: str = ""
     name: str = ""
     arguments: str = ""
+    #: The id a tool call was announced with (`show_call`), once it was: the finished
+    #: call must have the same.
+    announced_id: str | None = None
 
 
 class StreamParts:
@@ -175,3 +181,28 @@ class StreamDecoderBase(ABC):
     def show_thinking(self, piece: str) -> None:
         if piece:
             self._shown.append(Delta(piece, "thinking"))
+
+    def show_call(self, part: StreamPart, call_id: str, name: str) -> None:
+        """Announce the tool call in ``part`` (once): ``call_id`` is the id the reply will give
+        it, the format's own made-up one when the provider sent none."""
+        if part.announced_id is not None:
+            return
+        part.announced_id = call_id = scrub(call_id)  # shown as it arrives, so mended here
+        self._shown.append(Delta(scrub(name), "tool_call", call_id))
+        if part.arguments:
+            self._shown.append(Delta(scrub(part.arguments), "arguments", call_id))
+
+    def add_arguments(self, part: StreamPart, piece: str) -> None:
+        """``piece`` of a tool call's argument text: kept, and shown if the call is announced."""
+        if piece:
+            part.arguments += piece
+            if part.announced_id is not None:
+                self._shown.append(Delta(scrub(piece), "arguments", part.announced_id))
+
+    def settle_arguments(self, part: StreamPart, final: str) -> None:
+        """The call's whole argument text, as a format's closing event gives it: what the
+        fragments did not bring is shown, so the fragments always add up to it."""
+        if final.startswith(part.arguments):
+            self.add_arguments(part, final[len(part.arguments) :])
+        else:
+            part.arguments = final

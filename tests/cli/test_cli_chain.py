@@ -146,3 +146,47 @@ def test_a_crash_mid_chain_keeps_every_completed_step_in_the_log(
     assert [m.role for m in logged.messages] == ["user", "assistant", "tool", "assistant"]
     assert logged.messages[2].tool_results[0].output == "recorded step one"
     assert [r.tool_calls[0].name for r in logged.responses] == ["record", "explode"]
+
+
+def test_a_spinner_shows_on_a_terminal_while_a_tool_runs(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The tool waits until the test has seen its spinner (so the spinner was live while it
+    ran), then finishes; its answer follows."""
+    go = tmp_path / "go"
+    (tmp_path / "slow_tools.py").write_text(
+        "import pathlib, time\n\n"
+        "def wait_for_go(text: str) -> str:\n"
+        "    'Wait until told to go.'\n"
+        f"    go = pathlib.Path({str(go)!r})\n"
+        "    for _ in range(3000):\n"
+        "        if go.exists():\n"
+        "            return 'went'\n"
+        "        time.sleep(0.01)\n"
+        "    return 'never told to go'\n"
+    )
+    with Terminal(
+        "chain", "-m", "test", "-T", "slow_tools:wait_for_go", "Go", env=env, cwd=tmp_path
+    ) as terminal:
+        terminal.expect("Running wait_for_go...")
+        go.touch()
+        assert terminal.wait() == 0
+        assert '"wait_for_go": "went"' in terminal.shown
+
+
+def test_td_on_a_terminal_shows_the_streamed_call_and_its_result(
+    local_server: LocalServer, openai_env: dict[str, str], tools_dir: Path
+) -> None:
+    call = tool_call("shout", {"text": "hello"}, "call_1")
+    local_server.reply(as_stream(completion("Let me shout.", tool_calls=[call])), headers=SSE)
+    local_server.reply(as_stream(completion("Done: HELLO!")), headers=SSE)
+    with Terminal(
+        "chain", "-m", "gpt-4o", "-T", "my_tools:shout", "--td", "Shout hello",
+        env=openai_env, cwd=tools_dir,
+    ) as terminal:  # fmt: skip
+        assert terminal.wait() == 0
+        shown = terminal.shown
+    lines = [line.strip() for line in shown.splitlines() if line.strip()]
+    call_line = lines.index('Tool call: shout({"text": "hello"})')
+    assert lines.index("Let me shout.") < call_line < lines.index("HELLO!")
+    assert lines.index("HELLO!") < lines.index("Done: HELLO!")

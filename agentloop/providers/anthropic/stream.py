@@ -88,6 +88,9 @@ class AnthropicStreamDecoder(StreamDecoderBase):
         part = self.parts.start(index, kind, block)
         if kind in _CALLS:
             part.fields.pop("input", None)  # arrives as input_json_delta text
+            call_id, name = block.get("id"), block.get("name")
+            if kind == "tool_use" and isinstance(call_id, str) and isinstance(name, str):
+                self.show_call(part, call_id, name)  # a server tool's call is not ours to run
         elif kind in _TEXT_KEYS:
             key = _TEXT_KEYS[kind]
             text = part.fields.pop(key, None) or ""
@@ -107,7 +110,7 @@ class AnthropicStreamDecoder(StreamDecoderBase):
         elif kind == "input_json_delta":
             if part.kind not in _CALLS:
                 raise READ.error(f"event input_json_delta is for a {part.kind} block")
-            part.arguments += _string(delta, "partial_json")
+            self.add_arguments(part, _string(delta, "partial_json"))
         elif kind == "citations_delta":
             part.fields.setdefault("citations", []).append(_object(delta, "citation"))
 

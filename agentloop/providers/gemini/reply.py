@@ -25,6 +25,7 @@ thoughts as output), ``reasoning_tokens`` is thoughtsTokenCount and
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from agentloop.errors import ConversionError, MediaError
@@ -53,25 +54,31 @@ _FILTERED = frozenset(
 
 
 class _ReplyCalls(_Calls):
-    """Ids for calls sent without one: unique across replies, so never clashing with history."""
+    """Ids for calls sent without one: unique across replies, so never clashing with history
+    (the ones a stream already showed its calls with, first)."""
+
+    def __init__(self, made_up: Sequence[str] = ()) -> None:
+        super().__init__()
+        self._given = iter(made_up)
 
     def _new_id(self) -> str:
-        return f"gemini_{uuid.uuid4().hex}"
+        return next(self._given, None) or f"gemini_{uuid.uuid4().hex}"
 
 
 #: Every check of a ``GenerateContentResponse`` (a body, or one stream chunk).
 READ = FieldReader(GEMINI)
 
 
-def decode_reply(body: Any) -> Reply:
-    """The reply in a ``generateContent`` answer (or a stream's chunks put together)."""
+def decode_reply(body: Any, made_up_ids: Sequence[str] = ()) -> Reply:
+    """The reply in a ``generateContent`` answer (or a stream's chunks put together;
+    ``made_up_ids``: the ids the stream showed its calls without one with, in order)."""
     response = READ.object(body, "")
     usage = decode_usage(response.get("usageMetadata"))
     model = READ.string_or_none(response.get("modelVersion"), "modelVersion")
     candidate = first_candidate(response)
     if candidate is None:
         return Reply(Message("assistant", []), usage, "content_filter", model)
-    message = decode_message(candidate.get("content"))
+    message = decode_message(candidate.get("content"), made_up_ids)
     message.parts.extend(decode_candidate_metadata(candidate))
     sendable(message)  # again, for the metadata (idempotent for the rest)
     reason = READ.string_or_none(candidate.get("finishReason"), "candidates[0].finishReason")
@@ -89,7 +96,7 @@ def first_candidate(response: dict[str, Any]) -> dict[str, Any] | None:
     raise READ.fail("candidates", "a non-empty list (or promptFeedback.blockReason)", candidates)
 
 
-def decode_message(content: Any) -> Message:
+def decode_message(content: Any, made_up_ids: Sequence[str] = ()) -> Message:
     """The assistant message in a candidate's content (empty when the content is missing,
     as when the answer was blocked or the thinking used up every token)."""
     if content is None:
@@ -100,7 +107,7 @@ def decode_message(content: Any) -> Message:
         raise READ.fail("candidates[0].content.role", "'model'", role)
     wire = {"role": "model", "parts": content.get("parts", [])}
     try:
-        (message,) = _decode_content(wire, "candidates[0].content", _ReplyCalls())
+        (message,) = _decode_content(wire, "candidates[0].content", _ReplyCalls(made_up_ids))
     except ConversionError as exc:
         raise READ.unconvertible(exc, "Gemini: ") from None
     except MediaError as exc:

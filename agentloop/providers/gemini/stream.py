@@ -16,6 +16,7 @@ reads that body as the same events.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,8 @@ class GeminiStreamDecoder(StreamDecoderBase):
         self._model: Any = None
         self._metadata: dict[str, Any] = {}
         self._last: StreamPart | None = None
+        #: The ids made up for calls sent without one, in order: the reply gives them too.
+        self._made_up: list[str] = []
         # Where the decoder is reading, written out only for an error message.
         self._path: Where = ""
         self._content_at = self._content_path
@@ -92,7 +95,7 @@ class GeminiStreamDecoder(StreamDecoderBase):
             response["candidates"] = [{**candidate, **self._metadata}]
         else:
             response["promptFeedback"] = {"blockReason": self._block_reason}
-        return decode_reply(response)
+        return decode_reply(response, made_up_ids=self._made_up)
 
     def _add(self, part: dict[str, Any]) -> None:
         text = part.get("text")
@@ -114,6 +117,18 @@ class GeminiStreamDecoder(StreamDecoderBase):
                 self.show_text(text)
         else:  # a call, media, or a text that is not one: the reply decoder reads it
             self._last = self.parts.start(len(self.parts), "part", part)
+            self._show_call(self._last, part.get("functionCall"))
+
+    def _show_call(self, part: StreamPart, call: Any) -> None:
+        """A function call arrives whole: announced, its arguments shown in one fragment."""
+        if not isinstance(call, dict) or not isinstance(call.get("name"), str):
+            return  # not a call, or one the reply decoder refuses
+        call_id = call.get("id")
+        if not isinstance(call_id, str):
+            call_id = f"gemini_{uuid.uuid4().hex}"
+            self._made_up.append(call_id)
+        self.show_call(part, call_id, call["name"])
+        self.add_arguments(part, json.dumps(call.get("args", {}), ensure_ascii=False))
 
     def _error(self, error: Any, data: str) -> ProviderError:
         code = error.get("code") if isinstance(error, dict) else None

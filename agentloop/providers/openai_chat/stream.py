@@ -14,6 +14,7 @@ when it is not asked for it that way, puts it in the last chunk's ``x_groq.usage
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from agentloop.providers.base import Reply
@@ -144,7 +145,10 @@ class ChatStreamDecoder(StreamDecoderBase):
         call = self._slot(index, call_id, name, first_in_delta)
         call.id = call.id or call_id
         call.name = call.name or name  # servers that repeat the name would otherwise double it
-        call.arguments += arguments or ""
+        if call.name and call.announced_id is None:
+            # An id made up now, as the reply decoder would, is the one the reply keeps.
+            self.show_call(call, call.id or f"call_{uuid.uuid4().hex[:24]}", call.name)
+        self.add_arguments(call, arguments or "")
         call.fields.update({k: v for k, v in raw.items() if k not in _CALL_KNOWN})
 
     def _slot(self, index: int | None, call_id: str, name: str, first_in_delta: bool) -> StreamPart:
@@ -210,4 +214,5 @@ class ChatStreamDecoder(StreamDecoderBase):
 
 def _wire_call(call: StreamPart) -> dict[str, Any]:
     function = {"name": call.name, "arguments": call.arguments or "{}"}
-    return {**call.fields, "id": call.id, "type": "function", "function": function}
+    call_id = call.announced_id or call.id  # once shown, a call keeps the id it was shown with
+    return {**call.fields, "id": call_id, "type": "function", "function": function}

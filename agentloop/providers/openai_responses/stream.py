@@ -94,11 +94,15 @@ class ResponsesStreamDecoder(StreamDecoderBase):
 
     def _item_added(self, data: dict[str, Any], kind: str) -> None:
         item = READ.object(data.get("item"), kind, "item")
-        self.parts.start(_index(data, kind), str(item.get("type", "message")), item)
+        part = self.parts.start(_index(data, kind), str(item.get("type", "message")), item)
+        self._announce(part, item)
 
     def _item_done(self, data: dict[str, Any], kind: str) -> None:
         item = READ.object(data.get("item"), kind, "item")
-        self._state(data, kind, item)
+        part = self._state(data, kind, item)
+        self._announce(part, item)
+        if part.announced_id is not None and isinstance(item.get("arguments"), str):
+            self.settle_arguments(part, item["arguments"])
         self._done[_index(data, kind)] = item
 
     def _text_delta(self, data: dict[str, Any], kind: str) -> None:
@@ -110,10 +114,15 @@ class ResponsesStreamDecoder(StreamDecoderBase):
         self.show_text(delta)
 
     def _arguments_delta(self, data: dict[str, Any], kind: str) -> None:
-        self._state(data, kind).arguments += _string(data, "delta", kind)
+        self.add_arguments(self._state(data, kind), _string(data, "delta", kind))
 
     def _arguments_done(self, data: dict[str, Any], kind: str) -> None:
-        self._state(data, kind).arguments = _string(data, "arguments", kind)
+        self.settle_arguments(self._state(data, kind), _string(data, "arguments", kind))
+
+    def _announce(self, part: StreamPart, item: dict[str, Any]) -> None:
+        call_id, name = item.get("call_id"), item.get("name")
+        if part.kind == "function_call" and isinstance(call_id, str) and isinstance(name, str):
+            self.show_call(part, call_id, name)
 
     def _summary_delta(self, data: dict[str, Any], kind: str) -> None:
         delta = _shown(data, kind)
