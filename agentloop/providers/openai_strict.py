@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentloop.errors import ConversionError
 from agentloop.providers.schema_transform import SchemaTransform, nullable
-from agentloop.schema_transforms import Schema, register_schema_transforms
+from agentloop.schema_transforms import Schema, map_subschemas, register_schema_transforms
 
 #: String formats strict mode accepts; others move into the description.
 FORMATS = frozenset(
@@ -73,6 +74,35 @@ class OpenAIStrict(SchemaTransform):
 
 #: Reshape a schema for OpenAI strict mode (a `SchemaTransform`: call it on a schema).
 openai_strict = OpenAIStrict()
+
+
+def strict_answer(schema: Schema) -> Schema:
+    """The strict form of a ``schema=`` answer, refused when it has an optional property.
+
+    Strict mode would make an optional property required and nullable; the model then sends
+    ``null`` for it, which a type with a non-null default refuses on parsing. So an answer's
+    schema goes strict only when every property is already required (a tool's arguments are
+    another matter: their ``null`` means "use the default", which the arguments check knows).
+    """
+    if not every_property_required(schema):
+        raise ConversionError("strict mode would make its optional properties nullable")
+    return openai_strict(schema)
+
+
+def every_property_required(node: Schema) -> bool:
+    """Whether every object in ``node`` (its subschemas included) requires all its properties."""
+    verdicts: list[bool] = []
+
+    def visit(sub: Schema) -> Schema:
+        verdicts.append(every_property_required(sub))
+        return sub
+
+    map_subschemas(node, visit)
+    properties = node.get("properties")
+    if isinstance(properties, dict) and not set(properties) <= set(node.get("required") or ()):
+        return False
+    return all(verdicts)
+
 
 # ``tool.schema(strict=True)`` with no format named: the strict form most hosts take.
 register_schema_transforms(None, strict=openai_strict)

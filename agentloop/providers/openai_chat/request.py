@@ -19,7 +19,6 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from agentloop.errors import ConversionError
 from agentloop.providers.base import Request
 from agentloop.providers.neutral_options import (
     NeutralOptions,
@@ -29,11 +28,10 @@ from agentloop.providers.neutral_options import (
     strict_form,
 )
 from agentloop.providers.openai_chat.messages import OPENAI, encode_messages
-from agentloop.providers.openai_strict import openai_strict
+from agentloop.providers.openai_strict import openai_strict, strict_answer
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_retention, conversation_key
 from agentloop.providers.wire_cache import MessageCache
-from agentloop.schema_transforms import map_subschemas
 from agentloop.server_tools import unsupported
 
 if TYPE_CHECKING:
@@ -142,7 +140,7 @@ def response_format(schema: dict[str, Any], name: str) -> dict[str, Any]:
     """
     json_schema: dict[str, Any] = {"name": _SCHEMA_NAME.sub("_", name)[:64] or "response"}
     strict_schema = strict_form(
-        lambda: _strict_answer(schema),
+        lambda: strict_answer(schema),
         strict="auto",
         what="the schema= answer",
         provider=SUPPORT.provider,
@@ -152,26 +150,6 @@ def response_format(schema: dict[str, Any], name: str) -> dict[str, Any]:
     else:
         json_schema["schema"] = schema
     return {"type": "json_schema", "json_schema": json_schema}
-
-
-def _strict_answer(schema: dict[str, Any]) -> dict[str, Any]:
-    if not _every_property_required(schema):
-        raise ConversionError("strict mode would make its optional properties nullable")
-    return openai_strict(schema)
-
-
-def _every_property_required(node: dict[str, Any]) -> bool:
-    verdicts: list[bool] = []
-
-    def visit(sub: dict[str, Any]) -> dict[str, Any]:
-        verdicts.append(_every_property_required(sub))
-        return sub
-
-    map_subschemas(node, visit)
-    properties = node.get("properties")
-    if isinstance(properties, dict) and not set(properties) <= set(node.get("required") or ()):
-        return False
-    return all(verdicts)
 
 
 def _encode_options(

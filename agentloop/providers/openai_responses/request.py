@@ -21,7 +21,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agentloop.errors import ConversionError
 from agentloop.messages import Message, Text, Thinking
 from agentloop.providers.base import Request
 from agentloop.providers.neutral_options import (
@@ -37,7 +36,7 @@ from agentloop.providers.openai_responses.server_tools import (
     encode_server_tools,
     server_includes,
 )
-from agentloop.providers.openai_strict import openai_strict
+from agentloop.providers.openai_strict import openai_strict, strict_answer
 from agentloop.providers.options import NEUTRAL_OPTIONS, extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_retention, conversation_key
 from agentloop.providers.wire_cache import WireCache
@@ -177,28 +176,11 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any] | None:
     ``null`` for them, which a type with non-null defaults would refuse on parsing.
     """
     return strict_form(
-        lambda: _strict_answer(schema),
+        lambda: strict_answer(schema),
         strict="auto",
         what="the schema= answer",
         provider=SUPPORT.provider,
     )
-
-
-def _strict_answer(schema: dict[str, Any]) -> dict[str, Any]:
-    if has_optional_property(schema):
-        raise ConversionError("strict mode would make its optional properties nullable")
-    return openai_strict(schema)
-
-
-def has_optional_property(node: Any) -> bool:
-    if isinstance(node, list):
-        return any(has_optional_property(sub) for sub in node)
-    if not isinstance(node, dict):
-        return False
-    properties = node.get("properties")
-    if isinstance(properties, dict) and set(properties) - set(node.get("required") or ()):
-        return True
-    return any(has_optional_property(sub) for sub in node.values())
 
 
 def apply_options(
