@@ -243,9 +243,10 @@ class LLMClient:
         docs/batch.md."""
         from agentloop.batch.submit import submit
 
-        settings = self._batch_settings(system, tools, schema, chain_limit, options, progress)
-        settings.handle_file = handle_file
-        settings.hooks = _given(before_call=before_call, after_call=after_call, approve=approve)
+        hooks = _given(before_call=before_call, after_call=after_call, approve=approve)
+        settings = self._batch_settings(
+            system, tools, schema, chain_limit, options, progress, handle_file, hooks
+        )
         conversations = [(i, as_messages(p, i)) for i, p in enumerate(prompts)]
         return await submit(self.models, conversations, settings)
 
@@ -270,9 +271,8 @@ class LLMClient:
 
         if handle_file is None and not isinstance(handle, dict):
             handle_file = handle
-        settings = self._batch_settings(None, tools, schema, None, {}, progress)
-        settings.handle_file = handle_file
-        settings.hooks = _given(before_call=before_call, after_call=after_call, approve=approve)
+        hooks = _given(before_call=before_call, after_call=after_call, approve=approve)
+        settings = self._batch_settings(None, tools, schema, None, {}, progress, handle_file, hooks)
         return run_sync(resume(self.models, load_handle(handle), settings))
 
     def _batch_settings(
@@ -283,7 +283,10 @@ class LLMClient:
         chain_limit: int | None,
         options: dict[str, Any],
         progress: bool | None,
+        handle_file: str | os.PathLike[str] | None = None,
+        hooks: dict[str, Any] | None = None,
     ) -> Settings:
+        """What every batch-API entry (process, submit, resume) asks, in one place."""
         from agentloop.batch.submit import Settings
 
         if self.ray_workers is not None:
@@ -294,10 +297,11 @@ class LLMClient:
             schema,
             chain_limit,
             options,
-            None,
+            handle_file,
             self.batch_poll_interval,
             self.max_concurrent_requests,
             self.progress if progress is None else progress,
+            hooks or {},
         )
 
     async def _through_batch_api(
