@@ -75,38 +75,35 @@ class FallbackModel(Model):
         return self.models[0].token_rules
 
     # -- answering ---------------------------------------------------------------------
+    # The four shells below only call and iterate; every decision (which member now, what a
+    # failure or a reply means) is `_Attempt`'s, written once for blocking and async alike.
 
     def complete(self, request: Request) -> Reply:
-        index, failures = 0, list[str]()
+        attempt = _Attempt(self)
         while True:
-            member = self.models[index]
             try:
-                return _answered(member.complete(request), member)
+                return attempt.answered(attempt.member.complete(request))
             except ProviderError as exc:
-                index = self._next(index, exc, failures)
+                attempt.failed(exc)
 
     async def acomplete(self, request: Request) -> Reply:
-        index, failures = 0, list[str]()
+        attempt = _Attempt(self)
         while True:
-            member = self.models[index]
             try:
-                return _answered(await member.acomplete(request), member)
+                return attempt.answered(await attempt.member.acomplete(request))
             except ProviderError as exc:
-                index = self._next(index, exc, failures)
+                attempt.failed(exc)
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
-        index, failures = 0, list[str]()
+        attempt = _Attempt(self)
         while True:
-            member, started = self.models[index], False
             try:
-                events = iter(member.stream(request))
+                events = iter(attempt.member.stream(request))
                 try:
                     for event in events:
+                        yield attempt.passed(event)
                         if isinstance(event, Reply):
-                            yield _answered(event, member)
                             return
-                        started = True
-                        yield event
                 finally:
                     # A member's stream left early (the caller stopped reading) closes now,
                     # releasing its connection, rather than whenever it is collected.
@@ -115,64 +112,25 @@ class FallbackModel(Model):
                         close()
                 return
             except ProviderError as exc:
-                if started:
-                    raise
-                index = self._next(index, exc, failures)
+                attempt.failed(exc)
 
     async def astream(self, request: Request) -> AsyncIterator[StreamEvent]:
-        index, failures = 0, list[str]()
+        attempt = _Attempt(self)
         while True:
-            member, started = self.models[index], False
             try:
-                events = member.astream(request)
+                events = attempt.member.astream(request)
                 try:
                     async for event in events:
+                        yield attempt.passed(event)
                         if isinstance(event, Reply):
-                            yield _answered(event, member)
                             return
-                        started = True
-                        yield event
                 finally:
                     aclose = getattr(events, "aclose", None)
                     if aclose is not None:
                         await aclose()
                 return
             except ProviderError as exc:
-                if started:
-                    raise
-                index = self._next(index, exc, failures)
-
-    def _next(self, index: int, error: ProviderError, failures: list[str]) -> int:
-        """The member to try after ``index`` failed with ``error``; or ``error`` raised, with
-        a note for each member that failed before (``failures``)."""
-        failed = self.models[index]
-        how = _falls_through(error)
-        following: int | None = None
-        if how == "next" and index + 1 < len(self.models):
-            following = index + 1
-        elif how == "larger":
-            window = self.context_windows[index] or 0
-            following = next(
-                (
-                    i
-                    for i in range(index + 1, len(self.models))
-                    if (self.context_windows[i] or 0) > window
-                ),
-                None,
-            )
-        if following is None:
-            for failure in failures:
-                error.add_note(failure)
-            raise error
-        other = self.models[following]
-        logger.warning(
-            "%s failed (%s); falling back to %s",
-            failed.model_id,
-            type(error).__name__,
-            other.model_id,
-        )
-        failures.append(f"{failed.model_id} failed first: {error}")
-        return following
+                attempt.failed(exc)
 
     # -- the rest of a model -----------------------------------------------------------
 
@@ -205,6 +163,70 @@ class FallbackModel(Model):
 
     def __repr__(self) -> str:
         return f"<FallbackModel {' -> '.join(repr(m.model_id) for m in self.models)}>"
+
+
+class _Attempt:
+    """One request's way through a FallbackModel's members: the member to call now, and
+    what its reply, its stream's events and its failure mean."""
+
+    def __init__(self, fallback: FallbackModel) -> None:
+        self.models = fallback.models
+        self.windows = fallback.context_windows
+        self.index = 0
+        #: A note for each member that failed, added to the error that finally surfaces.
+        self.failures: list[str] = []
+        #: A delta was handed out: switching members now would splice two answers.
+        self.started = False
+
+    @property
+    def member(self) -> Model:
+        return self.models[self.index]
+
+    def answered(self, reply: Reply) -> Reply:
+        return replace(reply, answered_by=reply.answered_by or self.member.model_id)
+
+    def passed(self, event: StreamEvent) -> StreamEvent:
+        """A stream's event as the caller gets it."""
+        if isinstance(event, Reply):
+            return self.answered(event)
+        self.started = True
+        return event
+
+    def failed(self, error: ProviderError) -> None:
+        """Move on to the member to try next, or raise ``error``, with a note for each
+        member that failed before (a stream that handed out a delta raises it as it is)."""
+        if self.started:
+            raise error
+        following = self._following(error)
+        if following is None:
+            for failure in self.failures:
+                error.add_note(failure)
+            raise error
+        failed, other = self.member, self.models[following]
+        logger.warning(
+            "%s failed (%s); falling back to %s",
+            failed.model_id,
+            type(error).__name__,
+            other.model_id,
+        )
+        self.failures.append(f"{failed.model_id} failed first: {error}")
+        self.index = following
+
+    def _following(self, error: ProviderError) -> int | None:
+        how = _falls_through(error)
+        if how == "next" and self.index + 1 < len(self.models):
+            return self.index + 1
+        if how == "larger":
+            window = self.windows[self.index] or 0
+            return next(
+                (
+                    i
+                    for i in range(self.index + 1, len(self.models))
+                    if (self.windows[i] or 0) > window
+                ),
+                None,
+            )
+        return None
 
 
 def with_fallbacks(
@@ -260,7 +282,3 @@ def _falls_through(error: ProviderError) -> Literal["next", "larger"] | None:
     if error.retryable or isinstance(error, StreamIncomplete):
         return "next"
     return None
-
-
-def _answered(reply: Reply, member: Model) -> Reply:
-    return replace(reply, answered_by=reply.answered_by or member.model_id)
