@@ -56,6 +56,7 @@ from agentloop.providers.anthropic.server_tools import (
     encode_server_block,
     is_server_block,
 )
+from agentloop.providers.block_turns import BlockTurns
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_cache import MessageCache, joined_list
 from agentloop.providers.wire_fields import with_kept
@@ -71,6 +72,10 @@ _HTTP = ("http://", "https://")
 
 def _error(message: str) -> ConversionError:
     return ConversionError(f"Anthropic: {message}", provider=ANTHROPIC)
+
+
+_TURNS = BlockTurns(_error, lambda block: block["type"] == "tool_result")
+_field = _TURNS.field
 
 
 # -- encoding: neutral -> wire --------------------------------------------------
@@ -124,23 +129,8 @@ def _unit(index: int, message: Message) -> list[Block]:
 def _wire_messages(units: Sequence[list[Block]]) -> list[Block]:
     wire: list[Block] = []
     for (unit,) in units:
-        _append(wire, unit["role"], unit["extra"], unit["content"])
+        _TURNS.append(wire, unit["role"], unit["extra"], unit["content"])
     return wire
-
-
-def _append(wire: list[Block], role: str, extra: Block, blocks: list[Block]) -> None:
-    if not blocks and not extra:
-        return  # nothing Anthropic can carry; an empty content list would be rejected
-    if not wire or wire[-1]["role"] != role:
-        wire.append({"role": role, "content": []})
-    target = with_kept(wire[-1], extra)
-    content: list[Block] = target["content"]
-    for block in blocks:
-        if block["type"] == "tool_result":
-            leading = next((i for i, b in enumerate(content) if b["type"] != "tool_result"), None)
-            content.insert(len(content) if leading is None else leading, block)
-        else:
-            content.append(block)
 
 
 def _system_value(blocks: list[Block]) -> System:
@@ -321,12 +311,8 @@ def _decode_system(system: object) -> list[Message]:
     return [Message("system", [_decode_text(b, at) for b, at in _blocks(list(system), "system")])]
 
 
-def _decode_message(wire: object, where: str, tool_names: dict[str, str]) -> list[Message]:
-    if not isinstance(wire, dict):
-        raise _error(f"{where} must be an object, got {type(wire).__name__}")
-    role = wire.get("role")
-    if role not in ("user", "assistant"):
-        raise _error(f"{where}.role must be 'user' or 'assistant', got {role!r:.40}")
+def _decode_message(turn: object, where: str, tool_names: dict[str, str]) -> list[Message]:
+    wire, role = _TURNS.turn(turn, where)
     content = wire.get("content")
     blocks = _blocks(
         [{"type": "text", "text": content}] if isinstance(content, str) else content,
@@ -342,11 +328,7 @@ def _decode_message(wire: object, where: str, tool_names: dict[str, str]) -> lis
     others: list[Part] = [
         _decode_user_block(b, at) for b, at in blocks if b["type"] != "tool_result"
     ]
-    out = [Message("tool", results)] if results else []
-    if others or not results:
-        out.append(Message("user", others))
-    out[0].extra = extra
-    return out
+    return _TURNS.user_messages(results, others, extra)
 
 
 def _decode_assistant_block(block: Block, where: str, tool_names: dict[str, str]) -> Part:
@@ -476,14 +458,6 @@ def _blocks(content: object, where: str) -> list[tuple[Block, str]]:
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             raise _error(f"{where}[{index}] must be an object with a string 'type'")
     return [(block, f"{where}[{index}]") for index, block in enumerate(content)]
-
-
-def _field(block: Block, key: str, kind: type, where: str, *, optional: bool = False) -> Any:
-    value = block.get(key)
-    if not isinstance(value, kind) and not (optional and value is None):
-        wanted = "a string" if kind is str else "an object"
-        raise _error(f"{where}.{key} must be {wanted}, got {value!r:.40}")
-    return value
 
 
 def _rest(block: Block, *known: str) -> Block:

@@ -37,6 +37,7 @@ from agentloop.media import File, Image, Media, decode_base64, encode_base64
 from agentloop.messages import Message, Part, ProviderPart, Text, Thinking, ToolCall, ToolResult
 from agentloop.portable import portable
 from agentloop.providers.bedrock.format import BEDROCK
+from agentloop.providers.block_turns import BlockTurns
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_fields import with_kept
 
@@ -68,6 +69,10 @@ def _error(message: str) -> ConversionError:
     return ConversionError(f"Bedrock: {message}", provider=BEDROCK)
 
 
+_TURNS = BlockTurns(_error, lambda block: "toolResult" in block)
+_field = _TURNS.field
+
+
 # -- encoding: neutral -> wire --------------------------------------------------
 
 
@@ -84,23 +89,9 @@ def encode_messages(messages: Sequence[Message]) -> tuple[list[Block], list[Bloc
         except ConversionError as exc:
             detail = str(exc).removeprefix("Bedrock: ")
             raise _error(f"message {index} ({message.role}): {detail}") from None
-        kept = message.extra.get(BEDROCK, {})
-        if blocks or kept:
-            _append(wire, "assistant" if message.role == "assistant" else "user", kept, blocks)
+        role = "assistant" if message.role == "assistant" else "user"
+        _TURNS.append(wire, role, message.extra.get(BEDROCK, {}), blocks)
     return system, wire
-
-
-def _append(wire: list[Block], role: str, kept: Block, blocks: list[Block]) -> None:
-    if not wire or wire[-1]["role"] != role:
-        wire.append({"role": role, "content": []})
-    target = with_kept(wire[-1], kept)
-    content: list[Block] = target["content"]
-    for block in blocks:
-        if "toolResult" in block and role == "user":
-            first = next((i for i, b in enumerate(content) if "toolResult" not in b), None)
-            content.insert(len(content) if first is None else first, block)
-        else:
-            content.append(block)
 
 
 def _system_block(part: Part) -> Block:
@@ -240,12 +231,8 @@ def _decode_system(block: Block, where: str) -> Part:
     return ProviderPart(BEDROCK, next(iter(block)), block)
 
 
-def _decode_message(wire: Any, where: str, names: dict[str, str]) -> list[Message]:
-    if not isinstance(wire, dict):
-        raise _error(f"{where} must be an object, got {type(wire).__name__}")
-    role = wire.get("role")
-    if role not in ("user", "assistant"):
-        raise _error(f"{where}.role must be 'user' or 'assistant', got {role!r:.40}")
+def _decode_message(turn: Any, where: str, names: dict[str, str]) -> list[Message]:
+    wire, role = _TURNS.turn(turn, where)
     blocks = _blocks(wire.get("content"), f"{where}.content")
     kept = {k: v for k, v in wire.items() if k not in ("role", "content")}
     extra = {BEDROCK: kept} if kept else {}
@@ -253,11 +240,7 @@ def _decode_message(wire: Any, where: str, names: dict[str, str]) -> list[Messag
         return [Message("assistant", [_assistant_part(b, at, names) for b, at in blocks], extra)]
     results: list[Part] = [_tool_result_part(b, at, names) for b, at in blocks if "toolResult" in b]
     others = [_user_part(b, at) for b, at in blocks if "toolResult" not in b]
-    out = [Message("tool", results)] if results else []
-    if others or not results:
-        out.append(Message("user", others))
-    out[0].extra = extra
-    return out
+    return _TURNS.user_messages(results, others, extra)
 
 
 def _assistant_part(block: Block, where: str, names: dict[str, str]) -> Part:
@@ -383,11 +366,3 @@ def _blocks(content: Any, where: str) -> list[tuple[Block, str]]:
         if not isinstance(block, dict) or not block:
             raise _error(f"{where}[{index}] must be an object naming its kind")
     return [(block, f"{where}[{index}]") for index, block in enumerate(content)]
-
-
-def _field(block: Block, key: str, kind: type, where: str, *, optional: bool = False) -> Any:
-    value = block.get(key)
-    if not isinstance(value, kind) and not (optional and value is None):
-        wanted = "a string" if kind is str else "an object"
-        raise _error(f"{where}.{key} must be {wanted}, got {value!r:.40}")
-    return value

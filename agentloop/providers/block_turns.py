@@ -1,0 +1,82 @@
+"""Turns of content blocks: how Anthropic's Messages API and Bedrock's Converse both hold a
+conversation, written once for both codecs.
+
+The two formats name their blocks differently (``{"type": "tool_result", ...}`` against
+``{"toolResult": {...}}``) but shape a conversation alike: a list of ``user`` and
+``assistant`` turns whose roles alternate, each a list of blocks, a tool's results sent as
+blocks of the user turn ahead of its other blocks. So the rules for that shape live here, and
+each codec says only which block is a tool result and how its errors read:
+
+- `BlockTurns.append`: a neutral message's blocks onto the wire, merged into the turn before
+  when its role repeats, tool results placed before the turn's other blocks;
+- `BlockTurns.turn`: a request's turn checked on import (an object, role user or assistant);
+- `BlockTurns.user_messages`: a user turn read back as a tool message (its results) followed
+  by a user message holding the rest, if any;
+- `BlockTurns.field`: a block's field of the type the format documents, or the codec's error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentloop.errors import ConversionError
+from agentloop.messages import Message, Part
+from agentloop.providers.wire_fields import with_kept
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BlockTurns:
+    """The turn rules of one block format: ``error`` makes its `ConversionError` (naming the
+    provider); ``is_result`` tells a tool-result block."""
+
+    error: Callable[[str], ConversionError]
+    is_result: Callable[[Block], bool]
+
+    def append(self, wire: list[Block], role: str, kept: Block, blocks: list[Block]) -> None:
+        """``blocks`` as ``role``'s, with the message's ``kept`` fields, onto ``wire``: none
+        of either adds nothing (both APIs refuse an empty content list)."""
+        if not blocks and not kept:
+            return
+        if not wire or wire[-1]["role"] != role:
+            wire.append({"role": role, "content": []})
+        target = with_kept(wire[-1], kept)
+        content: list[Block] = target["content"]
+        for block in blocks:
+            if role == "user" and self.is_result(block):
+                first = next((i for i, b in enumerate(content) if not self.is_result(b)), None)
+                content.insert(len(content) if first is None else first, block)
+            else:
+                content.append(block)
+
+    def turn(self, wire: object, where: str) -> tuple[Block, str]:
+        """A request's turn at ``where`` and its role, checked."""
+        if not isinstance(wire, dict):
+            raise self.error(f"{where} must be an object, got {type(wire).__name__}")
+        role = wire.get("role")
+        if role not in ("user", "assistant"):
+            raise self.error(f"{where}.role must be 'user' or 'assistant', got {role!r:.40}")
+        return wire, role
+
+    @staticmethod
+    def user_messages(results: list[Part], others: list[Part], extra: Block) -> list[Message]:
+        """A user turn as neutral messages: its tool results, then the rest (a turn with
+        neither is an empty user message); the turn's kept fields go on the first."""
+        out = [Message("tool", results)] if results else []
+        if others or not results:
+            out.append(Message("user", others))
+        out[0].extra = extra
+        return out
+
+    def field(
+        self, block: Block, key: str, kind: type, where: str, *, optional: bool = False
+    ) -> Any:
+        """``block[key]``, a string or an object as ``kind`` says (or None if ``optional``)."""
+        value = block.get(key)
+        if not isinstance(value, kind) and not (optional and value is None):
+            wanted = "a string" if kind is str else "an object"
+            raise self.error(f"{where}.{key} must be {wanted}, got {value!r:.40}")
+        return value
