@@ -9,7 +9,8 @@ each codec says only which block is a tool result and how its errors read:
 
 - `BlockTurns.append`: a neutral message's blocks onto the wire, merged into the turn before
   when its role repeats, tool results placed before the turn's other blocks;
-- `BlockTurns.turn`: a request's turn checked on import (an object, role user or assistant);
+- `BlockTurns.decode`: a request's ``messages`` read turn by turn, each checked (an object,
+  role user or assistant), the tool names seen shared (a tool result names only its call);
 - `BlockTurns.user_messages`: a user turn read back as a tool message (its results) followed
   by a user message holding the rest, if any;
 - `BlockTurns.field`: a block's field of the type the format documents, or the codec's error.
@@ -26,6 +27,8 @@ from agentloop.messages import Message, Part
 from agentloop.providers.wire_fields import with_kept
 
 Block = dict[str, Any]
+#: How a codec reads one turn: its blocks, role and place, and the tool names seen by call id.
+DecodeTurn = Callable[[Block, str, str, dict[str, str]], list[Message]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,20 @@ class BlockTurns:
             else:
                 content.append(block)
 
-    def turn(self, wire: object, where: str) -> tuple[Block, str]:
+    def decode(self, messages: object, decode_turn: DecodeTurn) -> list[Message]:
+        """The neutral messages of a request's ``messages`` turns, in order: ``decode_turn``
+        reads one checked turn, given its place and the tool names seen so far by call id."""
+        if not isinstance(messages, list | tuple):
+            raise self.error(f"messages must be a list, got {type(messages).__name__}")
+        names: dict[str, str] = {}
+        out: list[Message] = []
+        for index, turn in enumerate(messages):
+            where = f"messages[{index}]"
+            wire, role = self._turn(turn, where)
+            out.extend(decode_turn(wire, role, where, names))
+        return out
+
+    def _turn(self, wire: object, where: str) -> tuple[Block, str]:
         """A request's turn at ``where`` and its role, checked."""
         if not isinstance(wire, dict):
             raise self.error(f"{where} must be an object, got {type(wire).__name__}")

@@ -287,13 +287,7 @@ def _unsupported(media: Media, accepted: str) -> ConversionError:
 
 def decode_messages(system: System | Sequence[Block], messages: Sequence[Block]) -> list[Message]:
     """Neutral messages from a Messages API request's ``system`` and ``messages``."""
-    out = _decode_system(system)
-    if not isinstance(messages, list | tuple):
-        raise _error(f"messages must be a list, got {type(messages).__name__}")
-    tool_names: dict[str, str] = {}
-    for index, wire in enumerate(messages):
-        out.extend(_decode_message(wire, f"messages[{index}]", tool_names))
-    return out
+    return _decode_system(system) + _TURNS.decode(messages, _decode_message)
 
 
 def decode_assistant_content(content: object, where: str = "content") -> list[Part]:
@@ -311,8 +305,9 @@ def _decode_system(system: object) -> list[Message]:
     return [Message("system", [_decode_text(b, at) for b, at in _blocks(list(system), "system")])]
 
 
-def _decode_message(turn: object, where: str, tool_names: dict[str, str]) -> list[Message]:
-    wire, role = _TURNS.turn(turn, where)
+def _decode_message(
+    wire: Block, role: str, where: str, tool_names: dict[str, str]
+) -> list[Message]:
     content = wire.get("content")
     blocks = _blocks(
         [{"type": "text", "text": content}] if isinstance(content, str) else content,

@@ -212,12 +212,7 @@ def decode_messages(system: Any, messages: Any) -> list[Message]:
         out.append(
             Message("system", [_decode_system(b, at) for b, at in _blocks(system, "system")])
         )
-    if not isinstance(messages, list):
-        raise _error(f"messages must be a list, got {type(messages).__name__}")
-    names: dict[str, str] = {}
-    for index, wire in enumerate(messages):
-        out.extend(_decode_message(wire, f"messages[{index}]", names))
-    return out
+    return out + _TURNS.decode(messages, _decode_message)
 
 
 def decode_assistant_content(content: Any, where: str = "content") -> list[Part]:
@@ -231,8 +226,7 @@ def _decode_system(block: Block, where: str) -> Part:
     return ProviderPart(BEDROCK, next(iter(block)), block)
 
 
-def _decode_message(turn: Any, where: str, names: dict[str, str]) -> list[Message]:
-    wire, role = _TURNS.turn(turn, where)
+def _decode_message(wire: Block, role: str, where: str, names: dict[str, str]) -> list[Message]:
     blocks = _blocks(wire.get("content"), f"{where}.content")
     kept = {k: v for k, v in wire.items() if k not in ("role", "content")}
     extra = {BEDROCK: kept} if kept else {}
