@@ -14,7 +14,7 @@ nothing of agentloop, so the registry can hold endpoints without loading any pro
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 #: How the key travels: ``Authorization: Bearer <key>``, ``x-api-key: <key>`` (Anthropic),
@@ -199,17 +199,13 @@ AZURE = Endpoint(
     title="Azure OpenAI",
     auth_note="or an Entra ID token: azure_ad_token_provider=",
 )
-AZURE_RESPONSES = Endpoint(
-    "azure-responses",
-    "openai_responses",
-    "",
-    "/openai/v1/responses",
-    auth="api-key",
-    key_env=("AZURE_OPENAI_API_KEY",),
-    base_url_env="AZURE_OPENAI_ENDPOINT",
-    quirks=_AZURE_QUIRKS,
+#: The same resource and credentials, through the Responses API.
+AZURE_RESPONSES = replace(
+    AZURE,
+    name="azure-responses",
+    wire="openai_responses",
+    path="/openai/v1/responses",
     title="Azure OpenAI Responses",
-    auth_note="or an Entra ID token: azure_ad_token_provider=",
 )
 #: AWS Bedrock's Converse API. ``{region}`` is filled in by the model (``region=``,
 #: ``AWS_REGION``); the model id goes in the path. The key is a Bedrock API key (a bearer
