@@ -117,31 +117,29 @@ class AiohttpTransport:
     async def send(self, request: HTTPRequest) -> HTTPResponse:
         session = self._session_here() or await self._open()
         with mapped_errors():
-            async with session.request(
-                request.method,
-                as_given(request.url),
-                data=request.body,
-                headers=request.headers,
-                timeout=self._client_timeout(request.timeout),
-                proxy=self._proxy(request.url),
-                allow_redirects=False,  # a redirect is a reply, as with httpx
-            ) as response:
+            async with self._request(session, request) as response:
                 body = await response.read()
                 return HTTPResponse(response.status, lower_keys(response.headers), body)
 
     async def stream(self, request: HTTPRequest) -> AiohttpStream:
         session = self._session_here() or await self._open()
         with mapped_errors():
-            response = await session.request(
-                request.method,
-                as_given(request.url),
-                data=request.body,
-                headers=request.headers,
-                timeout=self._client_timeout(request.timeout),
-                proxy=self._proxy(request.url),
-                allow_redirects=False,  # a redirect is a reply, as with httpx
-            )
+            response = await self._request(session, request)
         return AiohttpStream(response)
+
+    def _request(
+        self, session: aiohttp.ClientSession, request: HTTPRequest
+    ) -> aiohttp.client._RequestContextManager:
+        """``request`` as aiohttp sends it, whole (``async with``) or streamed (``await``)."""
+        return session.request(
+            request.method,
+            as_given(request.url),
+            data=request.body,
+            headers=request.headers,
+            timeout=self._client_timeout(request.timeout),
+            proxy=self._proxy(request.url),
+            allow_redirects=False,  # a redirect is a reply, as with httpx
+        )
 
     async def aclose(self) -> None:
         """Close the session (a no-op when none is open)."""
