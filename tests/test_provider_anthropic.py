@@ -16,6 +16,7 @@ import gzip
 import json
 from typing import Any
 
+import as_recorded
 import cassettes
 import pytest
 import report
@@ -25,8 +26,7 @@ from local_server import LocalServer
 import agentloop
 from agentloop import Message, Reply, Request, Thinking
 from agentloop.media import decode_base64
-from agentloop.providers.anthropic import AnthropicModel, decode_messages
-from agentloop.providers.base import Delta
+from agentloop.providers.anthropic import decode_messages
 from agentloop.tools import Tool
 
 Body = dict[str, Any]
@@ -161,16 +161,6 @@ def serve(server: LocalServer, interaction: cassettes.Interaction) -> None:
     server.reply(body, status=interaction.status, headers=headers)
 
 
-def send(claude: AnthropicModel, request: Request) -> tuple[Reply, list[Delta]]:
-    """One call made the way the recording made it: streamed or not."""
-    if not request.stream:
-        return claude.complete(request), []
-    events = list(claude.stream(request))
-    reply = events[-1]
-    assert isinstance(reply, Reply)
-    return reply, [e for e in events if isinstance(e, Delta)]
-
-
 def replay(server: LocalServer, interaction: cassettes.Interaction) -> None:
     body = interaction.request_json()
     request = request_from(body)
@@ -180,15 +170,13 @@ def replay(server: LocalServer, interaction: cassettes.Interaction) -> None:
     if interaction.status >= 400:
         recorded_error = interaction.response_json()["error"]
         with pytest.raises(ERRORS[interaction.status]) as info:
-            send(claude, request)
+            as_recorded.call(claude, request)
         assert info.value.error_type == recorded_error["type"], where
         assert recorded_error["message"] in info.value.message, where
         assert info.value.status == interaction.status, where
     elif request.stream:
-        reply, deltas = send(claude, request)
-        assert "".join(d.text for d in deltas if d.kind == "text") == reply.message.text, where
-        thinking = "".join(p.text for p in reply.message.parts if isinstance(p, Thinking))
-        assert "".join(d.text for d in deltas if d.kind == "thinking") == thinking, where
+        reply, deltas = as_recorded.call(claude, request)
+        as_recorded.check_deltas(reply, deltas, where)
         check_reply(reply, expected_from_sse(interaction.response_body.decode()), where)
     else:
         check_reply(claude.complete(request), interaction.response_json(), where)
@@ -232,7 +220,7 @@ def test_a_decoded_reply_goes_back_exactly_as_the_recorded_follow_up_sent_it(
     body = first.request_json()
     claude = model(local_server, body["model"])
     request = request_from(body)
-    reply, _ = send(claude, request)
+    reply, _ = as_recorded.call(claude, request)
     follow_up = second.request_json()
     history = decode_messages(follow_up.get("system"), follow_up["messages"])
     assistant = [i for i, m in enumerate(history) if m.role == "assistant"]
@@ -250,7 +238,7 @@ def test_a_recorded_thinking_reply_keeps_its_signature_for_the_next_request(
     (interaction,) = (it for it in recorded() if it.file == "anthropic/stream_thinking.yaml")
     serve(local_server, interaction)
     claude = model(local_server)
-    reply, _ = send(claude, request_from(interaction.request_json()))
+    reply, _ = as_recorded.call(claude, request_from(interaction.request_json()))
     history = [Message.user("Two names for a pet pelican"), reply.message, Message.user("More")]
     sent = claude.encode(Request(history), stream=False).body["messages"][1]["content"]
     assert sent[0]["type"] == "thinking"
@@ -270,13 +258,10 @@ async def test_every_recorded_reply_parses_the_same_through_the_async_client(
         body = interaction.request_json()
         request = request_from(body)
         claude = model(local_server, body["model"])
+        reply, _ = await as_recorded.acall(claude, request)
         if request.stream:
-            events = [event async for event in claude.astream(request)]
-            reply = events[-1]
-            assert isinstance(reply, Reply), interaction.id
             expected = expected_from_sse(interaction.response_body.decode())
         else:
-            reply = await claude.acomplete(request)
             expected = interaction.response_json()
         check_reply(reply, expected, interaction.id)
         await claude.aclose()

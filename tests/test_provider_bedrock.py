@@ -18,6 +18,7 @@ import json
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import as_recorded
 import bedrock_wire
 import cassettes
 import pytest
@@ -26,7 +27,6 @@ from local_server import LocalServer
 
 import agentloop
 from agentloop import Reply, Request, Thinking, ToolCall
-from agentloop.providers.base import Delta
 from agentloop.providers.bedrock import BedrockModel, decode_messages
 from agentloop.tools import Tool
 
@@ -143,15 +143,6 @@ def model(server: LocalServer, interaction: cassettes.Interaction, **kwargs: Any
     )
 
 
-def send(bedrock: BedrockModel, request: Request) -> tuple[Reply, list[Delta]]:
-    if not request.stream:
-        return bedrock.complete(request), []
-    events = list(bedrock.stream(request))
-    reply = events[-1]
-    assert isinstance(reply, Reply)
-    return reply, [e for e in events if isinstance(e, Delta)]
-
-
 def replay(server: LocalServer, interaction: cassettes.Interaction) -> None:
     body = interaction.request_json()
     request = request_from(body, streamed(interaction))
@@ -160,16 +151,13 @@ def replay(server: LocalServer, interaction: cassettes.Interaction) -> None:
     where = interaction.id
     if interaction.status >= 400:
         with pytest.raises(agentloop.ModelNotFoundError) as info:
-            send(bedrock, request)
+            as_recorded.call(bedrock, request)
         assert interaction.response_json()["message"] in info.value.message, where
         assert info.value.status == interaction.status, where
     else:
-        reply, deltas = send(bedrock, request)
+        reply, deltas = as_recorded.call(bedrock, request)
         if request.stream:
-            shown = "".join(d.text for d in deltas if d.kind == "text")
-            assert shown == reply.message.text, where
-            thinking = "".join(p.text for p in reply.message.parts if isinstance(p, Thinking))
-            assert "".join(d.text for d in deltas if d.kind == "thinking") == thinking, where
+            as_recorded.check_deltas(reply, deltas, where)
         check_reply(reply, expected_body(interaction), where)
     sent = server.requests[-1]
     assert len(server.requests) == 1, f"{where}: retried"
@@ -207,7 +195,7 @@ def test_a_decoded_reply_goes_back_exactly_as_the_recorded_follow_up_sent_it(
     first, second = (it for it in recorded() if it.file == file)
     serve(local_server, first)
     bedrock = model(local_server, first)
-    reply, _ = send(bedrock, request_from(first.request_json(), streamed(first)))
+    reply, _ = as_recorded.call(bedrock, request_from(first.request_json(), streamed(first)))
     follow_up = second.request_json()
     history = decode_messages(follow_up.get("system"), follow_up["messages"])
     assistant = [i for i, m in enumerate(history) if m.role == "assistant"]
@@ -227,7 +215,7 @@ def test_a_recorded_server_tool_turn_keeps_the_service_blocks_and_the_client_cal
         if it.file.endswith("converse_server_tool_nova_code_interpreter.yaml")
     )
     serve(local_server, first)
-    reply, _ = send(model(local_server, first), request_from(first.request_json()))
+    reply, _ = as_recorded.call(model(local_server, first), request_from(first.request_json()))
     kinds = [type(p).__name__ for p in reply.message.parts]
     assert kinds == ["ProviderPart", "ProviderPart", "ToolCall"]
     assert reply.message.parts[1].text == json.dumps(  # type: ignore[union-attr]
@@ -246,12 +234,7 @@ async def test_every_recorded_reply_parses_the_same_through_the_async_client(
         serve(local_server, interaction)
         request = request_from(interaction.request_json(), streamed(interaction))
         bedrock = model(local_server, interaction)
-        if request.stream:
-            events = [event async for event in bedrock.astream(request)]
-            reply = events[-1]
-            assert isinstance(reply, Reply), interaction.id
-        else:
-            reply = await bedrock.acomplete(request)
+        reply, _ = await as_recorded.acall(bedrock, request)
         check_reply(reply, expected_body(interaction), interaction.id)
         await bedrock.aclose()
     report.count("bedrock exchanges replayed async", len(selected))

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import as_recorded
 import cassettes
 import pytest
 import report
@@ -240,12 +241,7 @@ async def test_recorded_exchanges_replay_through_the_async_client(
         )
         model = model_for(local_server, interaction)
         request = recorded_request(interaction)
-        if request.stream:
-            events = [e async for e in model.astream(request)]
-            reply = events[-1]
-            assert isinstance(reply, Reply)
-        else:
-            reply = await model.acomplete(request)
+        reply, _ = await as_recorded.acall(model, request)
         check_reply(reply, said(recorded_chunks(interaction)), interaction.id)
     report.count("gemini exchanges replayed (async)", len(selected))
     assert len(selected) > 0
