@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from local_server import LocalServer
 from openai_chat_wire import SSE, as_stream, completion, sse, tool_call
+from paris_weather import achain, chain, weather
 from responses_events import SSE_HEADERS, event_stream
 
 import agentloop
@@ -28,11 +29,6 @@ FILTERS = {
 def azure_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", "OPENAI_API_VERSION"):
         monkeypatch.delenv(name, raising=False)
-
-
-def weather(city: str) -> str:
-    "The weather in a city."
-    return f"sunny in {city}"
 
 
 def filtered(body: dict[str, Any]) -> dict[str, Any]:
@@ -83,8 +79,7 @@ def test_a_chat_chain_on_the_v1_api_from_the_environment(
     monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", local_server.url + "/")
     script_chat_chain(local_server, stream=stream)
-    conversation = agentloop.get_model("azure/my-gpt-4o").conversation(tools=[weather])
-    assert conversation.chain("Weather in Paris?", stream=stream).text() == "Sunny in Paris."
+    assert chain(agentloop.get_model("azure/my-gpt-4o"), stream=stream) == "Sunny in Paris."
     check_chat_chain(local_server, "/openai/v1/chat/completions", model="my-gpt-4o")
 
 
@@ -95,12 +90,7 @@ async def test_an_async_chat_chain_on_the_deployment_form(
     monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
     script_chat_chain(local_server, stream=stream)
     model = agentloop.get_async_model("azure/my-gpt-4o", base_url=local_server.url, api_key=KEY)
-    conversation = model.conversation(tools=[weather])
-    if stream:
-        chunks = [c async for c in conversation.chain("Weather in Paris?", stream=True)]
-        assert "".join(chunks) == "Sunny in Paris."
-    else:
-        assert (await conversation.chain("Weather in Paris?")).text() == "Sunny in Paris."
+    assert await achain(model, stream=stream) == "Sunny in Paris."
     path = "/openai/deployments/my-gpt-4o/chat/completions?api-version=2024-10-21"
     check_chat_chain(local_server, path, model=None)  # the deployment is in the path
     await model.aclose()

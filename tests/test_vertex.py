@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 import pytest
 from gemini_replies import SSE, call, reply, sse, text
 from local_server import LocalServer, Recorded, Scripted
+from paris_weather import achain, chain, weather
 
 import agentloop
 from agentloop.errors import InvalidOptionError, MissingKeyError
@@ -29,11 +30,6 @@ from agentloop.providers.gemini.vertex import VertexModel, vertex_host
 
 MODEL = "gemini-2.5-flash"
 PATH = f"/v1/projects/my-proj/locations/us-central1/publishers/google/models/{MODEL}"
-
-
-def weather(city: str) -> str:
-    "The weather in a city."
-    return f"sunny in {city}"
 
 
 class TokenEndpoint:
@@ -153,9 +149,7 @@ def test_a_chain_runs_on_application_default_credentials(
 ) -> None:
     adc(tmp_path, tokens.url, monkeypatch)
     script_chain(local_server, stream=stream)
-    conversation = vertex(local_server).conversation(tools=[weather])
-    response = conversation.chain("Weather in Paris?", stream=stream)
-    assert response.text() == "Sunny in Paris."
+    assert chain(vertex(local_server), stream=stream) == "Sunny in Paris."
     assert tokens.issued == ["ya29.local-token-1"]  # fetched once, then reused while valid
     assert tokens.form()["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
     check_chain(local_server, "ya29.local-token-1", stream=stream)
@@ -172,12 +166,7 @@ async def test_an_async_chain_runs_on_application_default_credentials(
     adc(tmp_path, tokens.url, monkeypatch)
     script_chain(local_server, stream=stream)
     model = agentloop.get_async_model(f"vertex/{MODEL}", base_url=local_server.url)
-    conversation = model.conversation(tools=[weather])
-    if stream:
-        chunks = [chunk async for chunk in conversation.chain("Weather in Paris?", stream=True)]
-        assert "".join(chunks) == "Sunny in Paris."
-    else:
-        assert (await conversation.chain("Weather in Paris?")).text() == "Sunny in Paris."
+    assert await achain(model, stream=stream) == "Sunny in Paris."
     check_chain(local_server, "ya29.local-token-1", stream=stream)
     await model.aclose()
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import anthropic_wire
 import pytest
 from local_server import LocalServer
-from test_vertex import TokenEndpoint, adc, google_env, tokens, weather  # noqa: F401 (fixtures)
+from paris_weather import achain, chain
+from test_vertex import TokenEndpoint, adc, google_env, tokens  # noqa: F401 (fixtures)
 
 import agentloop
 from agentloop.errors import MissingKeyError
@@ -58,8 +59,7 @@ def test_a_claude_chain_on_vertex(
     adc(tmp_path, tokens.url, monkeypatch)
     script_chain(local_server, stream=stream)
     model = agentloop.get_model(f"vertex-anthropic/{MODEL}", base_url=local_server.url)
-    conversation = model.conversation(tools=[weather])
-    assert conversation.chain("Weather in Paris?", stream=stream).text() == "Sunny in Paris."
+    assert chain(model, stream=stream) == "Sunny in Paris."
     check_chain(local_server, stream=stream)
     assert model.batch_api() is None
 
@@ -75,12 +75,7 @@ async def test_an_async_claude_chain_on_vertex(
     adc(tmp_path, tokens.url, monkeypatch)
     script_chain(local_server, stream=stream)
     model = agentloop.get_async_model(f"vertex-anthropic/{MODEL}", base_url=local_server.url)
-    conversation = model.conversation(tools=[weather])
-    if stream:
-        chunks = [c async for c in conversation.chain("Weather in Paris?", stream=True)]
-        assert "".join(chunks) == "Sunny in Paris."
-    else:
-        assert (await conversation.chain("Weather in Paris?")).text() == "Sunny in Paris."
+    assert await achain(model, stream=stream) == "Sunny in Paris."
     check_chain(local_server, stream=stream)
     await model.aclose()
 
