@@ -3,7 +3,7 @@ blocking or async. Every provider's replay tests send recorded requests through 
 
 from __future__ import annotations
 
-from agentloop.messages import Thinking
+from agentloop.messages import Message, Thinking
 from agentloop.model import Model
 from agentloop.providers.base import Delta, Reply, Request
 
@@ -27,6 +27,14 @@ def check_deltas(reply: Reply, deltas: list[Delta], where: str) -> None:
     assert "".join(d.text for d in deltas if d.kind == "text") == reply.message.text, where
     thinking = "".join(p.text for p in reply.message.parts if isinstance(p, Thinking))
     assert "".join(d.text for d in deltas if d.kind == "thinking") == thinking, where
+
+
+def with_reply(history: list[Message], reply: Reply) -> list[Message]:
+    """A recorded follow-up's history with ``reply`` where its one assistant turn stood."""
+    assistant = [i for i, m in enumerate(history) if m.role == "assistant"]
+    assert len(assistant) == 1, f"{len(assistant)} assistant turns in the follow-up"
+    history[assistant[0]] = reply.message
+    return history
 
 
 def _split(events: list[object]) -> tuple[Reply, list[Delta]]:

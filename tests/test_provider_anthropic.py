@@ -223,11 +223,8 @@ def test_a_decoded_reply_goes_back_exactly_as_the_recorded_follow_up_sent_it(
     reply, _ = as_recorded.call(claude, request)
     follow_up = second.request_json()
     history = decode_messages(follow_up.get("system"), follow_up["messages"])
-    assistant = [i for i, m in enumerate(history) if m.role == "assistant"]
-    assert len(assistant) == 1
-    history[assistant[0]] = reply.message
     rebuilt = request_from({**follow_up, "messages": []})
-    rebuilt.messages = history
+    rebuilt.messages = as_recorded.with_reply(history, reply)
     assert canonical(claude.encode(rebuilt, stream=rebuilt.stream).body) == canonical(follow_up)
 
 
