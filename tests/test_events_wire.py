@@ -11,8 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 import bedrock_wire
+import pytest
 from anthropic_wire import SSE as ANTHROPIC_SSE
 from anthropic_wire import message_body, sse_body, tool_use
 from anthropic_wire import model as anthropic_model
