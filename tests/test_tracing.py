@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from agentloop import FunctionModel, Request, TestModel, ToolCall, tracing
+from agentloop import tool as agentloop_tool
 from agentloop.errors import AuthenticationError, ServerError
 from agentloop.providers.openai_chat import OpenAIChatModel
 
@@ -421,3 +422,25 @@ print(sorted(s.name for s in exported.get_finished_spans()))
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "['chat test', 'invoke_agent']"
+
+
+def test_approvals_are_events_on_the_chain_span(exporter: InMemorySpanExporter) -> None:
+    @agentloop_tool(requires_approval=True)
+    def delete(path: str) -> str:
+        "Delete a file."
+        return f"deleted {path}"
+
+    def play(request: Request) -> Any:
+        if not any(m.role == "tool" for m in request.messages):
+            return ToolCall("delete", {"path": "a.txt"}, "c1")
+        return "done"
+
+    FunctionModel(play).chain("?", tools=[delete], approve=lambda tool, call: False).text()
+    named = by_name(exporter.get_finished_spans())
+    [chain] = named["invoke_agent"]
+    assert [e.name for e in chain.events] == ["approval requested", "approval decided"]
+    decided = chain.events[1].attributes or {}
+    assert decided["gen_ai.tool.call.id"] == "c1"
+    assert decided["agentloop.approval.approved"] is False
+    [refused] = named["execute_tool delete"]
+    assert refused.status.status_code is StatusCode.ERROR

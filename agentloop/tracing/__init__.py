@@ -12,6 +12,7 @@ it, and OpenTelemetry is not imported until ``instrument()`` is called (the ``ot
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from agentloop.tracing.spans import Settings
 
 __all__ = ["instrument", "is_instrumented", "uninstrument"]
+
+logger = logging.getLogger("agentloop.tracing")
 
 #: The attribute an instrumented model is marked with: the key of its settings in
 #: `_models`. Copies of the model (a batch's) keep it; pickled, it names nothing.
@@ -135,7 +138,11 @@ def _watch(run: Run) -> Callable[[Event], object] | None:
         return None
     from agentloop.tracing.spans import RunSpans
 
-    return RunSpans(settings, run)
+    try:
+        return RunSpans(settings, run)
+    except Exception:  # tracing never fails a run
+        logger.warning("could not trace run %d", run.run_id, exc_info=True)
+        return None
 
 
 def _settings_of(model: Model) -> Settings | None:
