@@ -43,6 +43,7 @@ from agentloop.events import (
     ToolFinished,
     ToolRunning,
 )
+from agentloop.providers.endpoints import TELEMETRY_NAMES
 from agentloop.providers.redaction import redact
 from agentloop.tracing import content
 from agentloop.usage import Usage
@@ -53,18 +54,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("agentloop.tracing")
 
-#: agentloop's provider names as the conventions' ``gen_ai.provider.name`` (others as they are).
-PROVIDER_NAMES = {
-    "openai-responses": "openai",
-    "gemini": "gcp.gemini",
-    "vertex": "gcp.vertex_ai",
-    "vertex-anthropic": "gcp.vertex_ai",
-    "azure": "azure.ai.openai",
-    "azure-responses": "azure.ai.openai",
-    "bedrock": "aws.bedrock",
-    "mistral": "mistral_ai",
-    "xai": "x_ai",
-}
 #: Neutral options recorded on a ``chat`` span, by their attribute.
 REQUEST_OPTIONS = {
     "temperature": "gen_ai.request.temperature",
@@ -115,7 +104,8 @@ def retried(name: str, attempt: int, wait: float, error: BaseException) -> None:
 
 
 def provider_name(provider: str) -> str:
-    return PROVIDER_NAMES.get(provider, provider)
+    """``gen_ai.provider.name``: the conventions' name for an endpoint, else its own."""
+    return TELEMETRY_NAMES.get(provider, provider)
 
 
 def model_name(model_id: str) -> str:
