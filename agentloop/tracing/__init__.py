@@ -60,8 +60,9 @@ def instrument(
         _process = settings
     else:
         backing = model._backing_model()
-        key = next(_keys)
         old: Any = getattr(backing, MARK, None)
+        # The same key again: copies made under the old settings (a batch's) take the new.
+        key = old if old in _models else next(_keys)
         try:
             setattr(backing, MARK, key)
         except AttributeError:
@@ -69,7 +70,6 @@ def instrument(
                 f"{type(backing).__name__} takes no new attributes (__slots__), so it cannot "
                 "be traced on its own: call agentloop.tracing.instrument() for every model"
             ) from None
-        _models.pop(old, None)
         _models[key] = settings
     _register()
 
@@ -84,7 +84,7 @@ def uninstrument(model: Model | AsyncModel | None = None) -> None:
         backing = model._backing_model()
         key: Any = getattr(backing, MARK, None)
         _models.pop(key, None)
-        if MARK in vars(backing):
+        if MARK in getattr(backing, "__dict__", {}):
             delattr(backing, MARK)
     if _process is None and not _models and _watch in run_watchers:
         run_watchers.remove(_watch)
