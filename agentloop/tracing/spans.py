@@ -92,15 +92,18 @@ def retried(name: str, attempt: int, wait: float, error: BaseException) -> None:
     call = _current_call.get()
     if call is None or not call.span.is_recording():
         return
-    call.span.add_event(
-        "retry",
-        {
-            "agentloop.retry.attempt": attempt,
-            "agentloop.retry.wait": wait,
-            "error.type": _error_type(error),
-            "exception.message": redact(str(error), call.secrets),
-        },
-    )
+    try:
+        call.span.add_event(
+            "retry",
+            {
+                "agentloop.retry.attempt": attempt,
+                "agentloop.retry.wait": wait,
+                "error.type": _error_type(error),
+                "exception.message": redact(str(error), call.secrets),
+            },
+        )
+    except Exception:  # tracing never fails a call
+        logger.warning("could not record a retry", exc_info=True)
 
 
 def provider_name(provider: str) -> str:
@@ -137,7 +140,8 @@ class RunSpans:
         self._chain: Span | None = None
         self._context: otel_context.Context | None = None
         self._call: _Call | None = None
-        self._tools: dict[str, tuple[Span, float]] = {}
+        #: The tool calls running, by id.
+        self._tools: dict[str, Span] = {}
         #: The usage of the run's model calls so far.
         self._usage = Usage()
 
@@ -160,7 +164,7 @@ class RunSpans:
             self._end_call(event)
         elif isinstance(event, ToolRunning):
             span = self._tool_span(event.call.name, event.call.tool_call_id, event.time)
-            self._tools[event.call.tool_call_id] = (span, event.time)
+            self._tools[event.call.tool_call_id] = span
         elif isinstance(event, ToolFinished):
             self._end_tool(event)
         elif isinstance(event, ApprovalRequested | ApprovalDecided):
@@ -205,7 +209,7 @@ class RunSpans:
             span.set_attribute("agentloop.paused_calls", [c.tool_call_id for c in event.paused])
         if event.error is not None:
             self._failed(span, event.error)
-        for tool, _ in self._tools.values():  # calls cut short by the error
+        for tool in self._tools.values():  # calls cut short by the error
             tool.end(end_time=_ns(event.time))
         self._tools.clear()
         span.end(end_time=_ns(event.time))
@@ -312,12 +316,10 @@ class RunSpans:
 
     def _end_tool(self, event: ToolFinished) -> None:
         call, result = event.call, event.result
-        found = self._tools.pop(call.tool_call_id, None)
-        if found is None:  # refused before it ran: a span of no length says so
+        span = self._tools.pop(call.tool_call_id, None)
+        if span is None:  # refused before it ran: a span of no length says so
             span = self._tool_span(call.name, call.tool_call_id, event.time)
             span.set_attribute("agentloop.tool.ran", False)
-        else:
-            span = found[0]
         if self._settings.record_content:
             secrets = self._secrets
             span.set_attribute(
