@@ -9,7 +9,14 @@ them and turns what the shell passes out into `agentloop.events` (an `EventFeed`
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterator,
+    Sequence,
+)
 from contextlib import aclosing, closing
 from typing import TYPE_CHECKING
 
@@ -29,6 +36,11 @@ from agentloop.shells import Item, adrive_iter, drive_iter
 
 if TYPE_CHECKING:
     from agentloop.conversation import Conversation
+
+#: Called with every run as it starts, in every conversation of the process; each may
+#: return an observer of that run's events (called after the conversation's own), or None
+#: to leave it be. `agentloop.tracing` registers here. Empty, runs make no events for it.
+run_watchers: list[Callable[[Run], Callable[[Event], object] | None]] = []
 
 
 class Run:
@@ -55,7 +67,13 @@ class Run:
         #: Names this run in its events.
         self.run_id = new_run_id()
         self._feed: EventFeed | None = None
-        if conversation.on_event:
+        self._watchers: list[Callable[[Event], object]] = []
+        if run_watchers:
+            for watcher in run_watchers:
+                observer = watcher(self)
+                if observer is not None:
+                    self._watchers.append(observer)
+        if conversation.on_event or self._watchers:
             self._watch()
         self.responses: list[Response] = []
         self._settled: list[Message] = []
@@ -148,6 +166,8 @@ class Run:
             event.run_id = self.run_id
             for observer in self.conversation.on_event:
                 observer(event)
+            for watcher in self._watchers:
+                watcher(event)
         return events
 
     def events(self) -> Iterator[Event]:

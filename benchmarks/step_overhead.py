@@ -10,7 +10,9 @@ N = 200 at most 1.5x that at N = 10 (no growth with history).
 
 The "events read" row runs the same chain with an observer reading every event
 (docs/events.md): what the events cost when someone reads them; unread, the chain
-makes none, so the first two rows are what a run costs with nobody reading.
+makes none, so the first two rows are what a run costs with nobody reading. The "traced"
+row runs it with `agentloop.tracing.instrument()` on, spans made by the OpenTelemetry SDK
+(a TracerProvider with no exporter: the cost of building them, docs/tracing.md).
 
 Where `llm` or `pydantic-ai` are installed, the same scenario runs through
 them and the ratios are printed.
@@ -73,6 +75,24 @@ def agentloop_sync_events(steps: int) -> float:
     return elapsed
 
 
+def agentloop_sync_traced(steps: int) -> float:
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from agentloop import tracing
+
+    model = counting_model(steps, "bump")
+    tracing.instrument(model, tracer_provider=TracerProvider())
+    try:
+        conversation = model.conversation(tools=[bump], chain_limit=steps + 1)
+        started = time.perf_counter()
+        response = conversation.chain("go")
+        elapsed = time.perf_counter() - started
+    finally:
+        tracing.uninstrument(model)
+    assert response.text() == "finished", response.text()
+    return elapsed
+
+
 def agentloop_async(steps: int) -> float:
     model = counting_model(steps, "abump").to_async()
     conversation = model.conversation(tools=[abump], chain_limit=steps + 1)
@@ -100,12 +120,16 @@ def main() -> None:
         "agentloop sync": {},
         "agentloop async": {},
         "agentloop sync, events read": {},
+        "agentloop sync, traced": {},
     }
     for steps in SIZES:
         rows["agentloop sync"][steps] = median_per_step_ms(agentloop_sync, steps, args.repeat)
         rows["agentloop async"][steps] = median_per_step_ms(agentloop_async, steps, args.repeat)
         rows["agentloop sync, events read"][steps] = median_per_step_ms(
             agentloop_sync_events, steps, args.repeat
+        )
+        rows["agentloop sync, traced"][steps] = median_per_step_ms(
+            agentloop_sync_traced, steps, args.repeat
         )
     peers = _peer_rows(args.repeat)
     rows.update(peers)

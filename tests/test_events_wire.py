@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import bedrock_wire
 import pytest
 from anthropic_wire import SSE as ANTHROPIC_SSE
 from anthropic_wire import message_body, sse_body, tool_use
@@ -118,11 +119,23 @@ def gemini_script(server: LocalServer, stream: bool) -> Model:
     return gemini(server)
 
 
+def bedrock_script(server: LocalServer, stream: bool) -> Model:
+    bodies = [
+        bedrock_wire.reply([bedrock_wire.tool_use(i, n, a) for n, a, i in step], "tool_use")
+        for step in STEPS
+    ]
+    replies = [*bodies, bedrock_wire.reply([{"text": ANSWER}])]
+    service = bedrock_wire.BedrockService(server.url, replies, bedrock_wire.BEARER)
+    server.responder = service.respond  # ConverseStream frames for converse-stream, else JSON
+    return bedrock_wire.model(server, api_key=bedrock_wire.BEARER)
+
+
 FORMATS: dict[str, Callable[[LocalServer, bool], Model]] = {
     "openai-chat": chat_script,
     "anthropic": anthropic_script,
     "openai-responses": responses_script,
     "gemini": gemini_script,
+    "bedrock": bedrock_script,
 }
 
 

@@ -49,6 +49,8 @@ class LimitedModel(Model):
     ) -> None:
         self.models = models
         self.first = first
+        #: The prompt's position in the batch (its chain's span carries it: docs/tracing.md).
+        self.prompt_index = first
         self.limiter = limiter
         self.policy = policy
         self.model_id = models[first % len(models)].model_id

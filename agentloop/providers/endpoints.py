@@ -312,6 +312,19 @@ PRICE_TABLE_NAMES = {
     VERTEX_ANTHROPIC.name: "anthropic",
     BEDROCK.name: "aws",
 }
+#: Endpoints the OpenTelemetry GenAI conventions name otherwise (``gen_ai.provider.name``,
+#: `agentloop.tracing`); the others go by their own name.
+TELEMETRY_NAMES = {
+    OPENAI_RESPONSES.name: "openai",
+    GEMINI.name: "gcp.gemini",
+    VERTEX.name: "gcp.vertex_ai",
+    VERTEX_ANTHROPIC.name: "gcp.vertex_ai",
+    AZURE.name: "azure.ai.openai",
+    AZURE_RESPONSES.name: "azure.ai.openai",
+    BEDROCK.name: "aws.bedrock",
+    "mistral": "mistral_ai",
+    "xai": "x_ai",
+}
 #: Endpoints serving whatever model the user runs (a local server, any compatible server;
 #: an Azure deployment, whose name is the user's): a model name there says nothing about its
 #: price.

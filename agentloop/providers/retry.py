@@ -41,6 +41,11 @@ T = TypeVar("T")
 #: The longest wait a ``retry-after`` header (or a backoff) can impose on one retry (seconds).
 MAX_RETRY_AFTER = 60.0
 
+#: Called as each retry is decided, with the call's name, the number of the attempt that
+#: failed, the wait before the next and the error (already masked), in the thread or task
+#: making the call. `agentloop.tracing` registers here to show retries on their spans.
+retry_observers: list[Callable[[str, int, float, BaseException], object]] = []
+
 
 def retryable(error: BaseException) -> bool:
     """Whether sending the same request again may succeed."""
@@ -143,6 +148,8 @@ class RetryPolicy:
             type(error).__name__,
             error,
         )
+        for observer in retry_observers:
+            observer(name, attempt, wait, error)
 
     def _settings(
         self, name: str, on_rate_limit: Callable[[float | None], object] | None

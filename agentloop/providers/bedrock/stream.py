@@ -43,7 +43,11 @@ class BedrockStreamDecoder(StreamDecoderBase):
             start = self.read.object(data.get("start"), path, "start")
             use = self.read.object_or_none(start.get("toolUse"), at(path, "start"), "toolUse")
             if use is not None:
-                self.parts.start(index, "toolUse", use)
+                part = self.parts.start(index, "toolUse", use)
+                call_id, name = use.get("toolUseId"), use.get("name")
+                is_ours = use.get("type", "tool_use") == "tool_use"  # not a server tool's call
+                if is_ours and isinstance(call_id, str) and isinstance(name, str):
+                    self.show_call(part, call_id, name)
         elif kind == "messageStop":
             self._stop = data
         elif kind == "metadata":
@@ -67,7 +71,7 @@ class BedrockStreamDecoder(StreamDecoderBase):
         elif "toolUse" in delta:
             use = self.read.object(delta["toolUse"], where, "toolUse")
             piece = self.read.string(use.get("input"), at(where, "toolUse"), "input")
-            self.parts.add_arguments(index, piece, "toolUse")
+            self.add_arguments(self.parts.get(index) or self.parts.start(index, "toolUse"), piece)
         elif "reasoningContent" in delta:
             self._reasoning(index, self.read.object(delta["reasoningContent"], where, "reasoning"))
 
