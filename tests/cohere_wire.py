@@ -18,7 +18,7 @@ MODEL = "command-a-03-2025"
 
 
 def call(call_id: str, name: str, arguments: dict[str, Any]) -> Body:
-    function = {"name": name, "arguments": json.dumps(arguments)}
+    function = {"name": name, "arguments": json.dumps(arguments, separators=(",", ":"))}
     return {"id": call_id, "type": "function", "function": function}
 
 
