@@ -176,3 +176,21 @@ def test_the_key_and_base_url_come_from_cohere_sdk_variables(
 def test_a_misspelt_model_keyword_is_refused() -> None:
     with pytest.raises(agentloop.UnknownOptionError, match="api_key"):
         agentloop.get_model(f"cohere/{MODEL}", apikey=KEY)
+
+
+def test_a_stream_cut_short_keeps_its_text_and_a_bad_event_is_named(
+    local_server: LocalServer,
+) -> None:
+    whole = cohere_wire.sse(reply("It is sunny in Paris."))
+    cut = whole[: whole.index("event: message-end")]
+    local_server.reply(cut, headers={"content-type": "text/event-stream"})
+    model = CohereModel(MODEL, base_url=local_server.url, api_key=KEY, max_retries=0)
+    with pytest.raises(agentloop.errors.StreamIncomplete) as info:
+        list(model.prompt("Hi", stream=True))
+    assert info.value.partial_text == "It is sunny in Paris."
+    assert "message-end" in str(info.value)
+    broken = whole.replace('{"text": "It is sunn"}', '{"text": 7}', 1)
+    assert broken != whole
+    local_server.reply(broken, headers={"content-type": "text/event-stream"})
+    with pytest.raises(agentloop.ResponseFormatError, match=r"content-delta\.delta\.message"):
+        list(model.prompt("Hi", stream=True))
