@@ -267,8 +267,6 @@ def decode_assistant(raw: Any, where: str = "message") -> Message:
     for index, call in enumerate(calls or []):
         parts.append(_decode_call(call, f"{where}.tool_calls[{index}]"))
     known = {"role", "content", "tool_calls", "tool_plan"}
-    if not citations:  # an empty list, as a stream's start announces it, says nothing
-        known.add("citations")
     return Message("assistant", parts, _extra(raw, known, form))
 
 

@@ -43,6 +43,8 @@ def decode_reply(body: Any) -> Reply:
     body = READ.object(body, "")
     message = dict(READ.object(body.get("message"), "message"))
     message.pop("role", None)
+    if message.get("citations") == []:  # says nothing, and nothing to send back
+        del message["citations"]
     try:
         decoded = decode_assistant(message, "message")
     except ConversionError as exc:
