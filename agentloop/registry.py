@@ -272,6 +272,7 @@ def _register_builtin() -> None:
     azure_responses = f"{providers}.openai_responses.azure:create"
     register_model("azure-responses", azure_responses, endpoint=ENDPOINTS["azure-responses"])
     register_model("bedrock", f"{providers}.bedrock.model:create", endpoint=ENDPOINTS["bedrock"])
+    register_model("cohere", f"{providers}.cohere.model:create", endpoint=ENDPOINTS["cohere"])
     register_model("test", f"{providers}.offline:create_test")
     for host in HOSTS:  # the OpenAI-compatible hosts: one entry each, no code
         register_endpoint(host)

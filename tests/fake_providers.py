@@ -3,7 +3,7 @@
 For examples written against real models (the docs): point the base-URL variables at a
 :class:`LocalServer` built with ``LocalServer(responder=respond)``. Each request is answered
 in its own wire format (OpenAI Chat Completions and Responses, Anthropic Messages, Gemini,
-Bedrock Converse),
+Bedrock Converse, Cohere v2 Chat),
 streamed when it asks for a stream. A request with a structured-output schema gets JSON that
 validates against it (made by the same code as ``TestModel``'s answers); any other gets
 ``ANSWER``. The fake never calls tools: a chain ends after its first model call. The token
@@ -19,6 +19,7 @@ from typing import Any
 import anthropic_wire
 import batch_servers
 import bedrock_wire
+import cohere_wire
 import gemini_replies
 import openai_chat_wire
 import responses_events
@@ -44,6 +45,8 @@ def environment(url: str) -> dict[str, str]:
         "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": url,
         "AWS_BEARER_TOKEN_BEDROCK": "bedrock-docs-test",
         "AWS_REGION": "us-east-1",
+        "CO_API_URL": url,
+        "CO_API_KEY": "co-docs-test",
     }
 
 
@@ -83,6 +86,9 @@ def respond(request: Recorded) -> Scripted:
         if path.endswith("-stream"):
             return Scripted(200, bedrock_wire.frames(reply), bedrock_wire.EVENT_STREAM)
         return _json(reply)
+    if path == "/v2/chat":
+        answer = cohere_wire.reply(text)
+        return _sse(cohere_wire.sse(answer)) if stream else _json(answer)
     if ":generateContent" in path or ":streamGenerateContent" in path:
         reply = gemini_replies.reply(gemini_replies.text(text))
         return _sse(gemini_replies.sse(reply)) if stream else _json(reply)
@@ -105,6 +111,9 @@ def requested_schema(body: dict[str, Any]) -> dict[str, Any] | None:
         found = (body.get(outer) or {}).get(inner) or {}
         if "schema" in found:
             return dict(found["schema"])
+    cohere = body.get("response_format") or {}
+    if cohere.get("type") == "json_object" and isinstance(cohere.get("json_schema"), dict):
+        return dict(cohere["json_schema"])
     gemini = (body.get("generationConfig") or {}).get("responseJsonSchema")
     return dict(gemini) if gemini is not None else None
 

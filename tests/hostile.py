@@ -19,6 +19,7 @@ from agentloop import Message, ProviderError
 from agentloop.providers.anthropic.messages import encode_messages as to_anthropic
 from agentloop.providers.base import Delta, Reply
 from agentloop.providers.bedrock.messages import encode_messages as to_bedrock
+from agentloop.providers.cohere.messages import encode_messages as to_cohere
 from agentloop.providers.gemini.messages import encode_messages as to_gemini
 from agentloop.providers.openai_chat.messages import encode_messages as to_openai
 from agentloop.providers.openai_responses.messages import encode_messages as to_responses
@@ -109,6 +110,7 @@ ENCODERS: dict[str, Callable[[list[Message]], Any]] = {
     "anthropic": to_anthropic,
     "gemini": to_gemini,
     "bedrock": to_bedrock,
+    "cohere": to_cohere,
 }
 
 

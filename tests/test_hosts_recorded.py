@@ -39,6 +39,7 @@ from test_provider_openai_chat import (
 
 import agentloop
 from agentloop import Delta, Reply
+from agentloop.providers import endpoints
 from agentloop.providers.endpoints import ENDPOINTS
 from agentloop.providers.http import HTTPModel
 from agentloop.providers.openai_responses import decode_messages as responses_messages
@@ -250,9 +251,10 @@ def test_azures_recorded_responses_exchange_replays_through_the_responses_codec(
 
 
 def test_cohere_is_not_a_compatible_host() -> None:
-    """Cohere v2 is its own wire format: nothing here claims to serve it. Its recordings are
-    kept out of the replays above on purpose, and this says why: the chunk shapes no
-    Chat Completions decoder reads."""
+    """Cohere v2 is its own wire format, not an OpenAI-compatible host: its recordings are
+    kept out of the replays above on purpose, as no Chat Completions decoder reads its
+    shapes. Its own codec (`agentloop/providers/cohere/`) replays them instead
+    (tests/test_provider_cohere.py)."""
     recorded = cassettes.more("cohere")
     assert all(urlsplit(it.uri).path == "/v2/chat" for it in recorded)
     replies = [it.response_json() for it in recorded if "json" in content_type(it)]
@@ -264,4 +266,5 @@ def test_cohere_is_not_a_compatible_host() -> None:
     streams = [it.response_body.decode() for it in recorded if "event-stream" in content_type(it)]
     assert streams
     assert all("event: content-delta" in s or "tool-call" in s for s in streams)
-    assert "cohere" not in ENDPOINTS
+    assert ENDPOINTS["cohere"].wire == "cohere"
+    assert all(host.name != "cohere" for host in endpoints.HOSTS)

@@ -1,7 +1,7 @@
-"""Every neutral feature through all five codecs: the same outcome on each.
+"""Every neutral feature through all six codecs: the same outcome on each.
 
 Rows are features (content parts, tool calls and results, thinking, each neutral option,
-``tool_choice``, ``stop``, strict tools, structured output); columns are the five wire
+``tool_choice``, ``stop``, strict tools, structured output); columns are the six wire
 formats' pure request encoders, called directly with one `Request` (no network; a file
 given by URL is served by the local server, which some formats download to inline it).
 A row expects one outcome everywhere: accepted, or the same error type. The only
@@ -38,6 +38,7 @@ from agentloop.providers.anthropic.messages import media_to_fetch as anthropic_m
 from agentloop.providers.anthropic.request import encode_request as anthropic_body
 from agentloop.providers.bedrock.messages import media_to_fetch as bedrock_media
 from agentloop.providers.bedrock.request import encode_request as bedrock_body
+from agentloop.providers.cohere.request import encode_request as cohere_body
 from agentloop.providers.endpoints import ENDPOINTS
 from agentloop.providers.gemini.messages import media_to_fetch as gemini_media
 from agentloop.providers.gemini.request import encode_body as gemini_body
@@ -76,6 +77,7 @@ CODECS: dict[str, Encoder] = {
     "anthropic": lambda r: anthropic_body("claude-sonnet-4-5", r, r.options, stream=False),
     "gemini": lambda r: gemini_body(r, r.options),
     "bedrock": lambda r: bedrock_body(r, r.options),
+    "cohere": lambda r: cohere_body(r, r.options, model="command-a-03-2025", stream=False),
 }
 #: What each codec inlines of a URL, fetched first as its model does (a codec never downloads).
 MEDIA_TO_FETCH: dict[str, Callable[[Sequence[Message]], list[Media]]] = {
@@ -84,6 +86,7 @@ MEDIA_TO_FETCH: dict[str, Callable[[Sequence[Message]], list[Media]]] = {
     "anthropic": anthropic_media,
     "gemini": gemini_media,
     "bedrock": bedrock_media,
+    "cohere": lambda messages: [],
 }
 PROVIDERS = {
     "openai_chat": "OpenAI Chat Completions",
@@ -91,6 +94,7 @@ PROVIDERS = {
     "anthropic": "Anthropic",
     "gemini": "Gemini",
     "bedrock": "Bedrock",
+    "cohere": "Cohere",
 }
 OK = "accepted"
 
@@ -250,6 +254,11 @@ EXCEPTIONS: dict[tuple[str, str], str | type[Exception]] = {
     ("strict_tools True", "bedrock"): InvalidOptionError,
     ("structured output", "bedrock"): ConversionError,
     ("structured output, free-form keys", "bedrock"): ConversionError,
+    # Cohere v2 Chat: no files, no effort (a thinking budget instead), no serial calls
+    ("file by bytes", "cohere"): ConversionError,
+    ("file by URL", "cohere"): ConversionError,
+    ("reasoning_effort", "cohere"): InvalidOptionError,
+    ("parallel_tool_calls", "cohere"): InvalidOptionError,
 }
 
 

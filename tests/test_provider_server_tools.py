@@ -31,6 +31,8 @@ from agentloop.providers.anthropic import messages as anthropic
 from agentloop.providers.anthropic.format import ANTHROPIC
 from agentloop.providers.anthropic.reply import decode_reply as anthropic_reply
 from agentloop.providers.anthropic.stream import AnthropicStreamDecoder
+from agentloop.providers.cohere import messages as cohere
+from agentloop.providers.cohere.format import COHERE
 from agentloop.providers.gemini import messages as gemini
 from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.gemini.reply import decode_reply as gemini_reply
@@ -50,6 +52,7 @@ ENCODERS: dict[str, Callable[[list[Message]], Any]] = {
     OPENAI_RESPONSES: responses.encode_messages,
     ANTHROPIC: anthropic.encode_messages,
     GEMINI: gemini.encode_messages,
+    COHERE: cohere.encode_messages,
 }
 
 

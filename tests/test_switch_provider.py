@@ -2,9 +2,9 @@
 
 A conversation starts on OpenAI Chat (a local server answering like OpenAI),
 makes a tool call, and carries on through Anthropic, Gemini and the Responses
-API; another goes on to Vertex AI, Azure OpenAI, an OpenAI-compatible host and
-Bedrock, and back. Each provider must receive the whole history, tool calls and results included,
-in its own wire format.
+API; another goes on to Vertex AI, Azure OpenAI, an OpenAI-compatible host,
+Bedrock and Cohere, and back. Each provider must receive the whole history, tool calls and
+results included, in its own wire format.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic_wire
+import cohere_wire
 import gemini_replies
 import openai_chat_wire
 import pytest
@@ -172,8 +173,8 @@ def test_history_with_tool_calls_moves_across_the_clouds_and_back(
     servers: list[LocalServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One conversation with a tool call moves from OpenAI to Anthropic, Gemini, Vertex AI
-    (express mode), Azure OpenAI, an OpenAI-compatible host (Groq), AWS Bedrock and back to
-    OpenAI; each receives the whole history, the call and its result included, in its own
+    (express mode), Azure OpenAI, an OpenAI-compatible host (Groq), AWS Bedrock, Cohere and
+    back to OpenAI; each receives the whole history, the call and its result included, in its own
     wire format."""
     monkeypatch.setenv("GOOGLE_API_KEY", "AQ.express-key-for-vertex")
     monkeypatch.delenv("GOOGLE_CLOUD_PROJECT", raising=False)
@@ -243,6 +244,22 @@ def test_history_with_tool_calls_moves_across_the_clouds_and_back(
     assert bedrock_messages[1]["content"][0]["toolUse"]["toolUseId"] == "call_1"
     assert bedrock_messages[2]["content"][0]["toolResult"]["toolUseId"] == "call_1"
 
+    other.reply(cohere_wire.reply("Cohere sees sun."))
+    conversation.model = agentloop.get_model(
+        "cohere/command-a-03-2025", base_url=other.url, api_key="co-1"
+    )
+    assert conversation.prompt("Cohere?").text() == "Cohere sees sun."
+    sent = other.requests[-1]
+    assert sent.path == "/v2/chat"
+    cohere_messages = sent.json()["messages"]
+    assert cohere_messages[1]["tool_calls"][0]["id"] == "call_1"
+    assert cohere_messages[1]["tool_calls"][0]["function"]["arguments"] == '{"city":"Paris"}'
+    assert cohere_messages[2] == {
+        "role": "tool",
+        "tool_call_id": "call_1",
+        "content": "sunny in Paris",
+    }
+
     chat.reply(openai_chat_wire.completion("Back home: sunny."))
     conversation.model = OpenAIChatModel(
         "gpt-4.1-mini", base_url=chat.url, api_key="sk-1", retry_backoff=0
@@ -250,4 +267,4 @@ def test_history_with_tool_calls_moves_across_the_clouds_and_back(
     assert conversation.prompt("And now?").text() == "Back home: sunny."
     messages = chat.requests[-1].json()["messages"]
     assert [m["role"] for m in messages[:3]] == ["user", "assistant", "tool"]
-    assert len([m for m in messages if m["role"] == "user"]) == 8
+    assert len([m for m in messages if m["role"] == "user"]) == 9

@@ -25,7 +25,15 @@ Auth = Literal["bearer", "x-api-key", "x-goog-api-key", "api-key", "none"]
 #: The wire formats an endpoint can speak (the codec packages under ``agentloop/providers/``),
 #: and ``custom``: the model class encodes requests itself (an `HTTPModel` subclass that
 #: names its URL and key in class constants, as before endpoints).
-WIRE_FORMATS = ("openai_chat", "openai_responses", "anthropic", "gemini", "bedrock", "custom")
+WIRE_FORMATS = (
+    "openai_chat",
+    "openai_responses",
+    "anthropic",
+    "gemini",
+    "bedrock",
+    "cohere",
+    "custom",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +228,16 @@ BEDROCK = Endpoint(
     requires_key=False,
     title="AWS Bedrock (Converse)",
 )
+#: Cohere's v2 Chat API; the key and base-URL variables are the ones Cohere's SDK reads.
+COHERE = Endpoint(
+    "cohere",
+    "cohere",
+    "https://api.cohere.com",
+    "/v2/chat",
+    key_env=("CO_API_KEY", "COHERE_API_KEY"),
+    base_url_env="CO_API_URL",
+    title="Cohere (v2 Chat)",
+)
 #: Any server speaking Chat Completions: ``base_url=`` is required, and only ``api_key=`` is
 #: sent (the OpenAI key in the environment never goes to another server).
 OPENAI_COMPATIBLE = Endpoint(
@@ -343,6 +361,7 @@ ENDPOINTS: dict[str, Endpoint] = {
         AZURE,
         AZURE_RESPONSES,
         BEDROCK,
+        COHERE,
         OLLAMA,
         OPENAI_COMPATIBLE,
         *HOSTS,
