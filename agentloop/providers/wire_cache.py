@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import Any
 
 from agentloop.messages import Message
@@ -171,32 +171,75 @@ class _Group:
     text: str | None
 
 
+@dataclass(slots=True)
+class _Sent:
+    """One `MessageCache.encode`'s messages (kept, so their ``id()``s stay theirs), their
+    snapshots as they were encoded, and the items and JSON pieces sent for them."""
+
+    messages: tuple[Message, ...]
+    states: list[tuple[Any, ...]]
+    items: list[WireItem]
+    pieces: list[str] | None
+
+
+def _state(message: Message) -> tuple[Any, ...]:
+    # what is not a `Message` is never kept: a new object, equal to nothing
+    return snapshot(message) if isinstance(message, Message) else (object(),)
+
+
+def _same_prefix(messages: Sequence[Message], last: _Sent) -> bool:
+    """Whether ``messages`` start with ``last``'s messages, the same objects in the same
+    order, none changed since (equal snapshots): the kept items are then still right."""
+    count = len(last.messages)
+    if len(messages) < count:
+        return False
+    head = messages[:count]
+    # identity first (C speed), then the snapshots: the same rule as one message's
+    return all(map(is_, head, last.messages)) and list(map(_state, head)) == last.states
+
+
 class MessageCache:
     """One wire format's encodings of the messages of one run (see the module's docstring)."""
 
-    __slots__ = ("_entries", "_groups")
+    __slots__ = ("_entries", "_groups", "_last")
 
     def __init__(self) -> None:
         self._entries: dict[int, _Entry] = {}
         self._groups: dict[tuple[Hashable, ...], _Group] = {}
+        #: What the last `encode` sent, for the next one to take whole if it starts with it.
+        self._last: _Sent | None = None
 
     def encode(self, messages: Sequence[Message], encode_one: EncodeOne) -> WireList:
         """The wire items of ``messages`` in order: kept ones reused, the others made now."""
+        last = self._last
+        start = 0
         items: list[WireItem] = []
         pieces: list[str] | None = []
+        states: list[tuple[Any, ...]] = []
+        if last is not None and _same_prefix(messages, last):
+            # The usual request of a chain: the previous one's messages, unchanged and in
+            # the same order, then what the last step added. Their items and JSON are
+            # taken whole, checked at C speed: no per-message work but the snapshot.
+            start = len(last.messages)
+            items = list(last.items)
+            pieces = None if last.pieces is None else list(last.pieces)
+            states = list(last.states)
         entries = self._entries
-        for index, message in enumerate(messages):
+        for index in range(start, len(messages)):
+            message = messages[index]
             # `entry` inlined for the usual case, a kept message: this runs for every
-            # message of every request
+            # message of every request not covered by the previous request
             entry = entries.get(id(message))
             if entry is None or entry.message is not message or entry.state != snapshot(message):
                 entry = self.entry(index, message, encode_one)
+            states.append(entry.state or (object(),))
             items.extend(entry.items)
             text = entry.text if entry.written else entry.json_text()
             if text is None:
                 pieces = None
             elif text and pieces is not None:
                 pieces.append(text)
+        self._last = _Sent(tuple(messages), states, items, pieces)
         return WireList(items, pieces)
 
     def entry(self, index: int, message: Message, encode_one: EncodeOne) -> _Entry:
@@ -239,6 +282,7 @@ class MessageCache:
     def clear(self) -> None:
         self._entries.clear()
         self._groups.clear()
+        self._last = None
 
 
 def joined_list(chunks: Iterable[tuple[list[WireItem], str | None]]) -> WireList:
@@ -265,10 +309,13 @@ class WireCache:
     """The encodings one run keeps, per wire format; `agentloop.loop.run_chain` makes one
     per run, gives it to each of its requests and clears it when the run ends."""
 
-    __slots__ = ("_formats",)
+    __slots__ = ("_formats", "memo")
 
     def __init__(self) -> None:
         self._formats: dict[str, MessageCache] = {}
+        #: Other work a request repeats, kept for the run by whoever does it (the checked
+        #: options: `agentloop.providers.neutral_options.check_request_options`).
+        self.memo: dict[str, Any] = {}
 
     def messages(self, wire_format: str) -> MessageCache:
         cache = self._formats.get(wire_format)
@@ -280,3 +327,4 @@ class WireCache:
         for cache in self._formats.values():
             cache.clear()
         self._formats.clear()
+        self.memo.clear()

@@ -25,7 +25,7 @@ from agentloop.providers.neutral_options import (
     NeutralOptions,
     OptionSupport,
     Strict,
-    check_options,
+    check_request_options,
     strict_form,
 )
 from agentloop.providers.openai_chat.messages import OPENAI, encode_messages
@@ -76,7 +76,7 @@ def encode_body(
     """The JSON body for ``request``; ``options`` are the merged model and call options.
     ``prompt_cache_key``: whether the host takes that field (its endpoint's quirk);
     ``support``: the host's limits on the neutral options."""
-    checked = check_options(options, tools=request.tools, support=support)
+    checked = check_request_options(options, request, support)
     body: dict[str, Any] = {
         "model": model,
         "messages": encode_messages(request.messages, _cache(request)),
