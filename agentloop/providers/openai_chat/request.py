@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
@@ -32,7 +33,7 @@ from agentloop.providers.openai_chat.messages import OPENAI, encode_messages
 from agentloop.providers.openai_strict import openai_strict
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_retention, conversation_key
-from agentloop.providers.wire_cache import MessageCache
+from agentloop.providers.wire_cache import MessageCache, WireList, dump_json
 from agentloop.schema_transforms import map_subschemas
 from agentloop.server_tools import unsupported
 
@@ -87,10 +88,7 @@ def encode_body(
     if request.server_tools:
         raise unsupported(OPENAI, request.server_tools[0], None, NO_SERVER_TOOLS)
     if request.tools:
-        strict = checked.strict
-        body["tools"] = [
-            encode_tool(tool, strict=strict, support=support) for tool in request.tools
-        ]
+        body["tools"] = _encode_tools(request, checked.strict, support)
     if request.schema is not None:
         body["response_format"] = response_format(request.schema, request.schema_name)
     _encode_options(body, options, checked, max_tokens_field)
@@ -111,6 +109,36 @@ def _is_user(item: Any) -> bool:
 def _cache(request: Request) -> MessageCache | None:
     """The run's kept Chat encodings, when the request belongs to a run."""
     return request.wire_cache.messages(OPENAI) if request.wire_cache is not None else None
+
+
+#: What a tool's wire form is made from (`encode_tool`), besides the strictness and host.
+_TOOL_FIELDS = attrgetter("name", "description", "parameters")
+
+
+def _encode_tools(request: Request, strict: Strict, support: OptionSupport) -> list[Any]:
+    """The tools' wire form. Every request of a run offers the same tools: with the run's
+    cache they are encoded once, with their JSON, while each has the same name, description
+    and parameters (the schema is read-only: compared by identity) for the same strictness
+    and host; the body then splices that JSON (`WireList`)."""
+    cache = request.wire_cache
+    if cache is None:
+        return [encode_tool(tool, strict=strict, support=support) for tool in request.tools]
+    fields = list(map(_TOOL_FIELDS, request.tools))
+    kept = cache.memo.get(_TOOLS_MEMO)
+    if kept is None or kept[1] != strict or kept[2] is not support or kept[0] != fields:
+        items = [encode_tool(tool, strict=strict, support=support) for tool in request.tools]
+        kept = cache.memo[_TOOLS_MEMO] = (fields, strict, support, items, _pieces(items))
+    return WireList(kept[3], kept[4])  # a list of its own: the items are never changed
+
+
+_TOOLS_MEMO = f"{OPENAI} tools"
+
+
+def _pieces(items: list[dict[str, Any]]) -> list[str] | None:
+    try:
+        return [dump_json(item) for item in items]
+    except (TypeError, ValueError):
+        return None  # sent the usual way, which raises the usual error
 
 
 def encode_tool(
