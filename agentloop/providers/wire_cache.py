@@ -15,6 +15,14 @@ compared by identity at every use: a message or a part given a new value (``part
 history, is converted again. What the snapshot cannot see is a change made inside a dict or
 list a part holds (``call.arguments["n"] = 2``) after the message was first sent in this
 run; the cache lives for one run only, so such an edit between runs is always seen.
+
+A chain's requests are each the previous one's messages plus what the last step added. So a
+`MessageCache` also keeps what its last `encode` sent: when the next request starts with the
+very same message objects, in the same order, with equal snapshots, their items and JSON are
+taken whole, and only the new messages are looked up one by one. The rule is the same as
+for one message (identity, then the snapshot), so nothing is reused that the per-message
+path would convert again; what remains of the history's length in a call's cost is one
+snapshot per message (a few C-level reads) and the joining of the JSON texts.
 """
 
 from __future__ import annotations
