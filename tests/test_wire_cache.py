@@ -273,3 +273,20 @@ def test_a_request_starting_with_the_previous_one_converts_only_what_is_new() ->
     assert sent_now.json_text() == dump_json(plain)
     assert cache.encode(history[1:], encode_one) == plain[1:]  # not a prefix: per message
     assert converted[5:] == []  # each message still kept on its own
+
+
+def test_the_prompt_cache_key_follows_the_opening_messages() -> None:
+    """Chat Completions' prompt_cache_key is a hash of the opening wire items, kept for a
+    run's requests while they open with the same kept items: an edit is seen."""
+    model = OpenAIChatModel("gpt-4.1-mini", api_key="sk-test")
+    history = [Message.system("be brief"), Message.user("hi"), Message.assistant("hello")]
+    cache = WireCache()
+
+    def key(cache: WireCache | None) -> str:
+        return str(json.loads(sent(model, history, cache))["prompt_cache_key"])
+
+    first = key(cache)
+    history.append(Message.user("more"))
+    assert key(cache) == first == key(None)
+    history[1].parts[0] = Text("hello there")
+    assert key(cache) == key(None) != first

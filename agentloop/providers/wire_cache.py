@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from operator import attrgetter, is_
 from typing import Any
 
@@ -46,9 +47,26 @@ EncodeOne = Callable[[int, Message], list[WireItem]]
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+#: What `_ENCODER` builds anew at every call for a dict or list: the C encoder with the same
+#: options, made once. Without the circular-reference check it holds no state (its check
+#: keeps a dict of the containers being written), so threads can share it; a cycle then
+#: ends in RecursionError, and `dump_json` writes the value again the checked way, which
+#: raises json's own error.
+_C_ENCODE = (
+    c_make_encoder(None, _ENCODER.default, encode_basestring, None, ":", ",", False, False, False)
+    if c_make_encoder is not None
+    else None
+)
+
+
 def dump_json(value: Any) -> str:
     """JSON as it goes on the wire: as httpx's ``json=`` writes it (compact, UTF-8, no NaN)."""
-    return _ENCODER.encode(value)
+    if _C_ENCODE is None or isinstance(value, str):
+        return _ENCODER.encode(value)
+    try:
+        return "".join(_C_ENCODE(value, 0))
+    except RecursionError:
+        return _ENCODER.encode(value)  # a cycle: json's "Circular reference detected"
 
 
 class WireList(list[WireItem]):
@@ -94,24 +112,32 @@ def dump_body(body: dict[str, Any]) -> str:
     ``key:value`` joined by commas, then ``}``; the members between two spliced lists are
     written together, as a dict whose braces are dropped.
     """
-    if not any(isinstance(value, WireList) for value in body.values()):
-        return dump_json(body)
-    if not all(isinstance(key, str) for key in body):
-        return dump_json(body)  # json's own rules for other keys
     members: list[str] = []
     between: dict[str, Any] = {}
     for key, value in body.items():
         text = value.json_text() if isinstance(value, WireList) else None
-        if text is None:
+        if text is None or type(key) is not str:
             between[key] = value
             continue
         if between:
             members.append(dump_json(between)[1:-1])
             between = {}
-        members.append(f"{dump_json(key)}:{text}")
+        members.append(_KEYS.get(key) or _key(key))
+        members[-1] += text
+    if not members:
+        return dump_json(body)  # nothing spliced: the usual way
     if between:
         members.append(dump_json(between)[1:-1])
     return "{" + ",".join(members) + "}"
+
+
+#: The JSON of the keys of spliced lists (``"messages":``): a handful, written once.
+_KEYS: dict[str, str] = {}
+
+
+def _key(key: str) -> str:
+    text = _KEYS[key] = dump_json(key) + ":"
+    return text
 
 
 # -- the cache -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
@@ -94,7 +94,7 @@ def encode_body(
     _encode_options(body, options, checked, max_tokens_field)
     retention = cache_retention(options)  # checked everywhere alike
     if cache_mode(options) != "off" and prompt_cache_key:
-        key = conversation_key(body["messages"], _is_user)
+        key = _conversation_key(request, body["messages"])
         if key is not None:
             body["prompt_cache_key"] = key
         if retention is not None:
@@ -104,6 +104,23 @@ def encode_body(
 
 def _is_user(item: Any) -> bool:
     return isinstance(item, dict) and item.get("role") == "user"
+
+
+_KEY_MEMO = f"{OPENAI} conversation key"
+
+
+def _conversation_key(request: Request, items: list[Any]) -> str | None:
+    """`conversation_key` of the wire items; in a run, kept while the request opens with
+    the very same item objects (the run's kept encodings, which are never changed)."""
+    cache = request.wire_cache
+    kept = cache.memo.get(_KEY_MEMO) if cache is not None else None
+    if kept is not None and len(items) >= len(kept[0]) and all(map(is_, kept[0], items)):
+        return kept[1]  # type: ignore[no-any-return]
+    key = conversation_key(items, _is_user)
+    if cache is not None and key is not None:
+        opening = next(index for index, item in enumerate(items) if _is_user(item)) + 1
+        cache.memo[_KEY_MEMO] = (tuple(items[:opening]), key)
+    return key
 
 
 def _cache(request: Request) -> MessageCache | None:
