@@ -246,3 +246,47 @@ def test_gemini_calls_without_ids_and_nameless_results_as_fresh() -> None:
     made_up.extra = {}  # now it is a call with an id of its own: the result names it
     assert sent(model, history[:4], cache) == sent(model, history[:4], None)
     assert b'"id":"made-up"' in sent(model, history[:4], cache)
+
+
+def test_a_request_starting_with_the_previous_one_converts_only_what_is_new() -> None:
+    """The usual request of a chain: the previous request's messages, then the new ones. The
+    kept ones are taken whole; an edit to any of them still has it converted again."""
+    from agentloop.providers.openai_chat.messages import _encode_message
+
+    converted: list[str] = []
+
+    def encode_one(index: int, message: Message) -> list[dict[str, Any]]:
+        converted.append(message.text or message.role)
+        return _encode_message(index, message)
+
+    history = [Message.user("one"), Message.assistant("two"), Message.user("three")]
+    cache = WireCache().messages(OPENAI)
+    cache.encode(history[:2], encode_one)
+    history.append(Message.assistant("four"))
+    cache.encode(history, encode_one)
+    assert converted == ["one", "two", "three", "four"]  # nothing converted twice
+    history[1].parts[0] = Text("TWO")  # an edit inside the part of the kept prefix
+    sent_now = cache.encode(history, encode_one)
+    assert converted[4:] == ["TWO"]
+    plain = [item for i, m in enumerate(history) for item in _encode_message(i, m)]
+    assert sent_now == plain
+    assert sent_now.json_text() == dump_json(plain)
+    assert cache.encode(history[1:], encode_one) == plain[1:]  # not a prefix: per message
+    assert converted[5:] == []  # each message still kept on its own
+
+
+def test_the_prompt_cache_key_follows_the_opening_messages() -> None:
+    """Chat Completions' prompt_cache_key is a hash of the opening wire items, kept for a
+    run's requests while they open with the same kept items: an edit is seen."""
+    model = OpenAIChatModel("gpt-4.1-mini", api_key="sk-test")
+    history = [Message.system("be brief"), Message.user("hi"), Message.assistant("hello")]
+    cache = WireCache()
+
+    def key(cache: WireCache | None) -> str:
+        return str(json.loads(sent(model, history, cache))["prompt_cache_key"])
+
+    first = key(cache)
+    history.append(Message.user("more"))
+    assert key(cache) == first == key(None)
+    history[1].parts[0] = Text("hello there")
+    assert key(cache) == key(None) != first

@@ -17,10 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from agentloop.errors import ConversionError, InvalidOptionError
 from agentloop.providers.prompt_cache import cache_mode, cache_ttl
+
+if TYPE_CHECKING:
+    from agentloop.providers.base import Request
 
 log = logging.getLogger("agentloop.providers.neutral_options")
 
@@ -98,6 +101,33 @@ def check_options(
         parallel_tool_calls=parallel if offered or not tools_known else None,
         strict=_strict(given.get("strict_tools"), support),
     )
+
+
+#: Option values that cannot change in place: a run's options made only of these are
+#: checked once (`check_request_options`).
+_PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
+
+
+def check_request_options(
+    options: Mapping[str, Any], request: Request, support: OptionSupport
+) -> NeutralOptions:
+    """`check_options` for a codec encoding ``request``, with ``request.tools`` on offer.
+
+    Every request of a run carries the same options and tools: with the run's cache, the
+    answer is kept and given again while the options are equal (plain values only: a list
+    or dict could change in place, so such options are checked at every request), the tools
+    have the same names and ``support`` is the same object.
+    """
+    cache = request.wire_cache
+    if cache is None or not all(type(value) in _PLAIN_VALUES for value in options.values()):
+        return check_options(options, tools=request.tools, support=support)
+    names = [getattr(tool, "name", None) for tool in request.tools]
+    kept = cache.memo.get("options")
+    if kept is not None and kept[2] is support and kept[1] == names and kept[0] == options:
+        return kept[3]  # type: ignore[no-any-return]
+    checked = check_options(options, tools=request.tools, support=support)
+    cache.memo["options"] = (dict(options), names, support, checked)
+    return checked
 
 
 def refuse(option: str, value: Any, problem: str, provider: str | None = None) -> NoReturn:

@@ -15,6 +15,14 @@ compared by identity at every use: a message or a part given a new value (``part
 history, is converted again. What the snapshot cannot see is a change made inside a dict or
 list a part holds (``call.arguments["n"] = 2``) after the message was first sent in this
 run; the cache lives for one run only, so such an edit between runs is always seen.
+
+A chain's requests are each the previous one's messages plus what the last step added. So a
+`MessageCache` also keeps what its last `encode` sent: when the next request starts with the
+very same message objects, in the same order, with equal snapshots, their items and JSON are
+taken whole, and only the new messages are looked up one by one. The rule is the same as
+for one message (identity, then the snapshot), so nothing is reused that the per-message
+path would convert again; what remains of the history's length in a call's cost is one
+snapshot per message (a few C-level reads) and the joining of the JSON texts.
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from operator import attrgetter, is_
 from typing import Any
 
 from agentloop.messages import Message
@@ -38,9 +47,26 @@ EncodeOne = Callable[[int, Message], list[WireItem]]
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
+#: What `_ENCODER` builds anew at every call for a dict or list: the C encoder with the same
+#: options, made once. Without the circular-reference check it holds no state (its check
+#: keeps a dict of the containers being written), so threads can share it; a cycle then
+#: ends in RecursionError, and `dump_json` writes the value again the checked way, which
+#: raises json's own error.
+_C_ENCODE = (
+    c_make_encoder(None, _ENCODER.default, encode_basestring, None, ":", ",", False, False, False)
+    if c_make_encoder is not None
+    else None
+)
+
+
 def dump_json(value: Any) -> str:
     """JSON as it goes on the wire: as httpx's ``json=`` writes it (compact, UTF-8, no NaN)."""
-    return _ENCODER.encode(value)
+    if _C_ENCODE is None or isinstance(value, str):
+        return _ENCODER.encode(value)
+    try:
+        return "".join(_C_ENCODE(value, 0))
+    except RecursionError:
+        return _ENCODER.encode(value)  # a cycle: json's "Circular reference detected"
 
 
 class WireList(list[WireItem]):
@@ -86,24 +112,32 @@ def dump_body(body: dict[str, Any]) -> str:
     ``key:value`` joined by commas, then ``}``; the members between two spliced lists are
     written together, as a dict whose braces are dropped.
     """
-    if not any(isinstance(value, WireList) for value in body.values()):
-        return dump_json(body)
-    if not all(isinstance(key, str) for key in body):
-        return dump_json(body)  # json's own rules for other keys
     members: list[str] = []
     between: dict[str, Any] = {}
     for key, value in body.items():
         text = value.json_text() if isinstance(value, WireList) else None
-        if text is None:
+        if text is None or type(key) is not str:
             between[key] = value
             continue
         if between:
             members.append(dump_json(between)[1:-1])
             between = {}
-        members.append(f"{dump_json(key)}:{text}")
+        members.append(_KEYS.get(key) or _key(key))
+        members[-1] += text
+    if not members:
+        return dump_json(body)  # nothing spliced: the usual way
     if between:
         members.append(dump_json(between)[1:-1])
     return "{" + ",".join(members) + "}"
+
+
+#: The JSON of the keys of spliced lists (``"messages":``): a handful, written once.
+_KEYS: dict[str, str] = {}
+
+
+def _key(key: str) -> str:
+    text = _KEYS[key] = dump_json(key) + ":"
+    return text
 
 
 # -- the cache -----------------------------------------------------------------------------------
@@ -171,32 +205,75 @@ class _Group:
     text: str | None
 
 
+@dataclass(slots=True)
+class _Sent:
+    """One `MessageCache.encode`'s messages (kept, so their ``id()``s stay theirs), their
+    snapshots as they were encoded, and the items and JSON pieces sent for them."""
+
+    messages: tuple[Message, ...]
+    states: list[tuple[Any, ...]]
+    items: list[WireItem]
+    pieces: list[str] | None
+
+
+def _state(message: Message) -> tuple[Any, ...]:
+    # what is not a `Message` is never kept: a new object, equal to nothing
+    return snapshot(message) if isinstance(message, Message) else (object(),)
+
+
+def _same_prefix(messages: Sequence[Message], last: _Sent) -> bool:
+    """Whether ``messages`` start with ``last``'s messages, the same objects in the same
+    order, none changed since (equal snapshots): the kept items are then still right."""
+    count = len(last.messages)
+    if len(messages) < count:
+        return False
+    head = messages[:count]
+    # identity first (C speed), then the snapshots: the same rule as one message's
+    return all(map(is_, head, last.messages)) and list(map(_state, head)) == last.states
+
+
 class MessageCache:
     """One wire format's encodings of the messages of one run (see the module's docstring)."""
 
-    __slots__ = ("_entries", "_groups")
+    __slots__ = ("_entries", "_groups", "_last")
 
     def __init__(self) -> None:
         self._entries: dict[int, _Entry] = {}
         self._groups: dict[tuple[Hashable, ...], _Group] = {}
+        #: What the last `encode` sent, for the next one to take whole if it starts with it.
+        self._last: _Sent | None = None
 
     def encode(self, messages: Sequence[Message], encode_one: EncodeOne) -> WireList:
         """The wire items of ``messages`` in order: kept ones reused, the others made now."""
+        last = self._last
+        start = 0
         items: list[WireItem] = []
         pieces: list[str] | None = []
+        states: list[tuple[Any, ...]] = []
+        if last is not None and _same_prefix(messages, last):
+            # The usual request of a chain: the previous one's messages, unchanged and in
+            # the same order, then what the last step added. Their items and JSON are
+            # taken whole, checked at C speed: no per-message work but the snapshot.
+            start = len(last.messages)
+            items = list(last.items)
+            pieces = None if last.pieces is None else list(last.pieces)
+            states = list(last.states)
         entries = self._entries
-        for index, message in enumerate(messages):
+        for index in range(start, len(messages)):
+            message = messages[index]
             # `entry` inlined for the usual case, a kept message: this runs for every
-            # message of every request
+            # message of every request not covered by the previous request
             entry = entries.get(id(message))
             if entry is None or entry.message is not message or entry.state != snapshot(message):
                 entry = self.entry(index, message, encode_one)
+            states.append(entry.state or (object(),))
             items.extend(entry.items)
             text = entry.text if entry.written else entry.json_text()
             if text is None:
                 pieces = None
             elif text and pieces is not None:
                 pieces.append(text)
+        self._last = _Sent(tuple(messages), states, items, pieces)
         return WireList(items, pieces)
 
     def entry(self, index: int, message: Message, encode_one: EncodeOne) -> _Entry:
@@ -239,6 +316,7 @@ class MessageCache:
     def clear(self) -> None:
         self._entries.clear()
         self._groups.clear()
+        self._last = None
 
 
 def joined_list(chunks: Iterable[tuple[list[WireItem], str | None]]) -> WireList:
@@ -265,10 +343,13 @@ class WireCache:
     """The encodings one run keeps, per wire format; `agentloop.loop.run_chain` makes one
     per run, gives it to each of its requests and clears it when the run ends."""
 
-    __slots__ = ("_formats",)
+    __slots__ = ("_formats", "memo")
 
     def __init__(self) -> None:
         self._formats: dict[str, MessageCache] = {}
+        #: Other work a request repeats, kept for the run by whoever does it (the checked
+        #: options: `agentloop.providers.neutral_options.check_request_options`).
+        self.memo: dict[str, Any] = {}
 
     def messages(self, wire_format: str) -> MessageCache:
         cache = self._formats.get(wire_format)
@@ -280,3 +361,4 @@ class WireCache:
         for cache in self._formats.values():
             cache.clear()
         self._formats.clear()
+        self.memo.clear()

@@ -45,7 +45,7 @@ from agentloop.providers.neutral_options import (
     NeutralOptions,
     OptionSupport,
     Strict,
-    check_options,
+    check_request_options,
     refuse,
     strict_form,
 )
@@ -71,7 +71,7 @@ _TOOL_CHOICES = {"auto": "auto", "required": "any", "none": "none"}
 
 def encode_request(model: str, request: Request, options: dict[str, Any], *, stream: bool) -> Body:
     """The Messages API body for ``request``; ``options`` are the merged model and call options."""
-    checked = check_options(options, tools=request.tools, support=SUPPORT)
+    checked = check_request_options(options, request, SUPPORT)
     given = {k: v for k, v in options.items() if v is not None}
     budget: int | None = given.get("thinking_budget")
     cache = request.wire_cache.messages(ANTHROPIC) if request.wire_cache is not None else None

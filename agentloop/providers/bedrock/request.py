@@ -32,7 +32,7 @@ from agentloop.errors import ConversionError
 from agentloop.providers.base import Request
 from agentloop.providers.bedrock.format import BEDROCK
 from agentloop.providers.bedrock.messages import encode_messages
-from agentloop.providers.neutral_options import OptionSupport, check_options
+from agentloop.providers.neutral_options import OptionSupport, check_request_options
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.server_tools import unsupported
 
@@ -57,7 +57,7 @@ _INFERENCE = {"max_tokens": "maxTokens", "temperature": "temperature", "top_p": 
 
 def encode_request(request: Request, options: dict[str, Any]) -> Body:
     """The Converse body for ``request``; ``options`` are the merged model and call options."""
-    checked = check_options(options, tools=request.tools, support=SUPPORT)
+    checked = check_request_options(options, request, SUPPORT)
     given = {k: v for k, v in options.items() if v is not None}
     if request.schema is not None:
         raise ConversionError(

@@ -30,7 +30,7 @@ from agentloop.providers.gemini.format import GEMINI
 from agentloop.providers.gemini.messages import encode_messages, encode_system, encode_unit
 from agentloop.providers.gemini.schema import gemini_subset
 from agentloop.providers.gemini.server_tools import encode_server_tools
-from agentloop.providers.neutral_options import NeutralOptions, OptionSupport, check_options
+from agentloop.providers.neutral_options import NeutralOptions, OptionSupport, check_request_options
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.wire_cache import WireCache, joined_list
 
@@ -67,7 +67,7 @@ def request_url(base_url: str, model_name: str, *, stream: bool) -> str:
 
 def encode_body(request: Request, options: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON body for ``request``; ``options`` are the merged model and call options."""
-    checked = check_options(options, tools=request.tools, support=SUPPORT)
+    checked = check_request_options(options, request, SUPPORT)
     encoded = _cached(request.messages, request.wire_cache) if request.wire_cache else None
     if encoded is None:
         system, contents = encode_messages(request.messages)

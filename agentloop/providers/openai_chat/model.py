@@ -94,9 +94,24 @@ class OpenAIChatModel(HTTPModel):
         return error
 
 
+#: `host_support` by endpoint (frozen, so its answer never changes): made once, not at
+#: every request. Each entry keeps its endpoint, so its ``id()`` stays its own.
+_SUPPORTS: dict[int, tuple[Endpoint, OptionSupport]] = {}
+
+
 def host_support(endpoint: Endpoint) -> OptionSupport:
     """What ``endpoint`` makes of the neutral options: Chat Completions' own limits,
     narrowed by the host's quirks, and every refusal naming the host."""
+    kept = _SUPPORTS.get(id(endpoint))
+    if kept is not None and kept[0] is endpoint:
+        return kept[1]
+    if len(_SUPPORTS) > 256:  # endpoints made on the fly: keep the table small
+        _SUPPORTS.clear()
+    support = _SUPPORTS[id(endpoint)] = (endpoint, _host_support(endpoint))
+    return support[1]
+
+
+def _host_support(endpoint: Endpoint) -> OptionSupport:
     quirks = endpoint.quirks
     unsupported = dict(SUPPORT.unsupported)
     if not quirks.reasoning_effort:

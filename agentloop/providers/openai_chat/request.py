@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from operator import attrgetter, is_
 from typing import TYPE_CHECKING, Any
 
 from agentloop.providers.base import Request
@@ -24,14 +25,14 @@ from agentloop.providers.neutral_options import (
     NeutralOptions,
     OptionSupport,
     Strict,
-    check_options,
+    check_request_options,
     strict_form,
 )
 from agentloop.providers.openai_chat.messages import OPENAI, encode_messages
 from agentloop.providers.openai_strict import openai_strict, strict_answer
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_retention, conversation_key
-from agentloop.providers.wire_cache import MessageCache
+from agentloop.providers.wire_cache import MessageCache, WireList, dump_json
 from agentloop.server_tools import unsupported
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def encode_body(
     """The JSON body for ``request``; ``options`` are the merged model and call options.
     ``prompt_cache_key``: whether the host takes that field (its endpoint's quirk);
     ``support``: the host's limits on the neutral options."""
-    checked = check_options(options, tools=request.tools, support=support)
+    checked = check_request_options(options, request, support)
     body: dict[str, Any] = {
         "model": model,
         "messages": encode_messages(request.messages, _cache(request)),
@@ -85,16 +86,13 @@ def encode_body(
     if request.server_tools:
         raise unsupported(OPENAI, request.server_tools[0], None, NO_SERVER_TOOLS)
     if request.tools:
-        strict = checked.strict
-        body["tools"] = [
-            encode_tool(tool, strict=strict, support=support) for tool in request.tools
-        ]
+        body["tools"] = _encode_tools(request, checked.strict, support)
     if request.schema is not None:
         body["response_format"] = response_format(request.schema, request.schema_name)
     _encode_options(body, options, checked, max_tokens_field)
     retention = cache_retention(options)  # checked everywhere alike
     if cache_mode(options) != "off" and prompt_cache_key:
-        key = conversation_key(body["messages"], _is_user)
+        key = _conversation_key(request, body["messages"])
         if key is not None:
             body["prompt_cache_key"] = key
         if retention is not None:
@@ -106,9 +104,56 @@ def _is_user(item: Any) -> bool:
     return isinstance(item, dict) and item.get("role") == "user"
 
 
+_KEY_MEMO = f"{OPENAI} conversation key"
+
+
+def _conversation_key(request: Request, items: list[Any]) -> str | None:
+    """`conversation_key` of the wire items; in a run, kept while the request opens with
+    the very same item objects (the run's kept encodings, which are never changed)."""
+    cache = request.wire_cache
+    kept = cache.memo.get(_KEY_MEMO) if cache is not None else None
+    if kept is not None and len(items) >= len(kept[0]) and all(map(is_, kept[0], items)):
+        return kept[1]  # type: ignore[no-any-return]
+    key = conversation_key(items, _is_user)
+    if cache is not None and key is not None:
+        opening = next(index for index, item in enumerate(items) if _is_user(item)) + 1
+        cache.memo[_KEY_MEMO] = (tuple(items[:opening]), key)
+    return key
+
+
 def _cache(request: Request) -> MessageCache | None:
     """The run's kept Chat encodings, when the request belongs to a run."""
     return request.wire_cache.messages(OPENAI) if request.wire_cache is not None else None
+
+
+#: What a tool's wire form is made from (`encode_tool`), besides the strictness and host.
+_TOOL_FIELDS = attrgetter("name", "description", "parameters")
+
+
+def _encode_tools(request: Request, strict: Strict, support: OptionSupport) -> list[Any]:
+    """The tools' wire form. Every request of a run offers the same tools: with the run's
+    cache they are encoded once, with their JSON, while each has the same name, description
+    and parameters (the schema is read-only: compared by identity) for the same strictness
+    and host; the body then splices that JSON (`WireList`)."""
+    cache = request.wire_cache
+    if cache is None:
+        return [encode_tool(tool, strict=strict, support=support) for tool in request.tools]
+    fields = list(map(_TOOL_FIELDS, request.tools))
+    kept = cache.memo.get(_TOOLS_MEMO)
+    if kept is None or kept[1] != strict or kept[2] is not support or kept[0] != fields:
+        items = [encode_tool(tool, strict=strict, support=support) for tool in request.tools]
+        kept = cache.memo[_TOOLS_MEMO] = (fields, strict, support, items, _pieces(items))
+    return WireList(kept[3], kept[4])  # a list of its own: the items are never changed
+
+
+_TOOLS_MEMO = f"{OPENAI} tools"
+
+
+def _pieces(items: list[dict[str, Any]]) -> list[str] | None:
+    try:
+        return [dump_json(item) for item in items]
+    except (TypeError, ValueError):
+        return None  # sent the usual way, which raises the usual error
 
 
 def encode_tool(

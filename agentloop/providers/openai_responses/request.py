@@ -27,7 +27,7 @@ from agentloop.providers.neutral_options import (
     NeutralOptions,
     OptionSupport,
     Strict,
-    check_options,
+    check_request_options,
     strict_form,
 )
 from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
@@ -73,7 +73,7 @@ def encode_body(
 ) -> dict[str, Any]:
     """The request body for ``POST {base}/responses``; ``options`` are already merged.
     ``prompt_cache_key``: whether the endpoint takes that field (its quirk)."""
-    checked = check_options(options, tools=request.tools, support=SUPPORT)
+    checked = check_request_options(options, request, SUPPORT)
     body: dict[str, Any] = {"model": model_name}
     instructions, messages = split_instructions(request.messages)
     if instructions is not None:
