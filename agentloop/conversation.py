@@ -3,7 +3,8 @@
 As a message builder, ``Conversation.system("...").add(Message.user("..."))``
 makes one, ``to_openai()``, ``to_openai_responses()``, ``to_anthropic()`` and
 ``to_gemini()`` convert it, and the ``from_*`` class methods read a provider's
-payload back into the neutral model.
+payload back into the neutral model (those and ``to_dict()``/``from_dict()`` are
+`agentloop.conversation_formats`, which `Conversation` builds on).
 
 Bound to a model (``model.conversation(...)``), it also keeps the responses,
 the tools, the hooks and the limits, and ``prompt()``, ``chain()`` and
@@ -21,19 +22,19 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from agentloop.context import RunContext
-from agentloop.errors import AgentloopError, ResumeError, SerializationError
+from agentloop.conversation_formats import ConversationFormats
+from agentloop.errors import AgentloopError, ResumeError
 from agentloop.history_processors import Processor, as_processors
 from agentloop.loop import ChainSpec, Decision, ErrorMode, Hooks, check_chain_limit
-from agentloop.media import Attachment, File, Image, Media, Source
-from agentloop.messages import Message, expect_type, set_system_prompt
+from agentloop.media import Attachment, File, Image, Source
+from agentloop.messages import Message, set_system_prompt
 from agentloop.providers.neutral_options import check_options
 from agentloop.providers.options import check_option_names, check_request_tools
-from agentloop.registry import get_model
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
 from agentloop.run import start
 from agentloop.server_tools import ServerTool
 from agentloop.shells import portal
-from agentloop.spending import SpendLimit, check_spend_limit
+from agentloop.spending import check_spend_limit
 from agentloop.structured import OutputSchema, json_schema, output_check, schema_name
 from agentloop.tokens import DEFAULT_RULES
 from agentloop.toolbox import close_toolboxes, prepare_toolboxes, toolboxes_in
@@ -66,7 +67,7 @@ AttachmentLike = Attachment | Image | File | Source
 Target = TypeVar("Target", Response, ChainResponse)
 
 
-class Conversation:
+class Conversation(ConversationFormats):
     """An ordered list of [`Message`][agentloop.Message] objects, optionally bound to a model."""
 
     #: Whether prompt() and chain() return awaitable responses.
@@ -441,125 +442,6 @@ class Conversation:
         start(self, spec, new, prompt, target, is_async=self.is_async, resume=resume)
         return target
 
-    # -- converters ------------------------------------------------------------
-    # Thin calls into each wire format's codec. Imported on use: a codec module's package
-    # also holds its HTTP model, and a conversation that never converts need not load either.
-    # A codec never downloads: a URL the format cannot take is read here first (blocking,
-    # `Media.read`, cached on the part), as a model fetches it before sending.
-
-    def to_openai(self) -> list[dict[str, Any]]:
-        """Chat Completions ``messages`` (a file or audio URL is downloaded and inlined)."""
-        from agentloop.providers.openai_chat.messages import encode_messages, media_to_fetch
-
-        _read_all(media_to_fetch(self.messages))
-        return encode_messages(self.messages)
-
-    def to_openai_responses(self) -> list[dict[str, Any]]:
-        """Responses API ``input`` items (system messages included as items)."""
-        from agentloop.providers.openai_responses.messages import encode_messages
-
-        return encode_messages(self.messages)
-
-    def to_anthropic(self) -> tuple[str | list[dict[str, Any]] | None, list[dict[str, Any]]]:
-        """Anthropic Messages ``(system, messages)`` (a text file URL is downloaded)."""
-        from agentloop.providers.anthropic.messages import encode_messages, media_to_fetch
-
-        _read_all(media_to_fetch(self.messages))
-        return encode_messages(self.messages)
-
-    def to_gemini(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        """Gemini ``(systemInstruction, contents)`` (a URL it cannot take is downloaded)."""
-        from agentloop.providers.gemini.messages import encode_messages, media_to_fetch
-
-        _read_all(media_to_fetch(self.messages))
-        return encode_messages(self.messages)
-
-    @classmethod
-    def from_openai(cls, messages: Sequence[dict[str, Any]]) -> Conversation:
-        from agentloop.providers.openai_chat.messages import decode_messages
-
-        return cls(decode_messages(messages))
-
-    @classmethod
-    def from_openai_responses(
-        cls, input: str | Sequence[dict[str, Any]], instructions: str | None = None
-    ) -> Conversation:
-        from agentloop.providers.openai_responses.messages import decode_messages
-
-        return cls(decode_messages(input, instructions))
-
-    @classmethod
-    def from_anthropic(
-        cls,
-        system: str | Sequence[dict[str, Any]] | None,
-        messages: Sequence[dict[str, Any]],
-    ) -> Conversation:
-        from agentloop.providers.anthropic.messages import decode_messages
-
-        return cls(decode_messages(system, messages))
-
-    @classmethod
-    def from_gemini(
-        cls, system_instruction: dict[str, Any] | None, contents: Sequence[dict[str, Any]]
-    ) -> Conversation:
-        from agentloop.providers.gemini.messages import decode_messages
-
-        return cls(decode_messages(system_instruction, contents))
-
-    # -- serialization ---------------------------------------------------------
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe and lossless: bytes are base64, provider extras are kept.
-
-        Holds the history, the model's name and the options; never an API key.
-        """
-        return {"messages": [m.to_dict() for m in self.messages], **self.settings_dict()}
-
-    def settings_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self._model is not None:
-            out["model"] = self._model.model_id
-        if self.options:
-            out["options"] = self.options
-        if self.chain_limit != 25:
-            out["chain_limit"] = self.chain_limit
-        out.update(self.spend_limit.to_dict())
-        return out
-
-    @classmethod
-    def from_dict(
-        cls,
-        data: dict[str, Any],
-        *,
-        tools: Tools = (),
-        model: Model | AsyncModel | None = None,
-    ) -> Self:
-        """Rebuild a conversation. The model is looked up by name unless given.
-
-        Anything but what [`to_dict`][agentloop.Conversation.to_dict] wrote raises
-        [`SerializationError`][agentloop.errors.SerializationError] naming the field at fault (and
-        the message, by index).
-        """
-        if not isinstance(data, dict) or not isinstance(data.get("messages"), list):
-            raise SerializationError(
-                f"A conversation dict needs a 'messages' list, got {type(data).__name__} "
-                f"{data!r:.60}"
-            )
-        messages: list[Message] = []
-        for index, item in enumerate(data["messages"]):
-            try:
-                messages.append(Message.from_dict(item))
-            except SerializationError as exc:
-                raise SerializationError(f"messages[{index}]: {exc}") from None
-        name = expect_type(data.get("model"), str, "A conversation dict's 'model'", optional=True)
-        if model is None and name:
-            model = get_model(name)
-        limit = expect_type(data.get("chain_limit", 25), int, "A conversation dict's 'chain_limit'")
-        options = expect_type(data.get("options") or {}, dict, "A conversation dict's 'options'")
-        conversation = cls(messages, model=model, tools=tools, chain_limit=limit, options=options)
-        conversation.spend_limit = SpendLimit.from_dict(data)
-        return conversation
-
     async def aclose(self) -> None:
         """Close the toolboxes this conversation prepared."""
         await close_toolboxes(self.tool_sources)
@@ -586,9 +468,3 @@ def _attachment_part(item: AttachmentLike) -> Image | File:
         if not isinstance(item, bytes)
         else Attachment(content=item).to_part()
     )
-
-
-def _read_all(media: Sequence[Media]) -> None:
-    """Download (once: cached on each part) the URLs a converter is about to inline."""
-    for part in media:
-        part.read()

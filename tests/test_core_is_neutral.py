@@ -10,8 +10,9 @@ reason:
 - ``providers/endpoints.py``: the endpoints as data, the one place hosts are listed;
 - in ``registry.py``, the built-in registrations by dotted path (`_register_builtin`,
   `WIRE_FACTORIES`): the one registration a format needs, which imports nothing;
-- in ``conversation.py``, the converters ``to_openai()``... and ``from_openai()``...: names
-  fixed by the public API, each a one-line deferred import of its codec's converter.
+- in ``conversation_formats.py`` (what `Conversation` builds on), the converters
+  ``to_openai()``... and ``from_openai()``...: names fixed by the public API, each a one-line
+  deferred import of its codec's converter.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ ALLOWED_MODULES = {"providers/openai_strict.py", "providers/endpoints.py"}
 #: Module -> the functions and assignments (qualified names) that may name providers.
 ALLOWED_SCOPES = {
     "registry.py": {"_register_builtin", "WIRE_FACTORIES"},
-    "conversation.py": {
-        f"Conversation.{direction}_{name}"
+    "conversation_formats.py": {
+        f"ConversationFormats.{direction}_{name}"
         for direction in ("to", "from")
         for name in ("openai", "openai_responses", "anthropic", "gemini")
     },

@@ -107,7 +107,7 @@ def test_the_graph_sees_deferred_imports() -> None:
     graph = import_graph()
     assert "agentloop.errors" in graph["agentloop.messages"]
     # Imported inside Conversation.to_openai(): an edge all the same.
-    assert "agentloop.providers.openai_chat.messages" in graph["agentloop.conversation"]
+    assert "agentloop.providers.openai_chat.messages" in graph["agentloop.conversation_formats"]
     assert len(graph) > 60
 
 
