@@ -73,6 +73,7 @@ class Text:
 #: every call, made once (it keeps no state between calls, so threads can share it).
 _ARGUMENTS_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
+
 @dataclass(slots=True)
 class ToolCall:
     """A request from the model to run a tool.
