@@ -69,6 +69,11 @@ class Text:
         return _with_extra(out, self.extra)
 
 
+#: What ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` would build anew at
+#: every call, made once (it keeps no state between calls, so threads can share it).
+_ARGUMENTS_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 @dataclass(slots=True)
 class ToolCall:
     """A request from the model to run a tool.
@@ -92,7 +97,7 @@ class ToolCall:
         """The arguments as the JSON text a provider expects."""
         if self.raw_arguments is not None and not self.arguments:
             return self.raw_arguments
-        return json.dumps(self.arguments, ensure_ascii=False, separators=(",", ":"))
+        return _ARGUMENTS_ENCODER.encode(self.arguments)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -183,8 +183,28 @@ def escape_surrogates(text: str) -> str:
 _TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 
 
+#: Leaf types a flat object may hold without a closer look (a float is checked for NaN).
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plainly_sendable(value: dict[str, Any]) -> bool:
+    """Whether a flat object (the usual tool call's arguments) is surely sendable: ASCII
+    strings, finite numbers, no containers. False means only "look closer"."""
+    for key, item in value.items():
+        kind = type(item)
+        if kind not in _PLAIN or type(key) is not str or not key.isascii():
+            return False
+        if (kind is str and not item.isascii()) or (kind is float and not math.isfinite(item)):
+            return False
+    return True
+
+
 def _problem_in(value: Any) -> str | None:
     """Why ``value`` could not be sent as JSON again (too deep, NaN, a lone surrogate), or None."""
+    # Runs twice on every tool call of a reply (read, then `sendable`): the common flat
+    # object is settled in one loop, anything else gets the full walk.
+    if type(value) is dict and _plainly_sendable(value):
+        return None
     for node, depth in _nodes(value):
         if isinstance(node, str):
             lone = None if node.isascii() else _SURROGATE.search(node)
