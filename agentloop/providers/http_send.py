@@ -123,6 +123,10 @@ class HTTPSender(HTTPBase):
 
     # -- errors ------------------------------------------------------------------
 
+    def error_class(self, status: int, error_type: str | None, message: str) -> type[ProviderError]:
+        """Which error a failure is; a provider with statuses of its own overrides this."""
+        return classify(status, error_type, message)
+
     def error_from_response(
         self, status: int, text: str, headers: Mapping[str, str]
     ) -> ProviderError:
@@ -132,7 +136,7 @@ class HTTPSender(HTTPBase):
         more from their own error shape, and `http_error` is what calls it.
         """
         error_type, message = parse_error_body(text)
-        kind = classify(status, error_type, message)
+        kind = self.error_class(status, error_type, message)
         if kind is AuthenticationError and self.key_env:
             message = f"{message} (check {' or '.join(self.key_env)}, or pass api_key=)"
         if kind is ModelNotFoundError:

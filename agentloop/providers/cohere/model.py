@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from agentloop.errors import AuthenticationError, ModelNotFoundError, ProviderError
+from agentloop.errors import ProviderError
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.cohere.reply import decode_reply, error_class
 from agentloop.providers.cohere.request import encode_request
@@ -13,7 +12,6 @@ from agentloop.providers.cohere.stream import CohereStreamDecoder
 from agentloop.providers.cohere.tokens import TOKEN_RULES
 from agentloop.providers.endpoints import COHERE
 from agentloop.providers.http import HTTPCall, HTTPModel
-from agentloop.providers.http_errors import parse_error_body, parse_retry_after
 from agentloop.providers.options import check_model_keywords
 
 
@@ -40,24 +38,9 @@ class CohereModel(HTTPModel):
     def stream_decoder(self) -> CohereStreamDecoder:
         return CohereStreamDecoder()
 
-    def error_from_response(
-        self, status: int, text: str, headers: Mapping[str, str]
-    ) -> ProviderError:
-        """Cohere's error body is ``{"id", "message"}``; its 498 is an invalid token."""
-        error_type, message = parse_error_body(text)
-        kind = error_class(status, error_type, message)
-        if kind is AuthenticationError:
-            message = f"{message} (check {' or '.join(self.key_env)}, or pass api_key=)"
-        if kind is ModelNotFoundError:
-            message = f"{message} (model {self.model_name!r})"
-        return kind(
-            message or f"HTTP {status}",
-            provider=self.provider,
-            status=status,
-            error_type=error_type,
-            body=text[:2000],
-            retry_after=parse_retry_after(headers),
-        )
+    def error_class(self, status: int, error_type: str | None, message: str) -> type[ProviderError]:
+        """Cohere's own 498 is an invalid token; the rest reads as every provider's."""
+        return error_class(status, error_type, message)
 
 
 def create(name: str, **kwargs: Any) -> CohereModel:
