@@ -82,6 +82,7 @@ class Conversation(ConversationFormats):
         before_call: BeforeCall | None = None,
         after_call: AfterCall | None = None,
         approve: Approve | None = None,
+        approve_all: bool = False,
         chain_limit: int = 25,
         tool_errors: ErrorMode = "report",
         options: dict[str, Any] | None = None,
@@ -100,7 +101,7 @@ class Conversation(ConversationFormats):
         self.tools: dict[str, Tool] = collect_tools(self.tool_sources)
         #: The provider-side tools among them (``WebSearch()``...), sent with every request.
         self.server_tools: tuple[ServerTool, ...] = collect_server_tools(self.tool_sources)
-        self.hooks = Hooks(before_call, after_call, approve)
+        self.hooks = Hooks(before_call, after_call, approve, approve_all)
         self.chain_limit = chain_limit
         #: The default ``max_cost`` / ``max_total_tokens`` of each prompt, chain and resume.
         self.spend_limit = check_spend_limit(max_cost, max_total_tokens)
@@ -429,6 +430,7 @@ class Conversation(ConversationFormats):
             self.hooks.before_call if before_call is UNSET else before_call,
             self.hooks.after_call if after_call is UNSET else after_call,
             self.hooks.approve if approve is UNSET else approve,
+            self.hooks.approve_all,
         )
 
     def _start(

@@ -75,6 +75,8 @@ class Hooks:
     before_call: BeforeCall | None = None
     after_call: AfterCall | None = None
     approve: Approve | None = None
+    #: Ask ``approve`` about every call, not only tools marked ``requires_approval``.
+    approve_all: bool = False
 
 
 @dataclass(slots=True)

@@ -196,7 +196,8 @@ class ToolCallReady(Event):
 
 @dataclass(slots=True)
 class ApprovalRequested(Event):
-    """A tool that requires approval is about to be asked about (the ``approve`` hook)."""
+    """A call is about to be asked about (the ``approve`` hook): its tool requires approval,
+    or the chain has ``approve_all=True``."""
 
     call: ToolCall
 

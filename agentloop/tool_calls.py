@@ -166,11 +166,11 @@ def _before(
             return None
         reason = decision if isinstance(decision, str) else "The user denied this tool call."
         return _refusal(call, reason), False
-    if tool.requires_approval:
+    if tool.requires_approval or hooks.approve_all:
         if hooks.approve is None:
+            why = "requires approval" if tool.requires_approval else "needs approval (approve_all)"
             reason = (
-                f"Tool {tool.name!r} requires approval and no approver is configured, "
-                "so the call was refused."
+                f"Tool {tool.name!r} {why} and no approver is configured, so the call was refused."
             )
             return _refusal(call, reason), False
         if spec.emit_events:
@@ -180,10 +180,13 @@ def _before(
             approved = yield from _hook("approve", call, asked)
         except PauseChain as pause:
             return PausedCall(call, "approve", pause.reason)
+        # A string is a refusal with the approver's own reason, as when resuming.
+        said = approved if isinstance(approved, str) else None
         if spec.emit_events:
-            yield ApprovalDecided(call, approved is True)
+            yield ApprovalDecided(call, approved is True, said)
         if approved is not True:
-            return _refusal(call, f"The user did not approve this call to {tool.name!r}."), False
+            reason = said or f"The user did not approve this call to {tool.name!r}."
+            return _refusal(call, reason), False
     return None
 
 

@@ -15,7 +15,7 @@ import threading
 
 from agentloop.cli.render import Output, describe_call
 from agentloop.errors import CancelToolCall
-from agentloop.messages import ToolCall, ToolResult
+from agentloop.messages import ToolCall
 from agentloop.tools import Tool
 
 NO_TERMINAL = (
@@ -26,7 +26,11 @@ DECLINED = "The user declined this tool call."
 
 
 class ToolHooks:
-    """``before_call``, ``approve`` and ``after_call`` for one command."""
+    """``before_call`` and ``approve`` for one command.
+
+    --ta is the chain's ``approve_all`` (pass ``hooks.approve_all`` to the conversation):
+    the chain asks `approve` about every call, so the run's events show each approval.
+    """
 
     def __init__(
         self,
@@ -38,8 +42,6 @@ class ToolHooks:
         self.output = output
         self.approve_all = approve_all
         self.interactive = sys.stdin.isatty() if interactive is None else interactive
-        # Calls already approved in before_call (by object: ids repeat across steps).
-        self._approved: dict[int, ToolCall] = {}
         self._asking = threading.Lock()  # concurrent calls ask one at a time
 
     def before_call(self, tool: Tool | None, call: ToolCall) -> None:
@@ -47,20 +49,14 @@ class ToolHooks:
         needs_yes = self.approve_all or (tool is not None and tool.requires_approval)
         if needs_yes and not self.interactive:
             raise CancelToolCall(NO_TERMINAL if self.approve_all else NEEDS_APPROVAL)
-        if not self.approve_all:
-            return
-        if not self._ask(call):
-            raise CancelToolCall(DECLINED)
-        self._approved[id(call)] = call
 
-    def approve(self, tool: Tool, call: ToolCall) -> bool:
-        """For tools that always need a yes (Shell, Files writes): ask, unless --ta just did."""
-        if self._approved.pop(id(call), None) is not None:
-            return True
-        return self.interactive and self._ask(call, f"{tool.name} needs approval. ")
-
-    def after_call(self, tool: Tool | None, call: ToolCall, result: ToolResult) -> None:
-        self._approved.pop(id(call), None)
+    def approve(self, tool: Tool, call: ToolCall) -> bool | str:
+        """Ask about the call: every call with --ta, else tools that always need a yes."""
+        if not self.interactive:
+            return False
+        if self.approve_all:
+            return True if self._ask(call) else DECLINED
+        return self._ask(call, f"{tool.name} needs approval. ")
 
     def _ask(self, call: ToolCall, preface: str = "") -> bool:
         with self._asking:

@@ -62,8 +62,8 @@ def open_session(args: argparse.Namespace, output: Output) -> Session:
         "options": options,
         "tools": tools,
         "before_call": hooks.before_call,
-        "after_call": hooks.after_call,
         "approve": hooks.approve,
+        "approve_all": hooks.approve_all,
         "chain_limit": args.cl,
     }
     log = None if args.no_log else Log()
