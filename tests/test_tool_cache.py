@@ -8,6 +8,9 @@ import pytest
 
 from agentloop import Message, Request, Text, ToolCall, ToolResult
 from agentloop.providers.anthropic import AnthropicModel
+from agentloop.providers.bedrock import BedrockModel
+from agentloop.providers.cohere import CohereModel
+from agentloop.providers.gemini import GeminiModel
 from agentloop.providers.http import HTTPModel
 from agentloop.providers.http_call import wire_request
 from agentloop.providers.openai_chat import OpenAIChatModel
@@ -31,6 +34,9 @@ MODELS: list[HTTPModel] = [
     OpenAIResponsesModel("gpt-4.1", api_key="sk-test"),
     AnthropicModel("claude-sonnet-4-5", api_key="sk-test"),
     AnthropicModel("claude-sonnet-4-5", api_key="sk-test", options={"prompt_cache": "auto"}),
+    GeminiModel("gemini-2.5-flash", api_key="sk-test"),
+    BedrockModel("amazon.nova-lite-v1:0", region="us-east-1", api_key="sk-test"),
+    CohereModel("command-a-03-2025", api_key="sk-test"),
 ]
 
 
