@@ -348,6 +348,37 @@ def _joined(items: list[WireItem]) -> str | None:
         return None  # not JSON: sent the usual way, which raises the usual error
 
 
+def kept_tools(
+    cache: WireCache | None,
+    key: str,
+    tools: Sequence[Any],
+    fields: Callable[[Any], Any],
+    variant: Hashable,
+    encode: Callable[[Any], WireItem],
+) -> list[WireItem]:
+    """A request's tools' wire form, with the run's ``cache`` encoded once per run: every
+    request of a chain offers the same tools. Kept under ``key`` (one per wire format) while
+    each tool has the same ``fields`` (compared by equality; a schema is read-only, so the
+    same object) and the same ``variant`` (what else the encoding depends on: strictness,
+    host). The result is a `WireList` of its own whose items are shared with the next
+    request: a codec must mark copies (`WireList.with_last`), never the items."""
+    if cache is None:
+        return [encode(tool) for tool in tools]
+    now = list(map(fields, tools))
+    kept = cache.memo.get(key)
+    if kept is None or kept[1] != variant or kept[0] != now:
+        items = [encode(tool) for tool in tools]
+        kept = cache.memo[key] = (now, variant, items, _pieces(items))
+    return WireList(kept[2], kept[3])
+
+
+def _pieces(items: list[WireItem]) -> list[str] | None:
+    try:
+        return [dump_json(item) for item in items]
+    except (TypeError, ValueError):
+        return None  # sent the usual way, which raises the usual error
+
+
 class WireCache:
     """The encodings one run keeps, per wire format; `agentloop.loop.run_chain` makes one
     per run, gives it to each of its requests and clears it when the run ends."""

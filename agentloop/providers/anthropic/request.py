@@ -33,6 +33,7 @@ Anthropic's native structured outputs. The provider-side tools of ``tools=``
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from agentloop.providers.anthropic.caching import place_breakpoints
@@ -51,6 +52,7 @@ from agentloop.providers.neutral_options import (
 )
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_ttl
+from agentloop.providers.wire_cache import kept_tools
 
 if TYPE_CHECKING:
     from agentloop.tools import Tool
@@ -90,8 +92,17 @@ def encode_request(model: str, request: Request, options: dict[str, Any], *, str
     output_config = _output_config(request, given)
     if output_config:
         body["output_config"] = output_config
-    tools = [_tool(tool, strict=checked.strict) for tool in request.tools]
-    tools += encode_server_tools(request.server_tools)
+    # kept for the run: a cache breakpoint goes on a copy of the last one (`caching.py`)
+    tools = kept_tools(
+        request.wire_cache,
+        _TOOLS_MEMO,
+        request.tools,
+        _TOOL_FIELDS,
+        checked.strict,
+        lambda tool: _tool(tool, strict=checked.strict),
+    )
+    if request.server_tools:  # a plain list: the kept functions' JSON is not spliced then
+        tools = [*tools, *encode_server_tools(request.server_tools)]
     if tools:
         body["tools"] = tools
     choice = _tool_choice(checked)
@@ -129,6 +140,11 @@ def _output_config(request: Request, given: dict[str, Any]) -> Body:
     if request.schema is not None:
         config["format"] = {"type": "json_schema", "schema": structured_schema(request.schema)}
     return config
+
+
+#: What a tool's wire form is made from (`_tool`), besides the strictness.
+_TOOL_FIELDS = attrgetter("name", "description", "parameters")
+_TOOLS_MEMO = f"{ANTHROPIC} tools"
 
 
 def _tool(tool: Tool, *, strict: Strict) -> Body:

@@ -26,6 +26,7 @@ what the encoder wrote, the caller's keys winning. ``prompt_cache`` places nothi
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
@@ -34,6 +35,7 @@ from agentloop.providers.bedrock.format import BEDROCK
 from agentloop.providers.bedrock.messages import encode_messages
 from agentloop.providers.neutral_options import OptionSupport, check_request_options
 from agentloop.providers.options import extras_of, merge_extras
+from agentloop.providers.wire_cache import kept_tools
 from agentloop.server_tools import unsupported
 
 if TYPE_CHECKING:
@@ -78,7 +80,11 @@ def encode_request(request: Request, options: dict[str, Any]) -> Body:
         body["inferenceConfig"] = inference
     choice = checked.tool_choice
     if request.tools and choice != "none":
-        config: Body = {"tools": [_tool_spec(tool) for tool in request.tools]}
+        # kept for the run; inside ``toolConfig``, so not spliced
+        tools = kept_tools(
+            request.wire_cache, _TOOLS_MEMO, request.tools, _TOOL_FIELDS, None, _tool_spec
+        )
+        config: Body = {"tools": tools}
         if choice is not None:
             config["toolChoice"] = _tool_choice(choice)
         body["toolConfig"] = config
@@ -88,6 +94,11 @@ def encode_request(request: Request, options: dict[str, Any]) -> Body:
         body["additionalModelRequestFields"] = {"thinking": thinking}
     merge_extras(body, extras_of(given))
     return body
+
+
+#: What a tool's wire form is made from, kept for the run (`kept_tools`).
+_TOOL_FIELDS = attrgetter("name", "description", "parameters")
+_TOOLS_MEMO = f"{BEDROCK} tools"
 
 
 def _tool_spec(tool: Tool) -> Body:

@@ -29,6 +29,7 @@ places nothing.
 from __future__ import annotations
 
 import functools
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
@@ -43,6 +44,7 @@ from agentloop.providers.neutral_options import (
     strict_form,
 )
 from agentloop.providers.options import extras_of, merge_extras
+from agentloop.providers.wire_cache import kept_tools
 from agentloop.schema_transforms import map_subschemas
 from agentloop.server_tools import unsupported
 
@@ -78,7 +80,9 @@ def encode_request(request: Request, options: dict[str, Any], *, model: str, str
         tools = [tool for tool in tools if tool.name == choice]  # only it, and it must be called
         choice = "required"
     if tools:
-        body["tools"] = [encode_tool(tool) for tool in tools]
+        body["tools"] = kept_tools(
+            request.wire_cache, _TOOLS_MEMO, tools, _TOOL_FIELDS, None, encode_tool
+        )
         if _strict(tools, checked.strict):
             body["strict_tools"] = True
     if isinstance(choice, dict):
@@ -103,6 +107,11 @@ def encode_request(request: Request, options: dict[str, Any], *, model: str, str
     if request.schema is not None:
         body["response_format"] = {"type": "json_object", "json_schema": request.schema}
     return merge_extras(body, extras_of(given))
+
+
+#: What a tool's wire form is made from, kept for the run (`kept_tools`).
+_TOOL_FIELDS = attrgetter("name", "description", "parameters")
+_TOOLS_MEMO = f"{COHERE} tools"
 
 
 def encode_tool(tool: Tool) -> Body:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping, Sequence
 from functools import partial
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConversionError
@@ -32,7 +33,7 @@ from agentloop.providers.gemini.schema import gemini_subset
 from agentloop.providers.gemini.server_tools import encode_server_tools
 from agentloop.providers.neutral_options import NeutralOptions, OptionSupport, check_request_options
 from agentloop.providers.options import extras_of, merge_extras
-from agentloop.providers.wire_cache import WireCache, joined_list
+from agentloop.providers.wire_cache import WireCache, joined_list, kept_tools
 
 if TYPE_CHECKING:
     from agentloop.tools import Tool
@@ -77,7 +78,11 @@ def encode_body(request: Request, options: Mapping[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = {"contents": contents}
     if system is not None:
         body["systemInstruction"] = system
-    tools = [{"functionDeclarations": [declaration(t) for t in request.tools]}]
+    # the declarations kept for the run; their list sits inside a dict, so not spliced
+    declarations = kept_tools(
+        request.wire_cache, _TOOLS_MEMO, request.tools, _TOOL_FIELDS, None, declaration
+    )
+    tools = [{"functionDeclarations": declarations}]
     tools = (tools if request.tools else []) + encode_server_tools(request.server_tools)
     if tools:
         body["tools"] = tools
@@ -131,6 +136,11 @@ def _content(run: list[list[dict[str, Any]]], made_up: frozenset[str]) -> list[d
     parts = [part for (unit,) in run for part in unit["parts"]]
     content = {"role": run[0][0]["role"], "parts": parts}
     return sign_unsigned_calls(strip_made_up_ids([content], made_up))
+
+
+#: What a tool's wire form is made from, kept for the run (`kept_tools`).
+_TOOL_FIELDS = attrgetter("name", "description", "parameters")
+_TOOLS_MEMO = f"{GEMINI} tools"
 
 
 def declaration(tool: Tool) -> dict[str, Any]:

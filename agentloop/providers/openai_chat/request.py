@@ -32,7 +32,7 @@ from agentloop.providers.openai_chat.messages import OPENAI, encode_messages
 from agentloop.providers.openai_strict import openai_strict, strict_answer
 from agentloop.providers.options import extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_retention, conversation_key
-from agentloop.providers.wire_cache import MessageCache, WireList, dump_json
+from agentloop.providers.wire_cache import MessageCache, kept_tools
 from agentloop.server_tools import unsupported
 
 if TYPE_CHECKING:
@@ -131,29 +131,19 @@ _TOOL_FIELDS = attrgetter("name", "description", "parameters")
 
 
 def _encode_tools(request: Request, strict: Strict, support: OptionSupport) -> list[Any]:
-    """The tools' wire form. Every request of a run offers the same tools: with the run's
-    cache they are encoded once, with their JSON, while each has the same name, description
-    and parameters (the schema is read-only: compared by identity) for the same strictness
-    and host; the body then splices that JSON (`WireList`)."""
-    cache = request.wire_cache
-    if cache is None:
-        return [encode_tool(tool, strict=strict, support=support) for tool in request.tools]
-    fields = list(map(_TOOL_FIELDS, request.tools))
-    kept = cache.memo.get(_TOOLS_MEMO)
-    if kept is None or kept[1] != strict or kept[2] is not support or kept[0] != fields:
-        items = [encode_tool(tool, strict=strict, support=support) for tool in request.tools]
-        kept = cache.memo[_TOOLS_MEMO] = (fields, strict, support, items, _pieces(items))
-    return WireList(kept[3], kept[4])  # a list of its own: the items are never changed
+    """The tools' wire form, encoded once per run (`kept_tools`): the host is compared by
+    identity, through its ``id()`` (it lives as long as the module)."""
+    return kept_tools(
+        request.wire_cache,
+        _TOOLS_MEMO,
+        request.tools,
+        _TOOL_FIELDS,
+        (strict, id(support)),
+        lambda tool: encode_tool(tool, strict=strict, support=support),
+    )
 
 
 _TOOLS_MEMO = f"{OPENAI} tools"
-
-
-def _pieces(items: list[dict[str, Any]]) -> list[str] | None:
-    try:
-        return [dump_json(item) for item in items]
-    except (TypeError, ValueError):
-        return None  # sent the usual way, which raises the usual error
 
 
 def encode_tool(

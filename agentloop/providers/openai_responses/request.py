@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 from agentloop.messages import Message, Text, Thinking
@@ -39,7 +40,7 @@ from agentloop.providers.openai_responses.server_tools import (
 from agentloop.providers.openai_strict import openai_strict, strict_answer
 from agentloop.providers.options import NEUTRAL_OPTIONS, extras_of, merge_extras
 from agentloop.providers.prompt_cache import cache_mode, cache_retention, conversation_key
-from agentloop.providers.wire_cache import WireCache
+from agentloop.providers.wire_cache import WireCache, kept_tools
 from agentloop.tools import Tool
 
 FORMAT = OPENAI_RESPONSES
@@ -81,8 +82,16 @@ def encode_body(
     wire_cache = request.wire_cache
     cache = wire_cache.messages(FORMAT) if wire_cache is not None else None
     body["input"] = encoded = encode_messages(messages, cache)
-    tools = [encode_tool(tool, strict=checked.strict) for tool in request.tools]
-    tools += encode_server_tools(request.server_tools)
+    tools = kept_tools(
+        wire_cache,
+        _TOOLS_MEMO,
+        request.tools,
+        _TOOL_FIELDS,
+        checked.strict,
+        lambda tool: encode_tool(tool, strict=checked.strict),
+    )
+    if request.server_tools:  # a plain list: the kept functions' JSON is not spliced then
+        tools = [*tools, *encode_server_tools(request.server_tools)]
     if tools:
         body["tools"] = tools
     if request.schema is not None:
@@ -141,6 +150,11 @@ def split_instructions(messages: Sequence[Message]) -> tuple[str | None, list[Me
     if first.role == "system" and first.parts and plain and not first.extra:
         return first.text, list(messages[1:])
     return None, list(messages)
+
+
+#: What a tool's wire form is made from (`encode_tool`), besides the strictness.
+_TOOL_FIELDS = attrgetter("name", "description", "parameters")
+_TOOLS_MEMO = f"{OPENAI_RESPONSES} tools"
 
 
 def encode_tool(tool: Tool, *, strict: Strict) -> dict[str, Any]:
