@@ -102,16 +102,6 @@ def drive_iter(step: Step[T], model: Model) -> Generator[Item, None, T]:
             error = exc
 
 
-def drive(step: Step[T], model: Model) -> T:
-    """Run a chain generator to the end, blocking."""
-    deltas = drive_iter(step, model)
-    while True:
-        try:
-            next(deltas)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-
-
 def _perform(effect: CallUser | CallModel, model: Model) -> Any:
     if isinstance(effect, CallUser):
         result = effect.fn(*effect.args, **effect.kwargs)
@@ -187,14 +177,6 @@ async def adrive_iter(step: Step[T], model: Model, out: list[T]) -> AsyncIterato
                 value = await _aperform(effect, model)
         except Exception as exc:
             error = exc
-
-
-async def adrive(step: Step[T], model: Model) -> T:
-    """Run a chain generator to the end on the running event loop."""
-    out: list[T] = []
-    async for _ in adrive_iter(step, model, out):
-        pass
-    return out[0]
 
 
 async def _aperform(effect: CallUser | CallModel, model: Model) -> Any:
