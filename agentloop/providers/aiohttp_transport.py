@@ -17,15 +17,14 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import contextmanager
-from urllib.parse import urlsplit
 
 import aiohttp
 import yarl
 
 from agentloop.providers.transport import (
+    EnvironmentProxies,
     HTTPRequest,
     HTTPResponse,
     Timeout,
@@ -112,7 +111,7 @@ class AiohttpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closer: AsyncGenerator[None, None] | None = None
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
-        self._proxies: dict[str, str | None] = {}
+        self._proxy = EnvironmentProxies()
 
     async def send(self, request: HTTPRequest) -> HTTPResponse:
         session = self._session_here() or await self._open()
@@ -137,7 +136,7 @@ class AiohttpTransport:
             data=request.body,
             headers=request.headers,
             timeout=self._client_timeout(request.timeout),
-            proxy=self._proxy(request.url),
+            proxy=self._proxy(request.url),  # as httpx honours them
             allow_redirects=False,  # a redirect is a reply, as with httpx
         )
 
@@ -147,15 +146,6 @@ class AiohttpTransport:
         self._forget()
         if closer is not None and here:
             await closer.aclose()
-
-    def _proxy(self, url: str) -> str | None:
-        """The proxy for ``url`` from the environment (``HTTPS_PROXY``, ``NO_PROXY``...), as
-        httpx honours it; looked up once per URL (a model sends to one or two)."""
-        if url not in self._proxies:
-            if len(self._proxies) > 256:
-                self._proxies.clear()  # URLs with ids in them must not grow this forever
-            self._proxies[url] = environment_proxy(url)
-        return self._proxies[url]
 
     def _client_timeout(self, timeout: Timeout | None) -> aiohttp.ClientTimeout:
         # Always a ClientTimeout: aiohttp reads ``timeout=None`` as "no timeout at all".
@@ -179,7 +169,7 @@ class AiohttpTransport:
             timeout=client_timeout(self.timeout),
             # Not trust_env: aiohttp then reads .netrc and the proxy variables in a
             # worker thread for every request, which costs more than the request.
-            # The proxy is looked up once per origin instead (`_proxy`).
+            # The proxy is looked up once per URL instead (`_proxy`).
         )
         closer = _closed_with_loop(session)
         self._session, self._loop, self._closer = session, loop, closer
@@ -205,16 +195,6 @@ def as_given(url: str) -> yarl.URL | str:
     would no longer hold. httpx sends escapes as given too. A URL that is not plain ASCII
     is left for yarl to encode."""
     return yarl.URL(url, encoded=True) if url.isascii() and " " not in url else url
-
-
-def environment_proxy(url: str) -> str | None:
-    """The proxy the environment names for ``url``, or None (none set, or ``NO_PROXY``)."""
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or (parts.hostname and urllib.request.proxy_bypass(parts.hostname)):
-        return None
-    return proxy
 
 
 #: Contexts made so far, by the variables that choose their CA bundle (see `default_ssl_context`).

@@ -10,12 +10,15 @@ those who pass their own ``httpx.AsyncClient`` (a proxy, a mock).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 
 from agentloop.providers.transport import (
+    EnvironmentProxies,
     HTTPRequest,
     HTTPResponse,
     Timeout,
@@ -77,35 +80,112 @@ class HTTPXStream:
 
 
 class HTTPXTransport:
-    """Blocking requests through one ``httpx.Client`` (made on first use unless given)."""
+    """Blocking requests through httpx: a caller's ``httpx.Client``, or httpx's own pool.
+
+    Without a client, requests go straight to an ``httpx.HTTPTransport`` (the connection
+    pool an ``httpx.Client`` sends through) with the headers and timeout a client would
+    give them: a chain makes one request after another, and the client's layers above the
+    pool (URL merging, auth and redirect flows, hooks, cookies) cost a quarter of each
+    request while doing nothing for an API call (`benchmarks/http_overhead.py`). A proxy
+    the environment names (``HTTPS_PROXY``, ``NO_PROXY``...) gets a pool of its own, read
+    the way the aiohttp transport reads it. Once ``client`` is asked for, a caller may
+    configure it, so every later request goes through it.
+    """
 
     def __init__(
         self, client: httpx.Client | None = None, *, timeout: Timeout | None = None
     ) -> None:
         self._client = client
         self.timeout = timeout or Timeout()
+        #: httpx's pools by the proxy they go through (None: direct), used while no client.
+        self._pools: dict[str | None, httpx.HTTPTransport] = {}
+        self._proxy = EnvironmentProxies()
+        self._urls: dict[str, httpx.URL] = {}
+        self._timeouts: dict[Timeout | None, dict[str, Any]] = {}
 
     @property
     def client(self) -> httpx.Client:
+        """The ``httpx.Client`` every request goes through from now on (made if none was)."""
         if self._client is None:
             self._client = httpx.Client(timeout=httpx_timeout(self.timeout))
+            pools, self._pools = self._pools, {}
+            for pool in pools.values():
+                pool.close()
         return self._client
 
     def send(self, request: HTTPRequest) -> HTTPResponse:
-        client = self.client
+        client = self._client
         with mapped_errors():
-            response = client.send(_build(client, request))
+            if client is not None:
+                response = client.send(_build(client, request))
+            else:
+                response = self._pool(request.url).handle_request(self._request(request))
+                try:
+                    response.read()
+                finally:
+                    response.close()
         return HTTPResponse(response.status_code, lower_keys(response.headers), response.content)
 
     def stream(self, request: HTTPRequest) -> HTTPXStream:
-        client = self.client
+        client = self._client
         with mapped_errors():
-            response = client.send(_build(client, request), stream=True)
+            if client is not None:
+                response = client.send(_build(client, request), stream=True)
+            else:
+                response = self._pool(request.url).handle_request(self._request(request))
         return HTTPXStream(response)
+
+    def _pool(self, url: str) -> httpx.HTTPTransport:
+        proxy = self._proxy(url)
+        pool = self._pools.get(proxy)
+        if pool is None:  # two threads may both get here: one pool is kept, one closed
+            made = httpx.HTTPTransport(proxy=proxy)
+            pool = self._pools.setdefault(proxy, made)
+            if pool is not made:
+                made.close()
+        return pool
+
+    def _request(self, request: HTTPRequest) -> httpx.Request:
+        """``request`` as the pool takes it: what ``httpx.Client.build_request`` would make."""
+        headers = client_headers().copy()
+        headers.update(request.headers)
+        return httpx.Request(
+            request.method,
+            self._url(request.url),
+            headers=headers,
+            content=request.body,
+            extensions={"timeout": self._timeout(request.timeout)},
+        )
+
+    def _url(self, url: str) -> httpx.URL:
+        # parsing a URL is a tenth of a request's work; a model sends to one or two
+        urls = self._urls
+        parsed = urls.get(url)
+        if parsed is None:
+            if len(urls) >= EnvironmentProxies.LIMIT:
+                urls.clear()
+            parsed = urls[url] = httpx.URL(url)
+        return parsed
+
+    def _timeout(self, timeout: Timeout | None) -> dict[str, Any]:
+        found = self._timeouts.get(timeout)
+        if found is None:
+            found = self._timeouts[timeout] = httpx_timeout(timeout or self.timeout).as_dict()
+        return found
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+        for pool in self._pools.values():
+            pool.close()
+        self._pools = {}
+
+
+@functools.cache
+def client_headers() -> httpx.Headers:
+    """The headers an ``httpx.Client`` puts on every request (its user agent, the encodings
+    it decodes), read from one: a client made over a given transport opens nothing."""
+    return httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(500))).headers
 
 
 class HTTPXAsyncStream:

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import chain, compress, repeat
+from operator import attrgetter
 from typing import Protocol
 
 from agentloop.downloads import (
@@ -62,13 +64,24 @@ TIMEOUT = Timeout(FETCH_READ_TIMEOUT, FETCH_CONNECT_TIMEOUT)
 
 def media_parts(messages: Iterable[Message]) -> Iterator[tuple[Media, bool]]:
     """Every media part of ``messages``, with whether it is a tool result's attachment."""
-    for message in messages:
-        for part in message.parts:
-            if isinstance(part, Media):
-                yield part, False
-            elif isinstance(part, ToolResult):
-                for media in part.attachments:
-                    yield media, True
+    # Every request of a chain asks this of its whole history, so the usual case, no tool
+    # result with attachments, is found at C speed, with no Python step per part.
+    parts = list(chain.from_iterable(map(_PARTS, messages)))
+    results = compress(parts, map(isinstance, parts, repeat(ToolResult)))
+    if not any(map(_ATTACHMENTS, results)):
+        for media in compress(parts, map(isinstance, parts, repeat(Media))):
+            yield media, False
+        return
+    for part in parts:
+        if isinstance(part, Media):
+            yield part, False
+        elif isinstance(part, ToolResult):
+            for media in part.attachments:
+                yield media, True
+
+
+_PARTS = attrgetter("parts")
+_ATTACHMENTS = attrgetter("attachments")
 
 
 def pending(messages: Iterable[Message], inlines: Inlines) -> list[Media]:

@@ -17,9 +17,11 @@ other (a media fetch follows them itself, within its limits).
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit
 
 #: A read timeout long enough for long generations and slow reasoning models.
 DEFAULT_READ_TIMEOUT = 600.0
@@ -137,3 +139,34 @@ class AsyncTransport(Protocol):
 def lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
     """Headers as a plain dict with lower-case names (what every transport returns)."""
     return {name.lower(): value for name, value in headers.items()}
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url``, or None (none set, or ``NO_PROXY``)."""
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or (parts.hostname and urllib.request.proxy_bypass(parts.hostname)):
+        return None
+    return proxy
+
+
+class EnvironmentProxies:
+    """`environment_proxy` looked up once per URL: reading the variables and ``NO_PROXY``
+    costs more than a request's own work, and a model sends to one or two URLs."""
+
+    __slots__ = ("_found",)
+
+    #: URLs with ids in them must not grow the table forever.
+    LIMIT = 256
+
+    def __init__(self) -> None:
+        self._found: dict[str, str | None] = {}
+
+    def __call__(self, url: str) -> str | None:
+        found = self._found
+        if url not in found:
+            if len(found) >= self.LIMIT:
+                found.clear()
+            found[url] = environment_proxy(url)
+        return found[url]
