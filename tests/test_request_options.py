@@ -1,9 +1,9 @@
-"""A run's options are checked once, not at every request (`check_request_options`).
+"""The same options are checked once, not at every request or every prompt (`check_options`).
 
-Every request of a chain carries the same options and tools; with the run's `WireCache` the
-checked answer is kept. Whatever could make the answer differ is checked again: options
-that differ, tools with other names, another format's support, an option value that could
-have changed in place (a list).
+Every request of a chain, and every prompt of a batch, carries the same options and tools;
+the checked answer is kept for the process. Whatever could make the answer differ is
+checked again: options that differ (in value or in type), tools with other names, another
+format's support, an option value that could have changed in place (a list).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from agentloop.providers.neutral_options import (
     check_options,
     check_request_options,
 )
-from agentloop.providers.wire_cache import WireCache
 from agentloop.tools import collect_tools
 
 SUPPORT = OptionSupport("Test format", max_stop=2)
@@ -35,45 +34,40 @@ def upper(text: str) -> str:
     return text.upper()
 
 
-def request(cache: WireCache | None, tools: list[Any] | None = None) -> Request:
+def request(tools: list[Any] | None = None) -> Request:
     offered = tuple(collect_tools(tools if tools is not None else [bump]).values())
-    return Request([Message.user("hi")], offered, wire_cache=cache)
+    return Request([Message.user("hi")], offered)
 
 
-def test_the_same_options_of_a_run_are_checked_once() -> None:
-    cache = WireCache()
+def test_the_same_question_is_answered_once() -> None:
     options = {"temperature": 0.5, "tool_choice": "bump"}
-    first = check_request_options(options, request(cache), SUPPORT)
-    assert first == check_options(options, tools=request(None).tools, support=SUPPORT)
-    assert check_request_options(dict(options), request(cache), SUPPORT) is first
-    cache.clear()
-    assert check_request_options(options, request(cache), SUPPORT) is not first
+    first = check_request_options(options, request(), SUPPORT)
+    assert check_request_options(dict(options), request(), SUPPORT) is first
+    assert check_options(options, tools=request().tools, support=SUPPORT) is first
+    assert check_options(options, tools=request().tools, support=None) is not first
 
 
 def test_whatever_could_change_the_answer_is_checked_again() -> None:
-    cache = WireCache()
-    check_request_options({"tool_choice": "bump"}, request(cache), SUPPORT)
+    check_request_options({"tool_choice": "bump"}, request(), SUPPORT)
     with pytest.raises(InvalidOptionError, match="names no tool on offer"):
-        check_request_options({"tool_choice": "bump"}, request(cache, [upper]), SUPPORT)
+        check_request_options({"tool_choice": "bump"}, request([upper]), SUPPORT)
     with pytest.raises(InvalidOptionError, match="temperature"):
-        check_request_options({"temperature": 5}, request(cache), SUPPORT)
+        check_request_options({"temperature": 5}, request(), SUPPORT)
     other = OptionSupport("Other format", unsupported={"seed": "it has none"})
-    check_request_options({"seed": 1}, request(cache), SUPPORT)
+    check_request_options({"seed": 1}, request(), SUPPORT)
     with pytest.raises(InvalidOptionError, match="Other format"):
-        check_request_options({"seed": 1}, request(cache), other)
+        check_request_options({"seed": 1}, request(), other)
+
+
+def test_an_equal_value_of_another_type_is_checked_again() -> None:
+    check_request_options({"max_tokens": 1}, request(), SUPPORT)  # True == 1, but not a count
+    with pytest.raises(InvalidOptionError, match="max_tokens"):
+        check_request_options({"max_tokens": True}, request(), SUPPORT)
 
 
 def test_a_list_option_is_checked_at_every_request() -> None:
-    cache = WireCache()
     stop = ["a", "b"]
-    check_request_options({"stop": stop}, request(cache), SUPPORT)
+    check_request_options({"stop": stop}, request(), SUPPORT)
     stop.append("c")  # the same list, changed in place: past the format's two
     with pytest.raises(InvalidOptionError, match="at most 2 stop sequences"):
-        check_request_options({"stop": stop}, request(cache), SUPPORT)
-
-
-def test_without_a_run_cache_every_request_is_checked() -> None:
-    options = {"temperature": 0.5}
-    first = check_request_options(options, request(None), SUPPORT)
-    assert check_request_options(options, request(None), SUPPORT) is not first
-    assert check_request_options(options, request(None), SUPPORT) == first
+        check_request_options({"stop": stop}, request(), SUPPORT)

@@ -84,7 +84,53 @@ def check_options(
     limits, None for the checks every format shares (the chain's, before it knows the
     format). ``tools_known=False`` when the tools are not collected yet (a toolbox not
     prepared): ``tool_choice`` names are then checked at encoding.
+
+    The answer depends on nothing else, so it is kept (`_CHECKED`) for options made of
+    plain values only (a list or dict could change in place): every request of a chain,
+    and every prompt of a batch, asks the same question.
     """
+    tools = tuple(tools)
+    key = _memo_key(options, tools, support, tools_known)
+    if key is not None:
+        kept = _CHECKED.get(key)
+        if kept is not None and kept[0] is support:
+            return kept[1]
+    checked = _checked(options, tools, support, tools_known)
+    if key is not None:
+        if len(_CHECKED) >= _CHECKED_LIMIT:
+            _CHECKED.clear()
+        _CHECKED[key] = (support, checked)
+    return checked
+
+
+#: Option values that cannot change in place: options made only of these are kept.
+_PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
+#: `check_options`'s answers by `_memo_key`, each with the support it was checked against
+#: (kept, so that its ``id()`` in the key stays its own).
+_CHECKED: dict[tuple[Any, ...], tuple[OptionSupport | None, NeutralOptions]] = {}
+_CHECKED_LIMIT = 1024
+
+
+def _memo_key(
+    options: Mapping[str, Any],
+    tools: tuple[Any, ...],
+    support: OptionSupport | None,
+    tools_known: bool,
+) -> tuple[Any, ...] | None:
+    # each value's type is part of the key: True == 1, but temperature=True is refused
+    items = tuple((name, type(value), value) for name, value in options.items())
+    if not all(kind in _PLAIN_VALUES for _, kind, _ in items):
+        return None
+    names = tuple(getattr(tool, "name", None) for tool in tools)
+    return (items, names, id(support), tools_known)
+
+
+def _checked(
+    options: Mapping[str, Any],
+    tools: tuple[Any, ...],
+    support: OptionSupport | None,
+    tools_known: bool,
+) -> NeutralOptions:
     given = {key: value for key, value in options.items() if value is not None}
     _check_values(given)
     cache_mode(given)
@@ -103,31 +149,11 @@ def check_options(
     )
 
 
-#: Option values that cannot change in place: a run's options made only of these are
-#: checked once (`check_request_options`).
-_PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
-
-
 def check_request_options(
     options: Mapping[str, Any], request: Request, support: OptionSupport
 ) -> NeutralOptions:
-    """`check_options` for a codec encoding ``request``, with ``request.tools`` on offer.
-
-    Every request of a run carries the same options and tools: with the run's cache, the
-    answer is kept and given again while the options are equal (plain values only: a list
-    or dict could change in place, so such options are checked at every request), the tools
-    have the same names and ``support`` is the same object.
-    """
-    cache = request.wire_cache
-    if cache is None or not all(type(value) in _PLAIN_VALUES for value in options.values()):
-        return check_options(options, tools=request.tools, support=support)
-    names = [getattr(tool, "name", None) for tool in request.tools]
-    kept = cache.memo.get("options")
-    if kept is not None and kept[2] is support and kept[1] == names and kept[0] == options:
-        return kept[3]  # type: ignore[no-any-return]
-    checked = check_options(options, tools=request.tools, support=support)
-    cache.memo["options"] = (dict(options), names, support, checked)
-    return checked
+    """`check_options` for a codec encoding ``request``, with ``request.tools`` on offer."""
+    return check_options(options, tools=request.tools, support=support)
 
 
 def refuse(option: str, value: Any, problem: str, provider: str | None = None) -> NoReturn:
