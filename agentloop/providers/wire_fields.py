@@ -187,7 +187,9 @@ class MessageReader(_Checks[ConversionError]):
     def refuse(self, path: str, why: str) -> ConversionError:
         """The error for a field that is well formed but has no neutral form (``why`` says
         which, and what to do): ``"<provider>: message field <path>: <why>"``."""
-        return ConversionError(f"{self.provider}: message field {path}: {why}", provider=self.provider)
+        return ConversionError(
+            f"{self.provider}: message field {path}: {why}", provider=self.provider
+        )
 
     def one_of(self, value: Any, allowed: tuple[str, ...], path: Where, key: Key = None) -> str:
         """``value`` if it is one of the ``allowed`` strings."""

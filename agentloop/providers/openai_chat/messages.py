@@ -414,9 +414,7 @@ def _parse_arguments(text: str | dict[str, Any]) -> tuple[dict[str, Any], str | 
 
 
 def _decode_parts(content: list[Any], where: str) -> list[Text | Image | File]:
-    return [
-        _decode_part(READ.object(p, where, i), f"{where}[{i}]") for i, p in enumerate(content)
-    ]
+    return [_decode_part(READ.object(p, where, i), f"{where}[{i}]") for i, p in enumerate(content)]
 
 
 def _decode_part(raw: dict[str, Any], where: str) -> Text | Image | File:
