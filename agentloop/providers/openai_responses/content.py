@@ -125,9 +125,9 @@ def decode_file(part: dict[str, Any], where: str) -> File:
     if data is not None and not data.startswith("data:"):
         READ.never(data, "a data: URL (data:<type>;base64,...)", where, "file_data")
     if data is not None and url is not None:
-        raise READ.refuse(f"{where}", "has both file_data and file_url; give one")
+        raise READ.refuse(where, "it has both file_data and file_url; give one")
     if data is None and url is None and "file_id" not in fields:
-        raise READ.refuse(f"{where}", "needs a file_data, file_url or file_id")
+        raise READ.refuse(where, "it needs a file_data, file_url or file_id")
     try:
         if url is not None:
             media_type = guess_media_type(url)
