@@ -440,22 +440,26 @@ def _user(*blocks: Any) -> list[dict[str, Any]]:
         (
             None,
             _user({"type": "image", "source": {"type": "url"}}),
-            "messages[0].content[0].source.url should be a string, got nothing (the field is missing)",
+            "messages[0].content[0].source.url should be a string, got nothing (the field is "
+            "missing)",
         ),
         (
             None,
             _user({"type": "image", "source": {"type": "file"}}),
-            "messages[0].content[0].source.file_id should be a string, got nothing (the field is missing)",
+            "messages[0].content[0].source.file_id should be a string, got nothing (the field is "
+            "missing)",
         ),
         (
             None,
             _user({"type": "image", "source": {"type": "x"}}),
-            "messages[0].content[0].source.type should be 'file', 'base64', 'url' or 'text', got a string ('x')",
+            "messages[0].content[0].source.type should be 'file', 'base64', 'url' or 'text', got a "
+            "string ('x')",
         ),
         (
             None,
             _user({"type": "image", "source": {"type": "base64", "media_type": "image/png"}}),
-            "messages[0].content[0].source.data should be a string, got nothing (the field is missing)",
+            "messages[0].content[0].source.data should be a string, got nothing (the field is "
+            "missing)",
         ),
         (
             None,
@@ -465,7 +469,8 @@ def _user(*blocks: Any) -> list[dict[str, Any]]:
         (
             None,
             _user({"type": "tool_result"}),
-            "messages[0].content[0].tool_use_id should be a string, got nothing (the field is missing)",
+            "messages[0].content[0].tool_use_id should be a string, got nothing (the field is "
+            "missing)",
         ),
         (
             None,
@@ -475,12 +480,14 @@ def _user(*blocks: Any) -> list[dict[str, Any]]:
         (
             None,
             _user({"type": "tool_result", "tool_use_id": "t", "content": 5}),
-            "messages[0].content[0].content should be a string or a list of blocks, got an integer (5)",
+            "messages[0].content[0].content should be a string or a list of blocks, got an integer "
+            "(5)",
         ),
         (
             None,
             _user({"type": "audio"}),
-            "messages[0].content[0].type should be 'text', 'image', 'document' or 'tool_result' (in a user turn),",
+            "messages[0].content[0].type should be 'text', 'image', 'document' or 'tool_result' "
+            "(in a user turn),",
         ),
         (
             None,

@@ -423,7 +423,8 @@ def test_system_instruction_role_is_kept() -> None:
         (
             None,
             [{"parts": [{"somethingElse": {}}]}],
-            "contents[0].parts[0]: it has none of text, inlineData, fileData, functionCall, functionResponse (key",
+            "contents[0].parts[0]: it has none of text, inlineData, fileData, functionCall, "
+            "functionResponse (key",
         ),
         (
             None,
@@ -433,7 +434,8 @@ def test_system_instruction_role_is_kept() -> None:
         (
             None,
             [{"parts": [{"text": "a", "inlineData": {}}]}],
-            "contents[0].parts[0]: it holds several data fields ['text', 'inlineData']; a part holds one",
+            "contents[0].parts[0]: it holds several data fields ['text', 'inlineData']; a part "
+            "holds one",
         ),
         (
             None,
@@ -443,22 +445,26 @@ def test_system_instruction_role_is_kept() -> None:
         (
             None,
             [{"parts": [{"inlineData": {"mimeType": "image/png"}}]}],
-            "contents[0].parts[0].inlineData.data should be a string, got nothing (the field is missing)",
+            "contents[0].parts[0].inlineData.data should be a string, got nothing (the field is "
+            "missing)",
         ),
         (
             None,
             [{"parts": [{"inlineData": {"mimeType": "image/png", "data": "@@@"}}]}],
-            "contents[0].parts[0].inlineData.data: Invalid base64 data: Only base64 data is allowed",
+            "contents[0].parts[0].inlineData.data: Invalid base64 data: Only base64 data is "
+            "allowed",
         ),
         (
             None,
             [{"parts": [{"fileData": {"mimeType": "image/png"}}]}],
-            "contents[0].parts[0].fileData.fileUri should be a string, got nothing (the field is missing)",
+            "contents[0].parts[0].fileData.fileUri should be a string, got nothing (the field is "
+            "missing)",
         ),
         (
             None,
             [{"role": "model", "parts": [{"functionCall": {"args": {}}}]}],
-            "contents[0].parts[0].functionCall.name should be a string, got nothing (the field is missing)",
+            "contents[0].parts[0].functionCall.name should be a string, got nothing (the field is "
+            "missing)",
         ),
         (
             None,
@@ -468,22 +474,26 @@ def test_system_instruction_role_is_kept() -> None:
         (
             None,
             [{"parts": [{"functionResponse": {"name": "f", "response": "ok"}}]}],
-            "contents[0].parts[0].functionResponse.response should be an object, got a string ('ok')",
+            "contents[0].parts[0].functionResponse.response should be an object, got a string "
+            "('ok')",
         ),
         (
             None,
             [{"parts": [{"functionResponse": {"response": {}}}]}],
-            "contents[0].parts[0].functionResponse.name should be a string, got nothing (the field is missing)",
+            "contents[0].parts[0].functionResponse.name should be a string, got nothing (the field "
+            "is missing)",
         ),
         (
             None,
             [{"parts": [{"functionCall": {"name": "f"}}]}],
-            "contents[0].parts[0].functionCall: a functionCall in a user content; only the model makes calls",
+            "contents[0].parts[0].functionCall: a functionCall in a user content; only the model "
+            "makes calls",
         ),
         (
             None,
             [{"role": "model", "parts": [{"functionResponse": {"name": "f", "response": {}}}]}],
-            "contents[0].parts[0].functionResponse: a functionResponse in a model content; it belongs to a user c",
+            "contents[0].parts[0].functionResponse: a functionResponse in a model content; it "
+            "belongs to a user c",
         ),
         (
             {"parts": "Be brief"},
@@ -493,7 +503,8 @@ def test_system_instruction_role_is_kept() -> None:
         (
             {"parts": [{"inlineData": {}}]},
             [],
-            "systemInstruction.parts[0].text should be a string, got nothing (the field is missing)",
+            "systemInstruction.parts[0].text should be a string, got nothing (the field is "
+            "missing)",
         ),
     ],
 )

@@ -433,7 +433,8 @@ def _call(**fields: Any) -> dict[str, Any]:
         ([["not", "a", "dict"]], "input[0] should be an object, got a list"),
         (
             [{"role": "user"}],
-            "input[0].content should be a string or a list of content parts, got nothing (the field is missing)",
+            "input[0].content should be a string or a list of content parts, got nothing (the "
+            "field is missing)",
         ),
         (
             [{"role": "user", "content": 5}],
@@ -441,7 +442,8 @@ def _call(**fields: Any) -> dict[str, Any]:
         ),
         (
             [{"role": "robot", "content": "x"}],
-            "input[0].role should be 'user', 'system', 'developer' or 'assistant', got a string ('robot')",
+            "input[0].role should be 'user', 'system', 'developer' or 'assistant', got a string "
+            "('robot')",
         ),
         (
             [{"role": "user", "content": [{"text": "x"}]}],
@@ -453,11 +455,13 @@ def _call(**fields: Any) -> dict[str, Any]:
         ),
         (
             [{"role": "user", "content": [{"type": "input_audio"}]}],
-            "input[0].content[0].type should be 'input_text', 'input_image' or 'input_file', got a string ('input",
+            "input[0].content[0].type should be 'input_text', 'input_image' or 'input_file', got a "
+            "string ('input",
         ),
         (
             [{"role": "user", "content": [{"type": "input_image"}]}],
-            "input[0].content[0].image_url should be a string (or a file_id beside it), got nothing (the field is",
+            "input[0].content[0].image_url should be a string (or a file_id beside it), got "
+            "nothing (the field is",
         ),
         (
             [{"role": "user", "content": [{"type": "input_image", "image_url": "data:x"}]}],
@@ -465,7 +469,8 @@ def _call(**fields: Any) -> dict[str, Any]:
         ),
         (
             [{"role": "user", "content": [{"type": "input_file", "file_data": "JVBE"}]}],
-            "input[0].content[0].file_data should be a data: URL (data:<type>;base64,...), got a string ('JVBE')",
+            "input[0].content[0].file_data should be a data: URL (data:<type>;base64,...), got a "
+            "string ('JVBE')",
         ),
         (
             [{"role": "user", "content": [{"type": "input_file"}]}],
@@ -473,14 +478,16 @@ def _call(**fields: Any) -> dict[str, Any]:
         ),
         (
             [{"role": "assistant", "content": [{"type": "input_image", "image_url": "https://x"}]}],
-            "input[0].content[0].type should be 'output_text' or 'refusal' (in assistant content), got a string (",
+            "input[0].content[0].type should be 'output_text' or 'refusal' (in assistant content), "
+            "got a string (",
         ),
         ([_call(call_id=None)], "input[0].call_id should be a string, got null"),
         ([_call(name=7)], "input[0].name should be a string, got an integer (7)"),
         ([_call(arguments={"a": 1})], "input[0].arguments should be a string, got an object"),
         (
             [{"type": "function_call_output", "call_id": "c1"}],
-            "input[0].output should be a string or a list of content parts, got nothing (the field is missing)",
+            "input[0].output should be a string or a list of content parts, got nothing (the field "
+            "is missing)",
         ),
         (
             [{"type": "function_call_output", "call_id": "c1", "output": 1}],
@@ -496,7 +503,8 @@ def _call(**fields: Any) -> dict[str, Any]:
         ),
         (
             [{"type": "item_reference", "id": "x"}],
-            "input[0].type should be an item's type, a non-empty string other than 'item_reference' (which names ",
+            "input[0].type should be an item's type, a non-empty string other than "
+            "'item_reference' (which names ",
         ),
     ],
 )

@@ -28,7 +28,7 @@ the compact JSON of the arguments.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from agentloop.media import File, Image
 from agentloop.messages import (
@@ -319,7 +319,8 @@ def _decode_input_message(item: dict[str, Any], where: str) -> Message:
     parts, list_form = _decode_content(item, role, where)
     if list_form:
         fields[LIST_FORM] = True
-    return Message("system" if role == "developer" else role, parts, as_extra(fields))
+    neutral = cast(Role, "system" if role == "developer" else role)  # user or system: checked
+    return Message(neutral, parts, as_extra(fields))
 
 
 def _decode_assistant_message(item: dict[str, Any], where: str, after_text: bool) -> list[Part]:
