@@ -474,7 +474,7 @@ def _call(**fields: Any) -> dict[str, Any]:
         ),
         (
             [{"role": "user", "content": [{"type": "input_file"}]}],
-            "input[0].content[0]: needs a file_data, file_url or file_id",
+            "input[0].content[0]: it needs a file_data, file_url or file_id",
         ),
         (
             [{"role": "assistant", "content": [{"type": "input_image", "image_url": "https://x"}]}],
