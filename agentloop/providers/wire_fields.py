@@ -203,6 +203,7 @@ class MessageReader(_Checks[ConversionError]):
             raise self.fail(at(path, key), expected, value)
 
     def never(self, value: Any, expected: str, path: Where, key: Key = None) -> NoReturn:
+        """Refuse ``value`` at the path: the branch a decoder reaches when no form matched."""
         raise self.fail(at(path, key), expected, value)
 
 
