@@ -413,59 +413,107 @@ def _user(*blocks: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("system", "messages", "field"),
+    ("system", "messages", "says"),
     [
-        (None, {"role": "user"}, "messages must be a list"),
-        (None, ["hi"], r"messages\[0\] must be an object"),
-        (None, [{"content": "hi"}], r"messages\[0\]\.role"),
-        (None, [{"role": "user", "content": 3}], r"messages\[0\]\.content"),
-        (None, _user({"text": "no type"}), r"content\[0\] must be an object with a string 'type'"),
-        (None, _user({"type": "image"}), r"content\[0\]\.source"),
-        (None, _user({"type": "image", "source": {"type": "url"}}), r"source\.url"),
-        (None, _user({"type": "image", "source": {"type": "file"}}), r"source\.file_id"),
-        (None, _user({"type": "image", "source": {"type": "x"}}), "'x' is not supported"),
+        (None, {"role": "user"}, "messages should be a list of turns, got an object"),
+        (None, ["hi"], "messages[0] should be an object, got a string ('hi')"),
+        (
+            None,
+            [{"content": "hi"}],
+            "messages[0].role should be 'user' or 'assistant', got nothing (the field is missing)",
+        ),
+        (
+            None,
+            [{"role": "user", "content": 3}],
+            "messages[0].content should be a string or a list of blocks, got an integer (3)",
+        ),
+        (
+            None,
+            _user({"text": "no type"}),
+            "messages[0].content[0].type should be a string, got nothing (the field is missing)",
+        ),
+        (
+            None,
+            _user({"type": "image"}),
+            "messages[0].content[0].source should be an object, got nothing (the field is missing)",
+        ),
+        (
+            None,
+            _user({"type": "image", "source": {"type": "url"}}),
+            "messages[0].content[0].source.url should be a string, got nothing (the field is "
+            "missing)",
+        ),
+        (
+            None,
+            _user({"type": "image", "source": {"type": "file"}}),
+            "messages[0].content[0].source.file_id should be a string, got nothing (the field is "
+            "missing)",
+        ),
+        (
+            None,
+            _user({"type": "image", "source": {"type": "x"}}),
+            "messages[0].content[0].source.type should be 'file', 'base64', 'url' or 'text', got a "
+            "string ('x')",
+        ),
         (
             None,
             _user({"type": "image", "source": {"type": "base64", "media_type": "image/png"}}),
-            r"source\.data",
+            "messages[0].content[0].source.data should be a string, got nothing (the field is "
+            "missing)",
         ),
         (
             None,
             _user({"type": "image", "source": {"type": "base64", "media_type": "x", "data": "!"}}),
-            r"source\.data",
+            "messages[0].content[0].source.data: Invalid base64 data: Only base64 data is allowed",
         ),
-        (None, _user({"type": "tool_result"}), r"content\[0\]\.tool_use_id"),
+        (
+            None,
+            _user({"type": "tool_result"}),
+            "messages[0].content[0].tool_use_id should be a string, got nothing (the field is "
+            "missing)",
+        ),
         (
             None,
             _user({"type": "tool_result", "tool_use_id": "t", "is_error": "no"}),
-            r"is_error",
+            "messages[0].content[0].is_error should be a boolean, got a string ('no')",
         ),
         (
             None,
             _user({"type": "tool_result", "tool_use_id": "t", "content": 5}),
-            r"content\[0\]\.content",
+            "messages[0].content[0].content should be a string or a list of blocks, got an integer "
+            "(5)",
         ),
-        (None, _user({"type": "audio"}), "unsupported block type 'audio'"),
+        (
+            None,
+            _user({"type": "audio"}),
+            "messages[0].content[0].type should be 'text', 'image', 'document' or 'tool_result' "
+            "(in a user turn),",
+        ),
         (
             None,
             [{"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "f"}]}],
-            r"content\[0\]\.input",
+            "messages[0].content[0].input should be an object, got nothing (the field is missing)",
         ),
         (
             None,
             [{"role": "assistant", "content": [{"type": "thinking", "thinking": 1}]}],
-            r"content\[0\]\.thinking",
+            "messages[0].content[0].thinking should be a string, got an integer (1)",
         ),
-        (42, [], "system must be"),
-        ([{"type": "image"}], [], r"system\[0\]: expected a text block"),
-        (None, _user({"type": "text", "text": None}), r"content\[0\]\.text"),
+        (42, [], "system should be a string or a list of text blocks, got an integer (42)"),
+        ([{"type": "image"}], [], "system[0].type should be 'text', got a string ('image')"),
+        (
+            None,
+            _user({"type": "text", "text": None}),
+            "messages[0].content[0].text should be a string, got null",
+        ),
     ],
 )
 def test_malformed_payload_raises_conversion_error_naming_the_field(
-    system: Any, messages: Any, field: str
+    system: Any, messages: Any, says: str
 ) -> None:
-    with pytest.raises(ConversionError, match=field) as info:
+    with pytest.raises(ConversionError) as info:
         decode_messages(system, messages)
+    assert str(info.value).startswith(f"anthropic: message field {says}")
     assert info.value.provider == ANTHROPIC
 
 

@@ -164,7 +164,11 @@ def test_what_converse_cannot_carry_is_refused_by_message() -> None:
         encode_messages(
             [Message.user("See").add(Image(url="gs://b/x.png", media_type="image/png"))]
         )
-    with pytest.raises(ConversionError, match=r"messages\[0\]\.role must be"):
+    with pytest.raises(
+        ConversionError,
+        match=r"^bedrock: message field messages\[0\]\.role should be 'user' or 'assistant', "
+        r"got a string \('system'\)$",
+    ):
         decode_messages(None, [{"role": "system", "content": []}])
 
 

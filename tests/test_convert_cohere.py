@@ -164,7 +164,11 @@ def test_other_formats_reasoning_is_left_out_and_cohere_cannot_carry_files() -> 
     with_image = ToolResult("look", "x", "c1", attachments=[Image(PNG_URL)])
     with pytest.raises(ConversionError, match="attachments"):
         encode_messages([Message("tool", [with_image])])
-    with pytest.raises(ConversionError, match="role 'robot'"):
+    with pytest.raises(
+        ConversionError,
+        match=r"^cohere: message field messages\[0\]\.role should be 'user', 'system', "
+        r"'assistant' or 'tool', got a string \('robot'\)$",
+    ):
         decode_messages([{"role": "robot", "content": "x"}])
 
 

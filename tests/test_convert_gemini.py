@@ -401,59 +401,119 @@ def test_system_instruction_role_is_kept() -> None:
 
 
 @pytest.mark.parametrize(
-    ("system", "contents", "field"),
+    ("system", "contents", "says"),
     [
-        (None, {"role": "user"}, "contents must be a list"),
-        (None, ["hi"], r"contents\[0\] must be an object"),
-        (None, [{"role": "user"}], r"contents\[0\]\.parts must be a list"),
-        (None, [{"role": "system", "parts": []}], r"contents\[0\]\.role"),
-        (None, [{"role": "user", "parts": [], "x": 1}], r"unknown fields \['x'\]"),
-        (None, [{"parts": [{"somethingElse": {}}]}], r"parts\[0\] has none of"),
-        (None, [{"parts": [{"text": 3}]}], r"parts\[0\]\.text must be a string"),
-        (None, [{"parts": [{"text": "a", "inlineData": {}}]}], "several data fields"),
-        (None, [{"parts": [{"inlineData": {"data": "AAAA"}}]}], r"inlineData\.mimeType"),
-        (None, [{"parts": [{"inlineData": {"mimeType": "image/png"}}]}], r"inlineData\.data"),
+        (None, {"role": "user"}, "contents should be a list of contents, got an object"),
+        (None, ["hi"], "contents[0] should be an object, got a string ('hi')"),
+        (
+            None,
+            [{"role": "user"}],
+            "contents[0].parts should be a list, got nothing (the field is missing)",
+        ),
+        (
+            None,
+            [{"role": "system", "parts": []}],
+            "contents[0].role should be 'user' or 'model', got a string ('system')",
+        ),
+        (
+            None,
+            [{"role": "user", "parts": [], "x": 1}],
+            "contents[0]: it has unknown fields ['x']; a content has role and parts",
+        ),
+        (
+            None,
+            [{"parts": [{"somethingElse": {}}]}],
+            "contents[0].parts[0]: it has none of text, inlineData, fileData, functionCall, "
+            "functionResponse (key",
+        ),
+        (
+            None,
+            [{"parts": [{"text": 3}]}],
+            "contents[0].parts[0].text should be a string, got an integer (3)",
+        ),
+        (
+            None,
+            [{"parts": [{"text": "a", "inlineData": {}}]}],
+            "contents[0].parts[0]: it holds several data fields ['text', 'inlineData']; a part "
+            "holds one",
+        ),
+        (
+            None,
+            [{"parts": [{"inlineData": {"data": "AAAA"}}]}],
+            "contents[0].parts[0].inlineData.mimeType should be a string, got null",
+        ),
+        (
+            None,
+            [{"parts": [{"inlineData": {"mimeType": "image/png"}}]}],
+            "contents[0].parts[0].inlineData.data should be a string, got nothing (the field is "
+            "missing)",
+        ),
         (
             None,
             [{"parts": [{"inlineData": {"mimeType": "image/png", "data": "@@@"}}]}],
-            r"inlineData\.data",
+            "contents[0].parts[0].inlineData.data: Invalid base64 data: Only base64 data is "
+            "allowed",
         ),
-        (None, [{"parts": [{"fileData": {"mimeType": "image/png"}}]}], r"fileData\.fileUri"),
+        (
+            None,
+            [{"parts": [{"fileData": {"mimeType": "image/png"}}]}],
+            "contents[0].parts[0].fileData.fileUri should be a string, got nothing (the field is "
+            "missing)",
+        ),
         (
             None,
             [{"role": "model", "parts": [{"functionCall": {"args": {}}}]}],
-            r"functionCall\.name",
+            "contents[0].parts[0].functionCall.name should be a string, got nothing (the field is "
+            "missing)",
         ),
         (
             None,
             [{"role": "model", "parts": [{"functionCall": {"name": "f", "args": [1]}}]}],
-            r"functionCall\.args must be an object",
+            "contents[0].parts[0].functionCall.args should be an object, got a list",
         ),
         (
             None,
             [{"parts": [{"functionResponse": {"name": "f", "response": "ok"}}]}],
-            r"functionResponse\.response must be an object",
+            "contents[0].parts[0].functionResponse.response should be an object, got a string "
+            "('ok')",
         ),
         (
             None,
             [{"parts": [{"functionResponse": {"response": {}}}]}],
-            r"functionResponse\.name",
+            "contents[0].parts[0].functionResponse.name should be a string, got nothing (the field "
+            "is missing)",
         ),
-        (None, [{"parts": [{"functionCall": {"name": "f"}}]}], "functionCall in a user content"),
+        (
+            None,
+            [{"parts": [{"functionCall": {"name": "f"}}]}],
+            "contents[0].parts[0].functionCall: a functionCall in a user content; only the model "
+            "makes calls",
+        ),
         (
             None,
             [{"role": "model", "parts": [{"functionResponse": {"name": "f", "response": {}}}]}],
-            "functionResponse in a model content",
+            "contents[0].parts[0].functionResponse: a functionResponse in a model content; it "
+            "belongs to a user c",
         ),
-        ({"parts": "Be brief"}, [], r"systemInstruction\.parts must be a list"),
-        ({"parts": [{"inlineData": {}}]}, [], r"systemInstruction\.parts\[0\]\.text"),
+        (
+            {"parts": "Be brief"},
+            [],
+            "systemInstruction.parts should be a list, got a string ('Be brief')",
+        ),
+        (
+            {"parts": [{"inlineData": {}}]},
+            [],
+            "systemInstruction.parts[0].text should be a string, got nothing (the field is "
+            "missing)",
+        ),
     ],
 )
 def test_malformed_payloads_raise_conversion_errors_naming_the_field(
-    system: Any, contents: Any, field: str
+    system: Any, contents: Any, says: str
 ) -> None:
-    with pytest.raises(ConversionError, match=field) as info:
+    with pytest.raises(ConversionError) as info:
         decode_messages(system, contents)
+    assert str(info.value).startswith(f"gemini: message field {says}")
     assert info.value.provider == GEMINI
 
 

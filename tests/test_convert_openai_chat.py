@@ -400,59 +400,137 @@ def test_a_part_chat_cannot_carry_raises_conversion_error_naming_it(part: Any, r
     assert "OpenAI Chat Completions" in str(info.value)
 
 
+_CALL_0 = "messages[0].tool_calls[0]"
+
+
 @pytest.mark.parametrize(
-    ("payload", "names"),
+    ("payload", "says"),
     [
-        ({"role": "user", "content": "x"}, "messages must be a list"),
-        (["hello"], "messages[0] must be an object"),
-        ([{"content": "x"}], "'role'"),
-        ([{"role": "function", "content": "x"}], "'function'"),
-        ([{"role": "user", "content": 3}], "messages[0].content"),
-        ([{"role": "assistant", "content": 1}], "messages[0].content"),
-        ([{"role": "assistant", "tool_calls": {}}], "messages[0].tool_calls"),
-        ([{"role": "assistant", "tool_calls": ["x"]}], "tool_calls[0]"),
-        ([{"role": "assistant", "tool_calls": [{"id": "c"}]}], "'function'"),
-        ([{"role": "assistant", "tool_calls": [{"function": {}, "id": "c"}]}], "'name'"),
-        ([{"role": "assistant", "tool_calls": [{"id": 1, "function": {}}]}], ".id"),
-        ([{"role": "assistant", "tool_calls": [_wire_call("f", "c", 5)]}], "arguments"),
-        ([{"role": "assistant", "tool_calls": [{"type": "custom", "id": "c"}]}], "'custom'"),
-        ([{"role": "tool", "content": "x"}], "'tool_call_id'"),
-        ([{"role": "tool", "tool_call_id": "c", "content": None}], "messages[0].content"),
-        ([{"role": "tool", "tool_call_id": "c", "content": [{"type": "x"}]}], "only text"),
+        (
+            {"role": "user", "content": "x"},
+            "messages should be a list of message objects, got an object",
+        ),
+        (["hello"], "messages[0] should be an object, got a string ('hello')"),
+        (
+            [{"content": "x"}],
+            "messages[0].role should be 'user', 'assistant', 'system', 'developer' or 'tool', "
+            "got nothing (the field is missing)",
+        ),
+        (
+            [{"role": "function", "content": "x"}],
+            "messages[0].role should be 'user', 'assistant', "
+            "'system', 'developer' or 'tool', got a string ('function')",
+        ),
+        (
+            [{"role": "user", "content": 3}],
+            "messages[0].content should be a string or a list of parts, got an integer (3)",
+        ),
+        (
+            [{"role": "assistant", "content": 1}],
+            "messages[0].content should be a string, a list of parts or null, got an integer (1)",
+        ),
+        (
+            [{"role": "assistant", "tool_calls": {}}],
+            "messages[0].tool_calls should be a list, got an object",
+        ),
+        (
+            [{"role": "assistant", "tool_calls": ["x"]}],
+            f"{_CALL_0} should be an object, got a string ('x')",
+        ),
+        (
+            [{"role": "assistant", "tool_calls": [{"id": "c"}]}],
+            f"{_CALL_0}.function should be an object, got nothing (the field is missing)",
+        ),
+        (
+            [{"role": "assistant", "tool_calls": [{"function": {}, "id": "c"}]}],
+            f"{_CALL_0}.function.name should be a string, got nothing (the field is missing)",
+        ),
+        (
+            [{"role": "assistant", "tool_calls": [{"id": 1, "function": {}}]}],
+            f"{_CALL_0}.id should be a string, got an integer (1)",
+        ),
+        (
+            [{"role": "assistant", "tool_calls": [_wire_call("f", "c", 5)]}],
+            f"{_CALL_0}.function.arguments should be a string or an object, got an integer (5)",
+        ),
+        (
+            [{"role": "assistant", "tool_calls": [{"type": "custom", "id": "c"}]}],
+            f"{_CALL_0}.type should be 'function', got a string ('custom')",
+        ),
+        (
+            [{"role": "tool", "content": "x"}],
+            "messages[0].tool_call_id should be a string, got nothing (the field is missing)",
+        ),
+        (
+            [{"role": "tool", "tool_call_id": "c", "content": None}],
+            "messages[0].content should be a string or a list of text parts, got null",
+        ),
+        (
+            [{"role": "tool", "tool_call_id": "c", "content": [{"type": "x"}]}],
+            "messages[0].content[0] should be a text part (a tool message holds only text), "
+            "got an object",
+        ),
         (
             [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "u"}}]}],
-            "text",
+            "messages[0].content[0] should be a text part (a system message holds only text), "
+            "got an object",
         ),
     ],
 )
 def test_malformed_message_raises_conversion_error_naming_the_field(
-    payload: Any, names: str
+    payload: Any, says: str
 ) -> None:
     with pytest.raises(ConversionError) as info:
         decode_messages(payload)
-    assert names in str(info.value)
+    assert str(info.value) == f"openai: message field {says}"
     assert info.value.provider == OPENAI
 
 
+_PART_0 = "messages[0].content[0]"
+
+
 @pytest.mark.parametrize(
-    ("part", "names"),
+    ("part", "says"),
     [
-        ({"type": "video_url"}, "'video_url'"),
-        ({"type": "text"}, "'text'"),
-        ({"type": "image_url", "image_url": {}}, "content[0].image_url is missing the field 'url'"),
-        ({"type": "image_url", "image_url": "u"}, "content[0].image_url has the wrong type"),
-        ({"type": "image_url", "image_url": {"url": "data:;base64,!!"}}, "content[0]: Invalid"),
-        ({"type": "file", "file": {"file_data": "!!"}}, "content[0]: Invalid"),
-        ({"type": "file", "file": {"file_id": "f"}}, "file_id"),
-        ({"type": "input_audio", "input_audio": {"data": ""}}, "'format'"),
+        (
+            {"type": "video_url"},
+            f"field {_PART_0}.type should be 'text', 'image_url', 'input_audio' or 'file', "
+            "got a string ('video_url')",
+        ),
+        (
+            {"type": "text"},
+            f"field {_PART_0}.text should be a string, got nothing (the field is missing)",
+        ),
+        (
+            {"type": "image_url", "image_url": {}},
+            f"field {_PART_0}.image_url.url should be a string, got nothing (the field is missing)",
+        ),
+        (
+            {"type": "image_url", "image_url": "u"},
+            f"field {_PART_0}.image_url should be an object, got a string ('u')",
+        ),
+        (
+            {"type": "image_url", "image_url": {"url": "data:;base64,!!"}},
+            f"field {_PART_0}.image_url: Invalid data URL",
+        ),
+        ({"type": "file", "file": {"file_data": "!!"}}, f"field {_PART_0}.file: Invalid base64"),
+        (
+            {"type": "file", "file": {"file_id": "f"}},
+            f"field {_PART_0}.file.file_id: references to uploaded files are not supported",
+        ),
+        (
+            {"type": "input_audio", "input_audio": {"data": ""}},
+            f"field {_PART_0}.input_audio.format should be a string, got nothing (the field is "
+            "missing)",
+        ),
     ],
 )
 def test_malformed_content_part_raises_conversion_error_naming_the_field(
-    part: dict[str, Any], names: str
+    part: dict[str, Any], says: str
 ) -> None:
     with pytest.raises(ConversionError) as info:
         decode_messages([{"role": "user", "content": [part]}])
-    assert names in str(info.value)
+    assert str(info.value).startswith(f"openai: message {says}")
     assert info.value.provider == OPENAI
 
 

@@ -5,7 +5,8 @@ The two formats name their blocks differently (``{"type": "tool_result", ...}`` 
 ``{"toolResult": {...}}``) but shape a conversation alike: a list of ``user`` and
 ``assistant`` turns whose roles alternate, each a list of blocks, a tool's results sent as
 blocks of the user turn ahead of its other blocks. So the rules for that shape live here, and
-each codec says only which block is a tool result and how its errors read:
+each codec says only which block is a tool result and whose its errors are (its
+`MessageReader`, so a malformed turn is worded as every imported message is):
 
 - `BlockTurns.append`: a neutral message's blocks onto the wire, merged into the turn before
   when its role repeats, tool results placed before the turn's other blocks;
@@ -22,9 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agentloop.errors import ConversionError
 from agentloop.messages import Message, Part
-from agentloop.providers.wire_fields import with_kept
+from agentloop.providers.wire_fields import MISSING, MessageReader, with_kept
 
 Block = dict[str, Any]
 #: How a codec reads one turn: its blocks, role and place, and the tool names seen by call id.
@@ -33,10 +33,10 @@ DecodeTurn = Callable[[Block, str, str, dict[str, str]], list[Message]]
 
 @dataclass(frozen=True, slots=True)
 class BlockTurns:
-    """The turn rules of one block format: ``error`` makes its `ConversionError` (naming the
+    """The turn rules of one block format: ``read`` checks its fields (its errors name the
     provider); ``is_result`` tells a tool-result block."""
 
-    error: Callable[[str], ConversionError]
+    read: MessageReader
     is_result: Callable[[Block], bool]
 
     def append(self, wire: list[Block], role: str, kept: Block, blocks: list[Block]) -> None:
@@ -59,7 +59,7 @@ class BlockTurns:
         """The neutral messages of a request's ``messages`` turns, in order: ``decode_turn``
         reads one checked turn, given its place and the tool names seen so far by call id."""
         if not isinstance(messages, list | tuple):
-            raise self.error(f"messages must be a list, got {type(messages).__name__}")
+            raise self.read.fail("messages", "a list of turns", messages)
         names: dict[str, str] = {}
         out: list[Message] = []
         for index, turn in enumerate(messages):
@@ -70,11 +70,8 @@ class BlockTurns:
 
     def _turn(self, wire: object, where: str) -> tuple[Block, str]:
         """A request's turn at ``where`` and its role, checked."""
-        if not isinstance(wire, dict):
-            raise self.error(f"{where} must be an object, got {type(wire).__name__}")
-        role = wire.get("role")
-        if role not in ("user", "assistant"):
-            raise self.error(f"{where}.role must be 'user' or 'assistant', got {role!r:.40}")
+        wire = self.read.object(wire, where)
+        role = self.read.one_of(wire.get("role", MISSING), ("user", "assistant"), where, "role")
         return wire, role
 
     @staticmethod
@@ -91,8 +88,10 @@ class BlockTurns:
         self, block: Block, key: str, kind: type, where: str, *, optional: bool = False
     ) -> Any:
         """``block[key]``, a string or an object as ``kind`` says (or None if ``optional``)."""
-        value = block.get(key)
-        if not isinstance(value, kind) and not (optional and value is None):
-            wanted = "a string" if kind is str else "an object"
-            raise self.error(f"{where}.{key} must be {wanted}, got {value!r:.40}")
-        return value
+        if optional:
+            if kind is str:
+                return self.read.string_or_none(block.get(key), where, key)
+            return self.read.object_or_none(block.get(key), where, key)
+        if kind is str:
+            return self.read.string(block.get(key, MISSING), where, key)
+        return self.read.object(block.get(key, MISSING), where, key)

@@ -59,7 +59,7 @@ from agentloop.providers.anthropic.server_tools import (
 from agentloop.providers.block_turns import BlockTurns
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_cache import MessageCache, joined_list
-from agentloop.providers.wire_fields import with_kept
+from agentloop.providers.wire_fields import MISSING, MessageReader, with_kept
 
 Block = dict[str, Any]
 System = str | list[Block] | None
@@ -74,7 +74,9 @@ def _error(message: str) -> ConversionError:
     return ConversionError(f"Anthropic: {message}", provider=ANTHROPIC)
 
 
-_TURNS = BlockTurns(_error, lambda block: block["type"] == "tool_result")
+#: Checked reads of a caller's messages: a wrong field is a `ConversionError` naming its path.
+READ = MessageReader(ANTHROPIC)
+_TURNS = BlockTurns(READ, lambda block: block["type"] == "tool_result")
 _field = _TURNS.field
 
 
@@ -301,7 +303,7 @@ def _decode_system(system: object) -> list[Message]:
     if isinstance(system, str):
         return [Message("system", [Text(system)])]
     if not isinstance(system, list | tuple):
-        raise _error(f"system must be a string or a list of text blocks, not {system!r:.40}")
+        READ.never(system, "a string or a list of text blocks", "system")
     return [Message("system", [_decode_text(b, at) for b, at in _blocks(list(system), "system")])]
 
 
@@ -355,8 +357,7 @@ def _decode_tool_result(block: Block, where: str, tool_names: dict[str, str]) ->
     call_id = _field(block, "tool_use_id", str, where)
     rest = _rest(block, "tool_use_id", "content", "is_error")
     is_error = block.get("is_error", False)
-    if not isinstance(is_error, bool):
-        raise _error(f"{where}.is_error must be true or false")
+    READ.expect(isinstance(is_error, bool), is_error, "a boolean", where, "is_error")
     if "is_error" in block and not is_error:
         rest["is_error"] = False  # keep an explicit false so the payload comes back unchanged
     content = block.get("content", "")
@@ -386,8 +387,7 @@ def _decode_result_content(
 
 
 def _decode_text(block: Block, where: str) -> Text:
-    if block["type"] != "text":
-        raise _error(f"{where}: expected a text block, got {block['type']!r}")
+    READ.one_of(block["type"], ("text",), where, "type")
     return Text(_field(block, "text", str, where), _wrap(_rest(block, "text")), citations(block))
 
 
@@ -396,12 +396,11 @@ def _decode_user_block(block: Block, where: str) -> Text | Image | File:
     if kind == "text":
         return _decode_text(block, where)
     if kind not in ("image", "document"):
-        raise _error(f"{where}: unsupported block type {kind!r} in a user message")
+        expected = "'text', 'image', 'document' or 'tool_result' (in a user turn)"
+        READ.never(kind, expected, where, "type")
     source = _field(block, "source", dict, where)
-    source_type = _field(source, "type", str, f"{where}.source")
-    decode = _SOURCES.get(source_type)
-    if decode is None:
-        raise _error(f"{where}.source.type {source_type!r} is not supported")
+    source_type = READ.one_of(source.get("type", MISSING), tuple(_SOURCES), where, "source.type")
+    decode = _SOURCES[source_type]
     rest = _rest(block, "source", "title")
     kept = dict(source) if source_type == "file" else _rest(source, "media_type", "data", "url")
     if kept:
@@ -416,9 +415,9 @@ def _decode_user_block(block: Block, where: str) -> Text | Image | File:
 def _base64_source(source: Block, where: str) -> dict[str, Any]:
     media_type = _field(source, "media_type", str, where)
     try:
-        data = decode_base64(_field(source, "data", str, where), what=f"{where}.data")
+        data = decode_base64(_field(source, "data", str, where))
     except MediaError as exc:
-        raise _error(str(exc)) from None
+        raise READ.refuse(f"{where}.data", str(exc)) from None
     return {"data": data, "media_type": media_type}
 
 
@@ -448,10 +447,11 @@ _SOURCES: dict[str, Callable[[Block, str], dict[str, Any]]] = {
 def _blocks(content: object, where: str) -> list[tuple[Block, str]]:
     """The blocks of a content list, each with its location for error messages."""
     if not isinstance(content, list):
-        raise _error(f"{where} must be a string or a list of blocks, got {content!r:.40}")
+        READ.never(content, "a string or a list of blocks", where)
     for index, block in enumerate(content):
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            raise _error(f"{where}[{index}] must be an object with a string 'type'")
+        READ.string(
+            READ.object(block, where, index).get("type", MISSING), f"{where}[{index}]", "type"
+        )
     return [(block, f"{where}[{index}]") for index, block in enumerate(content)]
 
 

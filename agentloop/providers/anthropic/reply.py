@@ -82,7 +82,7 @@ def decode_message(
     try:
         parts = decode_assistant_content(content)
     except ConversionError as exc:
-        raise READ.unconvertible(exc, "Anthropic: ") from None
+        raise READ.unconvertible(exc) from None
     for part in parts:
         if isinstance(part, ToolCall) and raw_arguments and part.tool_call_id in raw_arguments:
             part.raw_arguments = raw_arguments[part.tool_call_id]

@@ -39,7 +39,7 @@ from agentloop.portable import portable
 from agentloop.providers.bedrock.format import BEDROCK
 from agentloop.providers.block_turns import BlockTurns
 from agentloop.providers.media_fetch import pending
-from agentloop.providers.wire_fields import with_kept
+from agentloop.providers.wire_fields import MessageReader, with_kept
 
 Block = dict[str, Any]
 
@@ -69,7 +69,9 @@ def _error(message: str) -> ConversionError:
     return ConversionError(f"Bedrock: {message}", provider=BEDROCK)
 
 
-_TURNS = BlockTurns(_error, lambda block: "toolResult" in block)
+#: Checked reads of a caller's messages: a wrong field is a `ConversionError` naming its path.
+READ = MessageReader(BEDROCK)
+_TURNS = BlockTurns(READ, lambda block: "toolResult" in block)
 _field = _TURNS.field
 
 
@@ -242,9 +244,10 @@ def _assistant_part(block: Block, where: str, names: dict[str, str]) -> Part:
         return _text(block, where)
     use = block.get("toolUse")
     if isinstance(use, dict) and use.get("type", "tool_use") == "tool_use":
-        call_id, name = _field(use, "toolUseId", str, where), _field(use, "name", str, where)
+        at_use = f"{where}.toolUse"
+        call_id, name = _field(use, "toolUseId", str, at_use), _field(use, "name", str, at_use)
         names[call_id] = name
-        arguments = _field(use, "input", dict, f"{where}.toolUse")
+        arguments = _field(use, "input", dict, at_use)
         # "type": "tool_use" is the default the reply names and a request leaves out
         rest = {k: v for k, v in use.items() if k not in ("toolUseId", "name", "input", "type")}
         return ToolCall(name, arguments, call_id, extra={BEDROCK: rest} if rest else {})
@@ -304,7 +307,8 @@ def _tool_result_part(block: Block, where: str, names: dict[str, str]) -> ToolRe
         elif "image" in item or "document" in item:
             attachments.append(_media(item, at))
         else:
-            raise _error(f"{at}: unsupported tool result content {next(iter(item))!r}")
+            expected = "a text, json, image or document block (in a tool result)"
+            READ.never(item, expected, at)
     is_error = status == "error"
     output = "".join(texts)
     extra = {BEDROCK: rest} if rest else {}
@@ -331,14 +335,14 @@ def _media(block: Block, where: str) -> Image | File:
     fields: dict[str, Any] = {"media_type": kind}
     if "bytes" in source:
         try:
-            data = decode_base64(_field(source, "bytes", str, f"{where}.source"), what=where)
+            data = decode_base64(_field(source, "bytes", str, f"{where}.source"))
         except MediaError as exc:
-            raise _error(str(exc)) from None
+            raise READ.refuse(f"{where}.source.bytes", str(exc)) from None
         fields["data"] = data
     elif isinstance(source.get("s3Location"), dict):
         fields["url"] = _field(source["s3Location"], "uri", str, f"{where}.source.s3Location")
     else:
-        raise _error(f"{where}.source must hold bytes or an s3Location")
+        READ.never(source, "an object holding bytes or an s3Location", where, "source")
     if kind is None:
         rest["format"] = wire_format  # unknown to this codec: goes back as it came
     extra = {BEDROCK: rest} if rest else {}
@@ -354,9 +358,8 @@ def _text(block: Block, where: str) -> Text:
 
 def _blocks(content: Any, where: str) -> list[tuple[Block, str]]:
     """The blocks of a content list, each with its place for error messages."""
-    if not isinstance(content, list):
-        raise _error(f"{where} must be a list of blocks, got {content!r:.40}")
+    READ.list(content, where)
     for index, block in enumerate(content):
-        if not isinstance(block, dict) or not block:
-            raise _error(f"{where}[{index}] must be an object naming its kind")
+        expected = "an object naming its kind (a non-empty object)"
+        READ.expect(isinstance(block, dict) and bool(block), block, expected, where, index)
     return [(block, f"{where}[{index}]") for index, block in enumerate(content)]

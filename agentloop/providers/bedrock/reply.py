@@ -83,7 +83,7 @@ def decode_reply(body: Any) -> Reply:
     try:
         parts = decode_assistant_content(content, "output.message.content")
     except ConversionError as exc:
-        raise READ.unconvertible(exc, "Bedrock: ") from None
+        raise READ.unconvertible(exc) from None
     usage = decode_usage(body.get("usage"))
     reason = READ.string_or_none(body.get("stopReason"), "stopReason")
     finish = None if reason is None else FINISH_REASONS.get(reason, reason)

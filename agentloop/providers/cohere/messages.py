@@ -30,12 +30,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agentloop.errors import ConversionError
+from agentloop.errors import ConversionError, MediaError
 from agentloop.media import File, Image, encode_base64, guess_media_type
 from agentloop.messages import Citation, Message, Part, Text, Thinking, ToolCall, ToolResult
 from agentloop.portable import portable
 from agentloop.providers.cohere.format import COHERE
-from agentloop.providers.wire_fields import with_kept
+from agentloop.providers.wire_fields import MISSING, MessageReader, alternatives, with_kept
 from agentloop.providers.wire_json import read_arguments
 
 Wire = dict[str, Any]
@@ -49,6 +49,7 @@ FORM = "content_form"
 BLOCKS = "content_blocks"
 #: Citation types that cite the answer text (None: not given, as older replies do).
 _ANSWER_CITATIONS = (None, "TEXT_CONTENT")
+_ROLES = ("user", "system", "assistant", "tool")
 
 
 def _error(message: str) -> ConversionError:
@@ -174,18 +175,20 @@ def _encode_tool_message(message: Message, where: str) -> list[Wire]:
 
 # -- wire -> neutral ---------------------------------------------------------------------------
 
+#: Checked reads of a caller's messages: a wrong field is a `ConversionError` naming its path.
+READ = MessageReader(COHERE)
+
 
 def decode_messages(messages: Any) -> list[Message]:
     """Neutral messages for Cohere v2 Chat ``messages``."""
-    if not isinstance(messages, list):
-        raise _error(f"messages must be a list of message objects, not {type(messages).__name__}")
+    READ.expect(isinstance(messages, list), messages, "a list of message objects", "messages")
     out: list[Message] = []
     open_calls: dict[str, str] = {}
     run: Message | None = None
     for index, raw in enumerate(messages):
         where = f"messages[{index}]"
         raw = _object(raw, where)
-        role = raw.get("role")
+        role = READ.one_of(raw.get("role", MISSING), _ROLES, where, "role")
         if role == "tool":
             if run is None:
                 run = Message("tool")
@@ -196,10 +199,8 @@ def decode_messages(messages: Any) -> list[Message]:
         if role == "assistant":
             message = decode_assistant(raw, where)
             open_calls = {c.tool_call_id: c.name for c in message.tool_calls}
-        elif role in ("user", "system"):
-            message = _decode_user_or_system(raw, role, where)
         else:
-            raise _error(f"{where}.role {role!r:.40} is not user, system, assistant or tool")
+            message = _decode_user_or_system(raw, role, where)
         out.append(message)
     return out
 
@@ -214,7 +215,7 @@ def _decode_user_or_system(raw: Wire, role: str, where: str) -> Message:
         lone_plain = len(parts) == 1 and isinstance(parts[0], Text) and not parts[0].extra
         form = "list" if lone_plain else None
     else:
-        raise _error(f"{where}.content must be a string or a list of blocks")
+        READ.never(content, "a string or a list of blocks", where, "content")
     return Message(role, parts, _extra(raw, {"role", "content"}, form))  # type: ignore[arg-type]
 
 
@@ -224,18 +225,22 @@ def _decode_block(raw: Any, role: str, where: str) -> Part:
     if kind == "text":
         return Text(_string(block, "text", where), _extra(block, {"type", "text"}))
     if kind == "image_url" and role == "user":
-        image = _object(block.get("image_url"), f"{where}.image_url")
+        image = _object(block.get("image_url", MISSING), f"{where}.image_url")
         url = _string(image, "url", f"{where}.image_url")
         detail = image.get("detail")
-        part = (
-            Image(url)
-            if url.startswith("data:")
-            else Image(url=url, media_type=guess_media_type(url))
-        )
+        try:
+            part = (
+                Image(url)
+                if url.startswith("data:")
+                else Image(url=url, media_type=guess_media_type(url))
+            )
+        except MediaError as exc:
+            raise READ.refuse(f"{where}.image_url.url", str(exc)) from None
         part.detail = detail if isinstance(detail, str) else None
         part.extra = _extra(block, {"type", "image_url"})
         return part
-    raise _error(f"{where}.type {kind!r:.40} is not a block a {role} message takes")
+    allowed = ("text", "image_url") if role == "user" else ("text",)
+    raise READ.fail(f"{where}.type", f"{alternatives(allowed)} (in a {role} message)", kind)
 
 
 def decode_assistant(raw: Any, where: str = "message") -> Message:
@@ -244,8 +249,7 @@ def decode_assistant(raw: Any, where: str = "message") -> Message:
     parts: list[Part] = []
     plan = raw.get("tool_plan")
     if plan is not None:
-        if not isinstance(plan, str):
-            raise _error(f"{where}.tool_plan must be a string")
+        READ.string(plan, where, "tool_plan")
         if plan:
             parts.append(Thinking(plan, provider=COHERE, extra={COHERE: dict(TOOL_PLAN)}))
     content = raw.get("content")
@@ -256,14 +260,10 @@ def decode_assistant(raw: Any, where: str = "message") -> Message:
     elif isinstance(content, list):
         parts.extend(_assistant_block(b, f"{where}.content[{i}]") for i, b in enumerate(content))
     elif content is not None:
-        raise _error(f"{where}.content must be a string, a list of blocks or absent")
-    citations = raw.get("citations")
-    if citations is not None and not isinstance(citations, list):
-        raise _error(f"{where}.citations must be a list")
+        READ.never(content, "a string, a list of blocks or absent", where, "content")
+    citations = READ.list_or_none(raw.get("citations"), where, "citations")
     _attach_citations(parts, citations or [])
-    calls = raw.get("tool_calls")
-    if calls is not None and not isinstance(calls, list):
-        raise _error(f"{where}.tool_calls must be a list")
+    calls = READ.list_or_none(raw.get("tool_calls"), where, "tool_calls")
     for index, call in enumerate(calls or []):
         parts.append(_decode_call(call, f"{where}.tool_calls[{index}]"))
     known = {"role", "content", "tool_calls", "tool_plan"}
@@ -278,15 +278,14 @@ def _assistant_block(raw: Any, where: str) -> Part:
     if kind == "thinking":
         text = _string(block, "thinking", where)
         return Thinking(text, provider=COHERE, extra=_extra(block, {"type", "thinking"}))
-    raise _error(f"{where}.type {kind!r:.40} is not a block an assistant message takes")
+    raise READ.fail(f"{where}.type", "'text' or 'thinking' (in an assistant message)", kind)
 
 
 def _decode_call(raw: Any, where: str) -> ToolCall:
     call = _object(raw, where)
-    if call.get("type", "function") != "function":
-        raise _error(f"{where}: tool calls of type {call.get('type')!r:.40} are not supported")
+    READ.one_of(call.get("type", "function"), ("function",), where, "type")
     call_id = _string(call, "id", where)
-    function = _object(call.get("function"), f"{where}.function")
+    function = _object(call.get("function", MISSING), f"{where}.function")
     name = _string(function, "name", f"{where}.function")
     text = function.get("arguments", "{}")
     if isinstance(text, dict):
@@ -294,7 +293,7 @@ def _decode_call(raw: Any, where: str) -> ToolCall:
     elif isinstance(text, str):
         arguments, unread = read_arguments(text) if text.strip() else ({}, None)
     else:
-        raise _error(f"{where}.function.arguments must be JSON text")
+        READ.never(text, "JSON text or an object", f"{where}.function", "arguments")
     return ToolCall(name, arguments, call_id, unread, _extra(call, {"id", "type", "function"}))
 
 
@@ -307,12 +306,18 @@ def _decode_tool_result(raw: Wire, where: str, open_calls: dict[str, str]) -> To
     elif isinstance(content, list):
         blocks = [_object(b, f"{where}.content[{i}]") for i, b in enumerate(content)]
         for index, block in enumerate(blocks):
-            if block.get("type") not in ("text", "document"):
-                raise _error(f"{where}.content[{index}] must be a text or document block")
+            expected = "'text' or 'document' (in a tool result)"
+            READ.expect(
+                block.get("type") in ("text", "document"),
+                block.get("type"),
+                expected,
+                f"{where}.content[{index}]",
+                "type",
+            )
         output = _rendering(blocks)
         extra.setdefault(COHERE, {})[BLOCKS] = blocks
     else:
-        raise _error(f"{where}.content must be a string or a list of blocks")
+        READ.never(content, "a string or a list of blocks", where, "content")
     return ToolResult(open_calls.get(call_id, ""), output, call_id, extra=extra)
 
 
@@ -384,13 +389,8 @@ def _extra(raw: Mapping[str, Any], known: set[str], form: str | None = None) -> 
 
 
 def _object(value: Any, where: str) -> Wire:
-    if not isinstance(value, dict):
-        raise _error(f"{where} must be an object, not {type(value).__name__}")
-    return value
+    return READ.object(value, where)
 
 
 def _string(raw: Mapping[str, Any], key: str, where: str) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str):
-        raise _error(f"{where}.{key} must be a string, got {value!r:.40}")
-    return value
+    return READ.string(raw.get(key, MISSING), where, key)

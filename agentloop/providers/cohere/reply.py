@@ -48,7 +48,7 @@ def decode_reply(body: Any) -> Reply:
     try:
         decoded = decode_assistant(message, "message")
     except ConversionError as exc:
-        raise READ.unconvertible(exc, "Cohere: ") from None
+        raise READ.unconvertible(exc) from None
     reason = READ.string_or_none(body.get("finish_reason"), "finish_reason")
     finish = None if reason is None else FINISH_REASONS.get(reason, reason.lower())
     return Reply(sendable(decoded), decode_usage(body.get("usage")), finish)

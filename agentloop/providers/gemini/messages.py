@@ -54,7 +54,7 @@ from agentloop.providers.gemini.server_tools import (
     server_part_kind,
 )
 from agentloop.providers.media_fetch import pending
-from agentloop.providers.wire_fields import with_kept
+from agentloop.providers.wire_fields import MISSING, MessageReader, with_kept
 
 _DATA_KINDS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 _SIGNATURE = "thoughtSignature"
@@ -74,26 +74,14 @@ def _get(obj: dict[str, Any], camel: str) -> Any:
     return obj[camel] if camel in obj else obj.get(_snake(camel))
 
 
-def _dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        _fail(f"{where} must be an object, got {type(value).__name__}")
-    return value
+def _required(obj: dict[str, Any], camel: str) -> Any:
+    """`_get` for a field the format requires: `MISSING` when absent, so the error says so."""
+    return obj[camel] if camel in obj else obj.get(_snake(camel), MISSING)
 
 
-def _str(value: Any, where: str) -> str:
-    if not isinstance(value, str):
-        _fail(f"{where} must be a string, got {type(value).__name__}")
-    return value
-
-
-def _optional_str(value: Any, where: str) -> str | None:
-    return None if value is None else _str(value, where)
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        _fail(f"{where} must be a list, got {type(value).__name__}")
-    return value
+#: Checked reads of a caller's contents: a wrong field is a `ConversionError` naming its path.
+READ = MessageReader(GEMINI)
+_dict, _str, _optional_str, _list = READ.object, READ.string, READ.string_or_none, READ.list
 
 
 def _extra(**entries: Any) -> dict[str, dict[str, Any]]:
@@ -145,7 +133,7 @@ def decode_messages(
     """Read a ``generateContent`` request's ``systemInstruction`` and ``contents``."""
     messages = [] if system_instruction is None else [_decode_system(system_instruction)]
     if isinstance(contents, str | bytes | dict) or not isinstance(contents, Sequence):
-        _fail(f"contents must be a list of contents, got {type(contents).__name__}")
+        READ.never(contents, "a list of contents", "contents")
     calls = _Calls()
     for i, content in enumerate(contents):
         messages.extend(_decode_content(content, f"contents[{i}]", calls))
@@ -156,11 +144,11 @@ def _decode_system(system: dict[str, Any] | str) -> Message:
     if isinstance(system, str):
         return Message.system(system)
     system = _dict(system, "systemInstruction")
-    parts = _list(system.get("parts"), "systemInstruction.parts")
+    parts = _list(system.get("parts", MISSING), "systemInstruction.parts")
     texts: list[Part] = []
     for i, raw in enumerate(parts):
         where = f"systemInstruction.parts[{i}]"
-        texts.append(Text(_str(_dict(raw, where).get("text"), f"{where}.text")))
+        texts.append(Text(_str(_dict(raw, where).get("text", MISSING), f"{where}.text")))
     role = system.get("role")
     return Message("system", texts, _extra(role=role))
 
@@ -169,11 +157,10 @@ def _decode_content(content: Any, where: str, calls: _Calls) -> list[Message]:
     content = _dict(content, where)
     unknown = set(content) - {"role", "parts"}
     if unknown:
-        _fail(f"{where} has unknown fields {sorted(unknown)}; a content has role and parts")
-    role = content.get("role", "user")
-    if role not in ("user", "model"):
-        _fail(f"{where}.role must be 'user' or 'model', got {role!r}")
-    raw_parts = _list(content.get("parts"), f"{where}.parts")
+        why = f"it has unknown fields {sorted(unknown)}; a content has role and parts"
+        raise READ.refuse(where, why)
+    role = READ.one_of(content.get("role", "user"), ("user", "model"), where, "role")
+    raw_parts = _list(content.get("parts", MISSING), f"{where}.parts")
     parts = [
         _decode_part(raw, f"{where}.parts[{j}]", role, calls) for j, raw in enumerate(raw_parts)
     ]
@@ -193,12 +180,12 @@ def _read_part(raw: Any, where: str) -> _WirePart:
     part = _dict(raw, where)
     kinds = [k for k in _DATA_KINDS if k in part or _snake(k) in part]
     if len(kinds) > 1:
-        _fail(f"{where} holds several data fields {kinds}; a part holds one")
+        raise READ.refuse(where, f"it holds several data fields {kinds}; a part holds one")
     signature = _optional_str(_get(part, _SIGNATURE), f"{where}.{_SIGNATURE}")
     known = {*kinds, *map(_snake, kinds), _SIGNATURE, _snake(_SIGNATURE)}
     fields = {k: v for k, v in part.items() if k not in known}
     if not kinds and signature is None:
-        _fail(f"{where} has none of {', '.join(_DATA_KINDS)} (keys: {sorted(part)})")
+        raise READ.refuse(where, f"it has none of {', '.join(_DATA_KINDS)} (keys: {sorted(part)})")
     kind = kinds[0] if kinds else None
     thought = kind == "text" and fields.get("thought") is True
     if thought:
@@ -212,9 +199,11 @@ def _decode_part(raw: Any, where: str, role: str, calls: _Calls) -> Part:
         return decode_server_part(server_kind, raw)
     wire = _read_part(raw, where)
     if wire.kind == "functionCall" and role != "model":
-        _fail(f"{where} is a functionCall in a {role} content; only the model makes calls")
+        why = f"a functionCall in a {role} content; only the model makes calls"
+        raise READ.refuse(f"{where}.functionCall", why)
     if wire.kind == "functionResponse" and role != "user":
-        _fail(f"{where} is a functionResponse in a {role} content; it belongs to a user content")
+        why = f"a functionResponse in a {role} content; it belongs to a user content"
+        raise READ.refuse(f"{where}.functionResponse", why)
     if wire.kind == "functionCall":
         return _decode_call(wire, f"{where}.functionCall", calls)
     if wire.kind == "functionResponse":
@@ -240,22 +229,22 @@ def _decode_media(kind: str, value: Any, where: str, extra: dict[str, Any]) -> I
     mime = _optional_str(_get(body, "mimeType"), f"{where}.mimeType")
     cls = Image if mime is not None and mime.startswith("image/") else File
     if kind == "fileData":
-        uri = _str(_get(body, "fileUri"), f"{where}.fileUri")
+        uri = _str(_required(body, "fileUri"), f"{where}.fileUri")
         if mime is None:
             extra.setdefault(GEMINI, {})["no_mime_type"] = True
         return cls(url=uri, media_type=mime, extra=extra)
-    encoded = _str(_get(body, "data"), f"{where}.data")
+    encoded = _str(_required(body, "data"), f"{where}.data")
     try:
-        data = decode_base64(encoded, what=f"{where}.data")
+        data = decode_base64(encoded)
     except MediaError as exc:
-        _fail(str(exc))
+        raise READ.refuse(f"{where}.data", str(exc)) from None
     name = _get(body, "displayName")
     return cls(data=data, media_type=_str(mime, f"{where}.mimeType"), filename=name, extra=extra)
 
 
 def _decode_call(wire: _WirePart, where: str, calls: _Calls) -> ToolCall:
     body = _dict(wire.value, where)
-    name = _str(body.get("name"), f"{where}.name")
+    name = _str(body.get("name", MISSING), f"{where}.name")
     args = _dict(body.get("args", {}), f"{where}.args")
     wire_id = _optional_str(body.get("id"), f"{where}.id")
     extra = _extra(
@@ -270,8 +259,8 @@ def _decode_call(wire: _WirePart, where: str, calls: _Calls) -> ToolCall:
 
 def _decode_response(wire: _WirePart, where: str, calls: _Calls) -> ToolResult:
     body = _dict(wire.value, where)
-    name = _str(body.get("name"), f"{where}.name")
-    response = _dict(body.get("response"), f"{where}.response")
+    name = _str(body.get("name", MISSING), f"{where}.name")
+    response = _dict(body.get("response", MISSING), f"{where}.response")
     wire_id = _optional_str(body.get("id"), f"{where}.id")
     parts = _list(body.get("parts", []), f"{where}.parts")
     attachments = [_decode_attachment(p, f"{where}.parts[{i}]") for i, p in enumerate(parts)]
@@ -302,7 +291,8 @@ def _decode_attachment(raw: Any, where: str) -> Image | File:
     part = _dict(raw, where)
     kinds = [k for k in ("inlineData", "fileData") if k in part or _snake(k) in part]
     if len(kinds) != 1 or len(part) != 1:
-        _fail(f"{where} must hold exactly one inlineData or fileData, got keys {sorted(part)}")
+        why = f"it should hold exactly one inlineData or fileData, got keys {sorted(part)}"
+        raise READ.refuse(where, why)
     extra = _extra(file_data=kinds[0] == "fileData")
     return _decode_media(kinds[0], _get(part, kinds[0]), f"{where}.{kinds[0]}", extra)
 

@@ -109,7 +109,7 @@ def decode_message(content: Any, made_up_ids: Sequence[str] = ()) -> Message:
     try:
         (message,) = _decode_content(wire, "candidates[0].content", _ReplyCalls(made_up_ids))
     except ConversionError as exc:
-        raise READ.unconvertible(exc, "Gemini: ") from None
+        raise READ.unconvertible(exc) from None
     except MediaError as exc:
         raise READ.error(f"reply content: {exc}") from None
     return sendable(message)

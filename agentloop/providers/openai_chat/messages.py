@@ -43,7 +43,7 @@ from agentloop.messages import (
 from agentloop.portable import portable
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_cache import MessageCache
-from agentloop.providers.wire_fields import with_kept
+from agentloop.providers.wire_fields import MISSING, MessageReader, with_kept
 from agentloop.providers.wire_json import read_arguments
 
 #: This wire format's name: the key of its fields in a part's ``extra``, and the
@@ -228,20 +228,24 @@ def _encode_tool_message(message: Message, where: str) -> list[dict[str, Any]]:
 
 # -- wire -> neutral ---------------------------------------------------------------------------
 
+#: Checked reads of a caller's messages: a wrong field is a `ConversionError` naming its path.
+READ = MessageReader(OPENAI)
+_ROLES = ("user", "assistant", "system", "developer", "tool")
+
 
 def decode_messages(messages: Sequence[dict[str, Any]]) -> list[Message]:
     """Neutral messages for Chat Completions ``messages``."""
     if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence):
-        raise _error(f"messages must be a list of message objects, not {type(messages).__name__}")
+        raise READ.fail("messages", "a list of message objects", messages)
     decoder = _Decoder()
     for index, raw in enumerate(messages):
-        decoder.add(_as_dict(raw, f"messages[{index}]"), f"messages[{index}]")
+        decoder.add(READ.object(raw, "messages", index), f"messages[{index}]")
     return decoder.out
 
 
 def decode_assistant(raw: Any, where: str = "message") -> Message:
     """One assistant message as a reply carries it (``choices[0].message``)."""
-    return _decode_assistant(_as_dict(raw, where), where)
+    return _decode_assistant(READ.object(raw, where), where)
 
 
 class _Decoder:
@@ -253,7 +257,7 @@ class _Decoder:
         self.tool_run: Message | None = None  # the neutral tool message being filled
 
     def add(self, raw: dict[str, Any], where: str) -> None:
-        role = _field(raw, "role", str, where)
+        role = READ.one_of(raw.get("role", MISSING), _ROLES, where, "role")
         if role == "tool":
             self._add_tool_result(raw, where)
             return
@@ -263,14 +267,12 @@ class _Decoder:
         if role == "assistant":
             message = _decode_assistant(raw, where)
             self.open_calls = list(message.tool_calls)
-        elif role in ("user", "system", "developer"):
-            message = _decode_user_or_system(raw, role, where)
         else:
-            raise _error(f"{where}.role {role!r} is not supported")
+            message = _decode_user_or_system(raw, role, where)
         self.out.append(message)
 
     def _add_tool_result(self, raw: dict[str, Any], where: str) -> None:
-        call_id = _field(raw, "tool_call_id", str, where)
+        call_id = READ.string(raw.get("tool_call_id", MISSING), where, "tool_call_id")
         output = _tool_output(raw.get("content"), f"{where}.content")
         call = next((c for c in self.open_calls if c.tool_call_id == call_id), None)
         if call is not None:
@@ -288,12 +290,20 @@ class _Decoder:
 def _tool_output(content: Any, where: str) -> str:
     if isinstance(content, str):
         return content
-    if isinstance(content, list):
-        parts = [_as_dict(p, f"{where}[{i}]") for i, p in enumerate(content)]
-        if all(p.get("type") == "text" and isinstance(p.get("text"), str) for p in parts):
-            return "".join(p["text"] for p in parts)
-        raise _error(f"{where} of a tool message may hold only text parts")
-    raise _error(f"{where} must be a string or a list of text parts, not {type(content).__name__}")
+    if not isinstance(content, list):
+        READ.never(content, "a string or a list of text parts", where)
+    texts = []
+    for index, part in enumerate(content):
+        part = READ.object(part, where, index)
+        READ.expect(
+            part.get("type") == "text" and isinstance(part.get("text"), str),
+            part,
+            "a text part (a tool message holds only text)",
+            where,
+            index,
+        )
+        texts.append(part["text"])
+    return "".join(texts)
 
 
 def _take_attachments(raw: dict[str, Any], run: Message, where: str) -> bool:
@@ -342,12 +352,18 @@ def _decode_user_or_system(raw: dict[str, Any], role: str, where: str) -> Messag
     elif isinstance(content, list):
         parts = list(_decode_parts(content, f"{where}.content"))
     else:
-        raise _error(f"{where}.content must be a string or a list of parts")
-    if role != "user" and not all(isinstance(p, Text) for p in parts):
-        raise _error(f"{where}.content of a {role} message may hold only text parts")
+        READ.never(content, "a string or a list of parts", where, "content")
+    if role != "user":
+        _only_text(parts, content, f"{where}.content", f"a {role} message")
     # "developer" (OpenAI's newer name for system) stays in extra so it is sent back as such
     extra = _extra(raw, {"content"} | ({"role"} if role != "developer" else set()))
     return Message("user" if role == "user" else "system", parts, extra)
+
+
+def _only_text(parts: Sequence[Part], content: Any, where: str, holder: str) -> None:
+    for index, part in enumerate(parts):
+        expected = f"a text part ({holder} holds only text)"
+        READ.expect(isinstance(part, Text), content[index], expected, where, index)
 
 
 def _decode_assistant(raw: dict[str, Any], where: str) -> Message:
@@ -362,27 +378,26 @@ def _decode_assistant(raw: dict[str, Any], where: str) -> Message:
     if isinstance(content, str):
         parts.append(Text(content))
     elif isinstance(content, list):
-        for part in _decode_parts(content, f"{where}.content"):
-            if not isinstance(part, Text):
-                raise _error(f"{where}.content of an assistant message may hold only text parts")
-            parts.append(part)
+        texts = _decode_parts(content, f"{where}.content")
+        _only_text(texts, content, f"{where}.content", "an assistant message")
+        parts.extend(texts)
     elif content is not None:
-        raise _error(f"{where}.content must be a string, a list of parts or null")
-    calls = raw.get("tool_calls")
-    if calls is not None and not isinstance(calls, list):
-        raise _error(f"{where}.tool_calls must be a list, not {type(calls).__name__}")
+        READ.never(content, "a string, a list of parts or null", where, "content")
+    calls = READ.list_or_none(raw.get("tool_calls"), where, "tool_calls")
     for index, call in enumerate(calls or []):
-        parts.append(_decode_tool_call(_as_dict(call, f"{where}.tool_calls[{index}]"), where))
+        at_call = f"{where}.tool_calls[{index}]"
+        parts.append(_decode_tool_call(READ.object(call, at_call), at_call))
     return Message("assistant", parts, _extra(raw, known))
 
 
 def _decode_tool_call(raw: dict[str, Any], where: str) -> ToolCall:
-    if raw.get("type", "function") != "function":
-        raise _error(f"{where}: tool calls of type {raw.get('type')!r} are not supported")
-    call_id = _field(raw, "id", str, where)
-    function = _field(raw, "function", dict, where)
-    name = _field(function, "name", str, f"{where}.function")
-    text = _field(function, "arguments", str | dict, f"{where}.function")
+    READ.one_of(raw.get("type", "function"), ("function",), where, "type")
+    call_id = READ.string(raw.get("id", MISSING), where, "id")
+    function = READ.object(raw.get("function", MISSING), where, "function")
+    name = READ.string(function.get("name", MISSING), f"{where}.function", "name")
+    text = function.get("arguments", MISSING)
+    if not isinstance(text, str | dict):
+        READ.never(text, "a string or an object", f"{where}.function", "arguments")
     arguments, raw_arguments = _parse_arguments(text)
     extra = _extra(raw, {"id", "type", "function"})
     nested = _extra(function, {"name", "arguments"})
@@ -399,22 +414,19 @@ def _parse_arguments(text: str | dict[str, Any]) -> tuple[dict[str, Any], str | 
 
 
 def _decode_parts(content: list[Any], where: str) -> list[Text | Image | File]:
-    return [
-        _decode_part(_as_dict(p, f"{where}[{i}]"), f"{where}[{i}]") for i, p in enumerate(content)
-    ]
+    return [_decode_part(READ.object(p, where, i), f"{where}[{i}]") for i, p in enumerate(content)]
 
 
 def _decode_part(raw: dict[str, Any], where: str) -> Text | Image | File:
-    kind = _field(raw, "type", str, where)
+    kind = READ.one_of(raw.get("type", MISSING), ("text", *_MEDIA_FIELDS), where, "type")
     if kind == "text":
-        return Text(_field(raw, "text", str, where), _extra(raw, {"type", "text"}))
-    if kind not in _MEDIA_FIELDS:
-        raise _error(f"{where}.type {kind!r} is not a content part this converter knows")
-    body = _field(raw, kind, dict, where)
+        text = READ.string(raw.get("text", MISSING), where, "text")
+        return Text(text, _extra(raw, {"type", "text"}))
+    body = READ.object(raw.get(kind, MISSING), where, kind)
     try:
         part = _decode_media(kind, body, f"{where}.{kind}")
     except MediaError as exc:
-        raise _error(f"{where}: {exc}") from None
+        raise READ.refuse(f"{where}.{kind}", str(exc)) from None
     part.extra = _extra(raw, {"type", kind})
     nested = _extra(body, _MEDIA_FIELDS[kind])
     if nested:
@@ -424,48 +436,29 @@ def _decode_part(raw: dict[str, Any], where: str) -> Text | Image | File:
 
 def _decode_media(kind: str, body: dict[str, Any], where: str) -> Image | File:
     if kind == "image_url":
-        url = _field(body, "url", str, where)
-        detail = _optional(body, "detail", str, where)
+        url = READ.string(body.get("url", MISSING), where, "url")
+        detail = READ.string_or_none(body.get("detail"), where, "detail")
         if url.startswith("data:"):
             return Image(url, detail=detail)
         return Image(url=url, media_type=guess_media_type(url), detail=detail)
     if kind == "input_audio":
-        data = decode_base64(_field(body, "data", str, where))
-        audio_format = _field(body, "format", str, where)
+        data = decode_base64(READ.string(body.get("data", MISSING), where, "data"))
+        audio_format = READ.string(body.get("format", MISSING), where, "format")
         return File(data=data, media_type=_AUDIO_TYPES.get(audio_format, f"audio/{audio_format}"))
     if "file_data" not in body and "file_id" in body:
-        raise _error(f"{where}.file_id: references to uploaded files are not supported")
-    file_data = _field(body, "file_data", str, where)
+        raise READ.refuse(f"{where}.file_id", "references to uploaded files are not supported")
+    file_data = READ.string(body.get("file_data", MISSING), where, "file_data")
     source = file_data if file_data.startswith("data:") else decode_base64(file_data)
-    return File(source, _optional(body, "filename", str, where))
+    return File(source, READ.string_or_none(body.get("filename"), where, "filename"))
 
 
-# -- validation helpers ------------------------------------------------------------------------
+# -- helpers ---------------------------------------------------------------------------------------
 
 
 def _extra(raw: Mapping[str, Any], known: set[str]) -> dict[str, dict[str, Any]]:
     """The fields of ``raw`` the neutral model has no place for, as a part's ``extra``."""
     unknown = {k: copy.deepcopy(v) for k, v in raw.items() if k not in known}
     return {OPENAI: unknown} if unknown else {}
-
-
-def _as_dict(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _error(f"{where} must be an object, not {type(value).__name__}")
-    return value
-
-
-def _field(raw: Mapping[str, Any], key: str, kind: Any, where: str) -> Any:
-    if key not in raw:
-        raise _error(f"{where} is missing the field {key!r}")
-    value = raw[key]
-    if not isinstance(value, kind):
-        raise _error(f"{where}.{key} has the wrong type {type(value).__name__}")
-    return value
-
-
-def _optional(raw: Mapping[str, Any], key: str, kind: Any, where: str) -> Any:
-    return None if raw.get(key) is None else _field(raw, key, kind, where)
 
 
 def _cannot_carry(part: Part, where: str) -> ConversionError:

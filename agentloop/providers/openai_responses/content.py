@@ -12,6 +12,7 @@ from agentloop.media import File, Image, guess_media_type
 from agentloop.messages import Part, Text
 from agentloop.providers.openai_responses.fields import (
     ITEM,
+    READ,
     as_extra,
     cannot_carry,
     invalid,
@@ -22,6 +23,7 @@ from agentloop.providers.openai_responses.fields import (
     unread_fields,
 )
 from agentloop.providers.openai_responses.server_tools import citations
+from agentloop.providers.wire_fields import MISSING
 
 TEXT_TYPES = ("input_text", "output_text", "refusal")
 # Responses input_file takes documents, text and spreadsheets; audio and video are refused.
@@ -81,8 +83,7 @@ def http_url(url: str, what: str) -> str:
 
 
 def decode_content_part(part: Any, role: str, where: str) -> Part:
-    if not isinstance(part, dict):
-        raise invalid(f"{where} must be an object, not {type(part).__name__}")
+    part = READ.object(part, where)
     kind = require_string(part, "type", where)
     if kind in TEXT_TYPES:
         key = "refusal" if kind == "refusal" else "text"
@@ -92,12 +93,12 @@ def decode_content_part(part: Any, role: str, where: str) -> Part:
         text = require_string(part, key, where)
         return Text(text, as_extra(fields), citations(text, part.get("annotations")))
     if role == "assistant":
-        raise invalid(f"{where}: assistant content cannot hold {kind!r} parts")
+        READ.never(kind, "'output_text' or 'refusal' (in assistant content)", where, "type")
     if kind == "input_image":
         return decode_image(part, where)
     if kind == "input_file":
         return decode_file(part, where)
-    raise invalid(f"{where}.type {kind!r} is not a content part agentloop can represent")
+    raise READ.fail(f"{where}.type", "'input_text', 'input_image' or 'input_file'", kind)
 
 
 def decode_image(part: dict[str, Any], where: str) -> Image:
@@ -105,7 +106,7 @@ def decode_image(part: dict[str, Any], where: str) -> Image:
     url = optional_string(part, "image_url", where)
     detail = optional_string(part, "detail", where)
     if url is None and "file_id" not in fields:
-        raise invalid(f"{where} needs an image_url or a file_id")
+        READ.never(MISSING, "a string (or a file_id beside it)", where, "image_url")
     try:
         if url is None or url.startswith("data:"):
             return Image(url, detail=detail, extra=as_extra(fields))
@@ -113,7 +114,7 @@ def decode_image(part: dict[str, Any], where: str) -> Image:
             url=url, media_type=guess_media_type(url), detail=detail, extra=as_extra(fields)
         )
     except MediaError as exc:
-        raise invalid(f"{where}.image_url: {exc}") from None
+        raise READ.refuse(f"{where}.image_url", str(exc)) from None
 
 
 def decode_file(part: dict[str, Any], where: str) -> File:
@@ -122,18 +123,18 @@ def decode_file(part: dict[str, Any], where: str) -> File:
     url = optional_string(part, "file_url", where)
     filename = optional_string(part, "filename", where)
     if data is not None and not data.startswith("data:"):
-        raise invalid(f"{where}.file_data must be a data: URL (data:<type>;base64,...)")
+        READ.never(data, "a data: URL (data:<type>;base64,...)", where, "file_data")
     if data is not None and url is not None:
-        raise invalid(f"{where} has both file_data and file_url; give one")
+        raise READ.refuse(where, "it has both file_data and file_url; give one")
     if data is None and url is None and "file_id" not in fields:
-        raise invalid(f"{where} needs a file_data, file_url or file_id")
+        raise READ.refuse(where, "it needs a file_data, file_url or file_id")
     try:
         if url is not None:
             media_type = guess_media_type(url)
             return File(url=url, filename=filename, media_type=media_type, extra=as_extra(fields))
         return File(data, filename, extra=as_extra(fields))
     except MediaError as exc:
-        raise invalid(f"{where}.file_data: {exc}") from None
+        raise READ.refuse(f"{where}.file_data", str(exc)) from None
 
 
 def decode_output_list(output: list[Any], where: str) -> tuple[str, list[Image | File]]:
@@ -144,7 +145,7 @@ def decode_output_list(output: list[Any], where: str) -> tuple[str, list[Image |
         part = decode_content_part(entry, "tool", f"{where}[{index}]")
         if isinstance(part, Text):
             if part.extra:
-                raise invalid(f"{where}[{index}]: only plain input_text parts fit a tool output")
+                READ.never(entry, "a plain input_text part (in a tool output)", where, index)
             texts.append(part.text)
         elif isinstance(part, Image | File):
             media.append(part)

@@ -8,7 +8,7 @@ from typing import Any
 
 from agentloop.errors import ConversionError
 from agentloop.messages import Extra
-from agentloop.providers.wire_fields import with_kept
+from agentloop.providers.wire_fields import MISSING, MessageReader, with_kept
 
 #: This wire format's name: the key of its fields in a part's ``extra``, and the ``provider``
 #: of its `Thinking` and `ProviderPart`s and of its errors.
@@ -16,6 +16,8 @@ OPENAI_RESPONSES = "openai-responses"
 FORMAT = OPENAI_RESPONSES
 #: Key (in a Text part's extra) for the fields of the assistant message item it starts.
 ITEM = "item"
+#: Checked reads of a caller's items: a wrong field is a `ConversionError` naming its path.
+READ = MessageReader(FORMAT)
 
 
 def merge_kept(built: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
@@ -37,21 +39,12 @@ def unread_fields(item: dict[str, Any], consumed: Sequence[str]) -> dict[str, An
     return {key: value for key, value in item.items() if key not in consumed or value is None}
 
 
-def require(item: dict[str, Any], key: str, where: str) -> Any:
-    if item.get(key) is None:
-        raise invalid(f"{where} is missing the field {key!r}")
-    return item[key]
-
-
 def require_string(item: dict[str, Any], key: str, where: str) -> str:
-    value = require(item, key, where)
-    if not isinstance(value, str):
-        raise invalid(f"{where}.{key} must be a string, not {type(value).__name__}")
-    return value
+    return READ.string(item.get(key, MISSING), where, key)
 
 
 def optional_string(item: dict[str, Any], key: str, where: str) -> str | None:
-    return None if item.get(key) is None else require_string(item, key, where)
+    return READ.string_or_none(item.get(key), where, key)
 
 
 def invalid(message: str) -> ConversionError:

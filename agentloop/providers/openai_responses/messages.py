@@ -28,7 +28,7 @@ the compact JSON of the arguments.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from agentloop.media import File, Image
 from agentloop.messages import (
@@ -51,13 +51,13 @@ from agentloop.providers.openai_responses.content import (
 from agentloop.providers.openai_responses.fields import (
     FORMAT,
     ITEM,
+    READ,
     as_extra,
     cannot_carry,
     invalid,
     merge_kept,
     optional_string,
     own_fields,
-    require,
     require_string,
     unread_fields,
 )
@@ -66,6 +66,7 @@ from agentloop.providers.openai_responses.server_tools import (
     encode_server_item,
 )
 from agentloop.providers.wire_cache import MessageCache
+from agentloop.providers.wire_fields import MISSING
 from agentloop.providers.wire_json import UnreadableJSON, load_arguments, read_arguments
 
 LIST_FORM = "list_form"
@@ -221,17 +222,19 @@ def _encode_tool_result(result: ToolResult) -> dict[str, Any]:
 # -- decoding ------------------------------------------------------------------------------
 
 
+_ROLES = ("user", "system", "developer", "assistant")
+
+
 def decode_messages(
     input: str | Sequence[dict[str, Any]], instructions: str | None = None
 ) -> list[Message]:
     """Neutral messages from a Responses ``input`` (and ``instructions``, a leading system)."""
-    if instructions is not None and not isinstance(instructions, str):
-        raise invalid(f"instructions must be a string, not {type(instructions).__name__}")
+    READ.string_or_none(instructions, "instructions")
     messages = [Message.system(instructions)] if instructions else []
     if isinstance(input, str):
         return [*messages, Message.user(input)]
     if not isinstance(input, Sequence) or isinstance(input, bytes | bytearray):
-        raise invalid(f"input must be a string or a list of items, not {type(input).__name__}")
+        READ.never(input, "a string or a list of items", "input")
     return _decode_items(input, "input", messages)
 
 
@@ -244,9 +247,7 @@ def _decode_items(items: Sequence[Any], field: str, messages: list[Message]) -> 
     names = _call_names(items)
     for index, item in enumerate(items):
         where = f"{field}[{index}]"
-        if not isinstance(item, dict):
-            raise invalid(f"{where} must be an object, not {type(item).__name__}")
-        _decode_item(item, where, names, messages)
+        _decode_item(READ.object(item, where), where, names, messages)
     return messages
 
 
@@ -288,10 +289,12 @@ def _decode_item(
         # next request carries it back exactly (server_tools.py).
         _append(messages, "assistant", [decode_server_item(item)])
     else:
-        raise invalid(
-            f"{where} is a {kind!r} item, which agentloop cannot represent "
-            "(an item_reference names an item stored on the server, whose content it never "
-            "saw; the type of any other item must be a non-empty string)"
+        READ.never(
+            kind,
+            "an item's type, a non-empty string other than 'item_reference' (which names an "
+            "item stored on the server, whose content agentloop never saw)",
+            where,
+            "type",
         )
 
 
@@ -309,16 +312,15 @@ def _append(messages: list[Message], role: Role, parts: list[Part]) -> None:
 
 
 def _decode_input_message(item: dict[str, Any], where: str) -> Message:
-    role = item.get("role")
-    if role not in ("user", "system", "developer"):
-        raise invalid(f"{where}.role must be user, system, developer or assistant, not {role!r}")
+    role = READ.one_of(item.get("role", MISSING), _ROLES, where, "role")
     fields = unread_fields(item, ("role", "content"))
     if role == "developer":
         fields["role"] = role
     parts, list_form = _decode_content(item, role, where)
     if list_form:
         fields[LIST_FORM] = True
-    return Message("system" if role == "developer" else role, parts, as_extra(fields))
+    neutral = cast(Role, "system" if role == "developer" else role)  # user or system: checked
+    return Message(neutral, parts, as_extra(fields))
 
 
 def _decode_assistant_message(item: dict[str, Any], where: str, after_text: bool) -> list[Part]:
@@ -334,11 +336,11 @@ def _decode_assistant_message(item: dict[str, Any], where: str, after_text: bool
 
 def _decode_content(item: dict[str, Any], role: str, where: str) -> tuple[list[Part], bool]:
     """The parts, and whether a list was given where a plain string would have been written."""
-    content = require(item, "content", where)
+    content = item.get("content", MISSING)
     if isinstance(content, str):
         return [Text(content)], False
     if not isinstance(content, list):
-        raise invalid(f"{where}.content must be a string or a list, not {type(content).__name__}")
+        READ.never(content, "a string or a list of content parts", where, "content")
     parts = [decode_content_part(p, role, f"{where}.content[{i}]") for i, p in enumerate(content)]
     return parts, _plain_text(parts) is not None
 
@@ -365,13 +367,10 @@ def _json_object(text: str) -> dict[str, Any] | None:
 
 def _decode_reasoning(item: dict[str, Any], where: str) -> Thinking:
     fields = unread_fields(item, ("type", "summary", "encrypted_content"))
-    summary = require(item, "summary", where)
-    if not isinstance(summary, list):
-        raise invalid(f"{where}.summary must be a list, not {type(summary).__name__}")
+    summary = READ.list(item.get("summary", MISSING), where, "summary")
     texts = []
     for index, entry in enumerate(summary):
-        if not isinstance(entry, dict):
-            raise invalid(f"{where}.summary[{index}] must be an object")
+        entry = READ.object(entry, f"{where}.summary", index)
         texts.append(require_string(entry, "text", f"{where}.summary[{index}]"))
     text = SUMMARY_SEPARATOR.join(texts)
     if summary != _default_summary(text):
@@ -382,7 +381,7 @@ def _decode_reasoning(item: dict[str, Any], where: str) -> Thinking:
 
 def _decode_tool_result(item: dict[str, Any], where: str, names: dict[str, str]) -> ToolResult:
     call_id = require_string(item, "call_id", where)
-    output = require(item, "output", where)
+    output = item.get("output", MISSING)
     fields = unread_fields(item, ("type", "call_id", "output"))
     attachments: list[Image | File] = []
     if isinstance(output, list):
@@ -390,7 +389,7 @@ def _decode_tool_result(item: dict[str, Any], where: str, names: dict[str, str])
         if not attachments:
             fields[LIST_FORM] = True
     elif not isinstance(output, str):
-        raise invalid(f"{where}.output must be a string or a list, not {type(output).__name__}")
+        READ.never(output, "a string or a list of content parts", where, "output")
     # An output whose call is not in this input keeps an empty name rather than being dropped.
     name = names.get(call_id, "")
     return ToolResult(name, output, call_id, attachments=attachments, extra=as_extra(fields))

@@ -74,7 +74,7 @@ def decode_output_message(output: Any) -> Message:
     try:
         messages = decode_output(items)
     except ConversionError as exc:
-        raise READ.unconvertible(exc, f"{FORMAT}: ") from None
+        raise READ.unconvertible(exc) from None
     return sendable(messages[0]) if messages else Message("assistant", [])
 
 
