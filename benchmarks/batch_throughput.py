@@ -8,7 +8,8 @@ seconds. With ``--prompts`` prompts (5,000 by default):
    measured at the server, from the first request's arrival to the last
    one's: (n - 1) / span. Target: 95 to 100% of the configured rate, never above.
 2. **unlimited**: no rate limit, ``--concurrency`` prompts at once, through
-   agentloop's async transport (aiohttp), and, when the ``httpx-aiohttp``
+   agentloop's async transport (aiohttp) on the loop a batch makes for itself
+   (uvloop's when installed) and on asyncio's own; and, when the ``httpx-aiohttp``
    package is importable, through httpx over it instead; each beside the same
    number of raw POSTs through that transport alone (the floor agentloop adds to).
    The ideal wall time is the server's delay times ceil(prompts / concurrency).
@@ -35,6 +36,7 @@ import gc
 import importlib.util
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -47,6 +49,7 @@ from typing import Any
 
 import agentloop
 from agentloop import LLMClient
+from agentloop.batch import event_loop
 
 HERE = Path(__file__).parent
 SERVER = HERE.parent / "tests" / "batch" / "fast_server.py"
@@ -134,7 +137,8 @@ async def raw_posts(post: Callable[[], Any], count: int, concurrency: int) -> fl
     return time.perf_counter() - started
 
 
-def raw_aiohttp(server: Server, count: int, concurrency: int) -> float:
+def raw_aiohttp(server: Server, count: int, concurrency: int, loop: str = "asyncio") -> float:
+    """The floor: plain aiohttp POSTs on ``loop`` (``asyncio`` or ``uvloop``)."""
     import aiohttp
 
     async def run() -> float:
@@ -148,7 +152,22 @@ def raw_aiohttp(server: Server, count: int, concurrency: int) -> float:
 
             return await raw_posts(post, count, concurrency)
 
-    return asyncio.run(run())
+    with standard_loop(loop == "asyncio"):
+        return event_loop.run(run())
+
+
+@contextmanager
+def standard_loop(chosen: bool = True) -> Iterator[None]:
+    """Run batches on asyncio's own loop instead of uvloop (``AGENTLOOP_EVENT_LOOP``)."""
+    before = os.environ.get(event_loop.LOOP_VARIABLE)
+    if chosen:
+        os.environ[event_loop.LOOP_VARIABLE] = "asyncio"
+    try:
+        yield
+    finally:
+        os.environ.pop(event_loop.LOOP_VARIABLE, None)
+        if before is not None:
+            os.environ[event_loop.LOOP_VARIABLE] = before
 
 
 def raw_httpx_aiohttp(server: Server, count: int, concurrency: int) -> float:
@@ -220,7 +239,7 @@ def report(rounds: list[dict[str, float]], prompts: int, concurrency: int, delay
         versus = f"{ratio:.2f}" if ratio is not None else "-"
         print(f"  {name:<38}{wall:>8.2f}{prompts / wall:>8,.0f}{wall / ideal:>8.2f}{versus:>12}")
     if deluge:
-        ours = "agentloop LLMClient (aiohttp)"
+        ours = "agentloop LLMClient"
         ratios = [r[ours] / r["lm-deluge"] for r in rounds]
         ratio = statistics.median(ratios)
         verdict = "meets" if ratio <= 0.7 else "misses"
@@ -250,13 +269,21 @@ def main() -> None:
         with_httpx = importlib.util.find_spec("httpx_aiohttp") is not None
         if not with_httpx:
             print("httpx-aiohttp: not importable: its runs are left out")
+        uvloop = event_loop.loop_factory() is not None
+        if not uvloop:
+            print("uvloop: not installed: every run is on asyncio's loop")
         for _ in range(max(args.repeat, 1)):
             walls: dict[str, float] = {}
-            walls["raw aiohttp POSTs"] = raw_aiohttp(server, n, c)
-            walls["agentloop LLMClient (aiohttp)"] = unlimited(server, prompts, c)
+            walls["raw aiohttp POSTs (asyncio)"] = raw_aiohttp(server, n, c)
+            if uvloop:
+                walls["raw aiohttp POSTs (uvloop)"] = raw_aiohttp(server, n, c, "uvloop")
+            walls["agentloop LLMClient"] = unlimited(server, prompts, c)
+            if uvloop:
+                with standard_loop():
+                    walls["agentloop LLMClient (asyncio)"] = unlimited(server, prompts, c)
             if with_httpx:
                 walls["raw httpx over httpx-aiohttp POSTs"] = raw_httpx_aiohttp(server, n, c)
-                with batches_over_httpx_aiohttp():
+                with batches_over_httpx_aiohttp(), standard_loop():
                     walls["agentloop LLMClient (httpx-aiohttp)"] = unlimited(server, prompts, c)
             deluge = lm_deluge(args.lm_deluge_python, server, n, c)
             if deluge is not None:

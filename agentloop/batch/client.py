@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agentloop.batch import event_loop
 from agentloop.batch.calls import RetryPolicy
 from agentloop.batch.collector import fewer_collections
 from agentloop.batch.jsonl import RecordWriter, fingerprint, prompt_key, read_done
@@ -121,7 +122,7 @@ class LLMClient:
             try:
                 asyncio.get_running_loop()
             except RuntimeError:
-                return asyncio.run(batch)
+                return event_loop.run(batch)
             return portal.run(batch)  # a notebook or async app: run on the portal's loop
 
     async def process_prompts_async(

@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
+from agentloop.batch import event_loop
 from agentloop.batch.results import BatchResult
 from agentloop.batch.rounds import PromptState, advance, priced
 from agentloop.batch.runner import Job
@@ -63,7 +64,7 @@ def run_sync(awaitable: Awaitable[T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_coroutine(awaitable))
+        return event_loop.run(_coroutine(awaitable))
     return portal.run(awaitable)
 
 
