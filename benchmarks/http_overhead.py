@@ -135,7 +135,7 @@ def chain_section(repeat: int) -> None:
         url = f"{base_url}/chat/completions"
         print(f"\nN-step chain: client CPU per model call (ms), median of {repeat} chains")
         print(f"{'N':>6}{'hand-written':>15}{'agentloop':>12}{'ratio':>8}")
-        ratios = []
+        ratios, costs = [], []
         for steps in CHAIN_SIZES:
 
             def floor_run(steps: int = steps) -> str:
@@ -148,9 +148,15 @@ def chain_section(repeat: int) -> None:
             floor = cpu_per_call(floor_run, steps, repeat)
             ours = cpu_per_call(ours_run, steps, repeat)
             ratios.append(ours / floor)
+            costs.append((floor, ours))
             print(f"{steps:>6}{floor:>15.3f}{ours:>12.3f}{ours / floor:>8.2f}")
         verdict = "meets" if max(ratios) <= 1.2 else "misses"
         print(f"worst ratio {max(ratios):.2f} ({verdict} the 1.2 target)")
+        (floor_first, ours_first), (floor_last, ours_last) = costs[0], costs[-1]
+        print(
+            f"growth per call from N={CHAIN_SIZES[0]} to N={CHAIN_SIZES[-1]}: "
+            f"hand-written {floor_last / floor_first:.2f}x, agentloop {ours_last / ours_first:.2f}x"
+        )
     finally:
         server.kill()
         server.wait()

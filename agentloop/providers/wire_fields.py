@@ -35,6 +35,7 @@ from __future__ import annotations
 import builtins
 import copy
 import functools
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar
@@ -88,13 +89,14 @@ class MalformedField(ConversionError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Checks(Generic[_Error]):
+class _Checks(ABC, Generic[_Error]):
     """Checked reads of one provider's wire fields, each failure the reader's `fail`."""
 
     provider: str
 
+    @abstractmethod
     def fail(self, path: str, expected: str, value: Any) -> _Error:
-        raise NotImplementedError
+        """The error for ``path`` holding ``value`` where ``expected`` was documented."""
 
     # Each check takes the path of the value's container (or a function writing it) and,
     # apart, its key: the path is written out only for an error, as checks run on every event
