@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
+# pytest-xdist workers for `make unit`: 2, the cores of the machine the suite is sized for (more
+# workers than cores measured slower). `make unit TEST_WORKERS=auto` uses every core you have.
+TEST_WORKERS ?= 2
 
 .PHONY: install test lint typecheck unit docs demo bench clean
 
@@ -31,8 +34,9 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy --strict agentloop toolboxes
 
+# --dist loadgroup: tests marked xdist_group (Ray, the MCP servers) stay on one worker.
 unit: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 docs: $(DEV_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site

@@ -22,6 +22,10 @@ from agentloop import FunctionModel, LLMClient, Message, Request
 from agentloop.batch import ray as distributed
 from agentloop.batch.runner import Job
 
+# Under pytest-xdist this module runs on one worker: two workers each starting a local Ray
+# instance at once would clash and oversubscribe the cores.
+pytestmark = pytest.mark.xdist_group("ray")
+
 
 def answer(request: Request) -> str:
     return f"answer {request.last_user_text}"

@@ -19,6 +19,9 @@ from toolboxes.mcp import MCPServerError
 
 pytest.importorskip("mcp")
 
+# Under pytest-xdist this module runs on one worker, so its shared servers start once.
+pytestmark = pytest.mark.xdist_group("mcp-client")
+
 SERVER = str(Path(__file__).with_name("mcp_server.py"))
 
 

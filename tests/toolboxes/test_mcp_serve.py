@@ -51,6 +51,9 @@ ROOT = HERE.parents[1]
 ENV = {"PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)])}
 CLI = [sys.executable, "-m", "agentloop.cli", "mcp", "serve"]
 
+# Under pytest-xdist this module runs on one worker, so its HTTP server starts once.
+pytestmark = pytest.mark.xdist_group("mcp-serve")
+
 
 def text(result: types.CallToolResult) -> str:
     return "\n".join(b.text for b in result.content if isinstance(b, types.TextContent))
