@@ -28,6 +28,8 @@ class SpendLimit:
 
     def override(self, max_cost: float | None, max_total_tokens: int | None) -> SpendLimit:
         """These limits with the given ones (checked) in place of their defaults."""
+        if max_cost is None and max_total_tokens is None:
+            return self  # frozen: nothing to replace (every prompt of a batch asks this)
         checked = check_spend_limit(max_cost, max_total_tokens)
         return SpendLimit(
             self.max_cost if max_cost is None else checked.max_cost,

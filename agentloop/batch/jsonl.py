@@ -31,10 +31,13 @@ def prompt_key(messages: Sequence[Message], settings_fingerprint: str) -> str:
 
 
 def _sha256(value: Any) -> str:
-    text = json.dumps(
-        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_KEY_JSON.encode(value).encode("utf-8")).hexdigest()
+
+
+# Made once: ``json.dumps`` with options builds an encoder per call (a batch hashes each prompt).
+_KEY_JSON = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr
+)
 
 
 def read_done(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
