@@ -32,7 +32,7 @@ from agentloop.loop import ChainSpec, Decision, Outcome, Pause, run_chain
 from agentloop.messages import Message
 from agentloop.providers.base import Delta, Reply, Request
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
-from agentloop.shells import Item, adrive_iter, drive_iter
+from agentloop.shells import Item, adrive, adrive_iter, drive_iter
 
 if TYPE_CHECKING:
     from agentloop.conversation import Conversation
@@ -84,7 +84,11 @@ class Run:
         self._is_async = is_async
         self._out: list[Outcome] = []
         if is_async:
+            self._step, self._model = step, model
             self._adeltas: AsyncIterator[Item] = adrive_iter(step, model, self._out)
+            #: Set while `_adrive` awaits the chain (no generator there says it is running),
+            #: and once `_aitems` began (the chain is `_adeltas`'s from then on).
+            self._driving = self._iterated = False
         else:
             self._deltas: Generator[Item, None, Outcome] = drive_iter(step, model)
 
@@ -243,7 +247,10 @@ class Run:
         if self.done:
             self._raise_stored()
             return
+        self._iterated = True
         try:
+            if self._driving:
+                raise RuntimeError(_AWAITED)
             self.conversation.turn_guard.claim(self)
             async for item in self._adeltas:
                 yield item
@@ -262,12 +269,40 @@ class Run:
             pass
 
     async def afinish(self) -> None:
-        # `achunks` without its text: one async generator fewer per prompt (a batch awaits
-        # thousands), the same items seen in the same order.
+        quiet = self._is_async and self._feed is None and not (self._iterated or self.done)
+        if quiet and await self._adrive():
+            return
+        # `achunks` without its text: the same items seen in the same order.
         async with aclosing(self._aitems()) as items:
             async for item in items:
                 if self._feed is not None:
                     self._seen(item)
+
+    async def _adrive(self) -> bool:
+        """Drive the run as a coroutine while it passes nothing out (`shells.adrive`): True
+        when it finished so; False when it stopped at an effect that passes items out
+        (someone began to read the events meanwhile, or the chain streams), which
+        `_adeltas` then performs first. A prompt that is only awaited (every prompt of a
+        batch) so needs no async generator."""
+        if self._driving:
+            error = RuntimeError(_AWAITED)
+            self._failed(error)
+            raise error
+        self._driving = True
+        try:
+            self.conversation.turn_guard.claim(self)
+            effect, outcome = await adrive(self._step, self._model)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+        finally:
+            self._driving = False
+        if effect is not None:
+            self._adeltas = adrive_iter(self._step, self._model, self._out, effect)
+            return False
+        assert outcome is not None
+        self._finished(outcome)
+        return True
 
     def _finished(self, outcome: Outcome) -> None:
         self.done = True
@@ -293,11 +328,14 @@ class Run:
         # long as the response lives, and the loop closes every such generator when it
         # shuts down: after a batch of 5,000 prompts, 5,000 tasks and up to a second.
         if self._is_async and hasattr(self, "_adeltas"):
-            del self._adeltas
+            del self._adeltas, self._step  # the chain too, closed now as it was with them
 
     def _raise_stored(self) -> None:
         if self._error is not None:
             raise self._error
+
+
+_AWAITED = "This response is already being awaited elsewhere: await it in one place only"
 
 
 def start(
