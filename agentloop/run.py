@@ -28,7 +28,7 @@ from agentloop.errors import (
     StreamIncomplete,
 )
 from agentloop.events import Event, EventFeed, new_run_id
-from agentloop.loop import ChainSpec, Decision, Outcome, Pause, run_chain
+from agentloop.loop import ChainSpec, Decision, Outcome, Pause, Step, run_chain
 from agentloop.messages import Message
 from agentloop.providers.base import Delta, Reply, Request
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
@@ -84,8 +84,11 @@ class Run:
         self._is_async = is_async
         self._out: list[Outcome] = []
         if is_async:
-            self._step, self._model = step, model
-            self._adeltas: AsyncIterator[Item] = adrive_iter(step, model, self._out)
+            self._step: Step[Outcome] | None = step
+            self._model = model
+            #: What drives the chain for `_aitems`, made when first needed (an awaited
+            #: prompt never needs it: `_adrive`).
+            self._adeltas: AsyncIterator[Item] | None = None
             #: Set while `_adrive` awaits the chain (no generator there says it is running),
             #: and once `_aitems` began (the chain is `_adeltas`'s from then on).
             self._driving = self._iterated = False
@@ -252,6 +255,9 @@ class Run:
             if self._driving:
                 raise RuntimeError(_AWAITED)
             self.conversation.turn_guard.claim(self)
+            if self._adeltas is None:
+                assert self._step is not None  # released only once done
+                self._adeltas = adrive_iter(self._step, self._model, self._out)
             async for item in self._adeltas:
                 yield item
         except BaseException as exc:
@@ -291,6 +297,7 @@ class Run:
         self._driving = True
         try:
             self.conversation.turn_guard.claim(self)
+            assert self._step is not None  # released only once done
             effect, outcome = await adrive(self._step, self._model)
         except BaseException as exc:
             self._failed(exc)
@@ -298,6 +305,7 @@ class Run:
         finally:
             self._driving = False
         if effect is not None:
+            assert self._step is not None
             self._adeltas = adrive_iter(self._step, self._model, self._out, effect)
             return False
         assert outcome is not None
@@ -327,8 +335,8 @@ class Run:
         # A finished run's async generator would stay registered with the event loop as
         # long as the response lives, and the loop closes every such generator when it
         # shuts down: after a batch of 5,000 prompts, 5,000 tasks and up to a second.
-        if self._is_async and hasattr(self, "_adeltas"):
-            del self._adeltas, self._step  # the chain too, closed now as it was with them
+        if self._is_async:
+            self._adeltas = self._step = None  # the chain too, closed now as it was with it
 
     def _raise_stored(self) -> None:
         if self._error is not None:
