@@ -137,6 +137,8 @@ def tool_sources(tools: Tools) -> list[ToolSource]:
     [`ToolDefinitionError`][agentloop.errors.ToolDefinitionError] (a ``TypeError``) naming
     ``tools=`` and the item.
     """
+    if not tools and (type(tools) is list or type(tools) is tuple):
+        return []  # no tools, the usual case (every prompt of a batch asks)
     single = isinstance(tools, Tool | ToolSet | ServerTool) or callable(tools)
     if single:
         items: list[Any] = [tools]
