@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from agentloop.messages import Message
+from agentloop.providers.wire_cache import made_once
 
 
 def fingerprint(settings: dict[str, Any]) -> str:
@@ -31,12 +32,13 @@ def prompt_key(messages: Sequence[Message], settings_fingerprint: str) -> str:
 
 
 def _sha256(value: Any) -> str:
-    return hashlib.sha256(_KEY_JSON.encode(value).encode("utf-8")).hexdigest()
+    return hashlib.sha256(_key_json(value).encode("utf-8")).hexdigest()
 
 
-# Made once: ``json.dumps`` with options builds an encoder per call (a batch hashes each prompt).
-_KEY_JSON = json.JSONEncoder(
-    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr
+# ``json.dumps`` with these options, its encoder made once rather than at every call (a
+# batch hashes each prompt): the same text.
+_key_json = made_once(
+    json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr)
 )
 
 
