@@ -43,9 +43,9 @@ from agentloop.tools import (
     Tool,
     Tools,
     ToolSource,
-    collect_server_tools,
-    collect_tools,
+    server_tools_of,
     tool_sources,
+    tools_of,
 )
 from agentloop.turns import TurnGuard
 
@@ -98,9 +98,9 @@ class Conversation(ConversationFormats):
         self.model = model
         #: What was passed as ``tools=``: functions, Tools and Toolbox instances.
         self.tool_sources: list[ToolSource] = tool_sources(tools)
-        self.tools: dict[str, Tool] = collect_tools(self.tool_sources)
+        self.tools: dict[str, Tool] = tools_of(self.tool_sources)
         #: The provider-side tools among them (``WebSearch()``...), sent with every request.
-        self.server_tools: tuple[ServerTool, ...] = collect_server_tools(self.tool_sources)
+        self.server_tools: tuple[ServerTool, ...] = server_tools_of(self.tool_sources)
         self.hooks = Hooks(before_call, after_call, approve, approve_all)
         self.chain_limit = chain_limit
         #: The default ``max_cost`` / ``max_total_tokens`` of each prompt, chain and resume.
@@ -383,7 +383,9 @@ class Conversation(ConversationFormats):
         execute_tools: bool,
     ) -> ChainSpec:
         """What one prompt, chain or resume asks for; every argument is checked here, once."""
-        unprepared = any(not box.prepared for box in toolboxes_in(self.tool_sources))
+        # (a batch makes thousands of tool-less conversations: no toolbox to look for)
+        sources = self.tool_sources
+        unprepared = bool(sources) and any(not box.prepared for box in toolboxes_in(sources))
         merged = {**self.options, **options}
         check_option_names(merged)
         check_request_tools(merged.get("tools"))
@@ -422,7 +424,7 @@ class Conversation(ConversationFormats):
 
     async def _prepare_tools(self) -> dict[str, Tool]:
         await prepare_toolboxes(self.tool_sources)
-        self.tools = collect_tools(self.tool_sources)
+        self.tools = tools_of(self.tool_sources)
         return self.tools
 
     def _hooks(self, before_call: Any, after_call: Any, approve: Any) -> Hooks:

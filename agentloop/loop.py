@@ -56,7 +56,7 @@ from agentloop.events import (
 )
 from agentloop.history import arrange, unanswered_calls
 from agentloop.history_processors import HistoryContext, checked, tighten
-from agentloop.messages import Message
+from agentloop.messages import Message, ToolCall
 from agentloop.providers.base import Reply, Request
 from agentloop.providers.wire_cache import WireCache
 from agentloop.spending import SpendLimit, Spent, check_after, check_before, record
@@ -140,8 +140,12 @@ def _chain(
         spec.tools = yield CallUser(spec.prepare_tools)
     context = spec.context
     context.messages = history
-    history[:] = arrange(history)
-    pending = unanswered_calls(history)
+    # Only a history with tool calls or results may need arranging or settling (a batch
+    # prompt has neither: no walk over it for nothing).
+    pending: list[ToolCall] = []
+    if any(message.role in _CALL_ROLES for message in history):
+        history[:] = arrange(history)
+        pending = unanswered_calls(history)
     if pending:
         # A conversation never sends a tool call without its result: calls the
         # model made earlier (a prompt() reply, a paused or limited chain, a
@@ -153,7 +157,7 @@ def _chain(
     history.extend(new_messages)
     offered = tuple(spec.tools.values())  # fixed for the run once toolboxes are prepared
     every_tool = spec.tools
-    preparing = any(t.prepare for t in offered) or bool(step_toolboxes(offered))
+    preparing = bool(offered) and (any(t.prepare for t in offered) or bool(step_toolboxes(offered)))
     model_calls = 0
     spent, limit = Spent(), spec.spend_limit
     attempts: list[StructuredOutputError] = []
@@ -185,6 +189,10 @@ def _chain(
         pause = yield from settle(calls, spec, budget, listener, history, None)
         if pause is not None:
             return Outcome(model_calls, pause)
+
+
+#: The roles of the messages that carry tool calls and their results.
+_CALL_ROLES = frozenset({"assistant", "tool"})
 
 
 def _request(

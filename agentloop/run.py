@@ -28,11 +28,11 @@ from agentloop.errors import (
     StreamIncomplete,
 )
 from agentloop.events import Event, EventFeed, new_run_id
-from agentloop.loop import ChainSpec, Decision, Outcome, Pause, run_chain
+from agentloop.loop import ChainSpec, Decision, Outcome, Pause, Step, run_chain
 from agentloop.messages import Message
 from agentloop.providers.base import Delta, Reply, Request
 from agentloop.response import ChainResponse, ChainState, Prompt, Response
-from agentloop.shells import Item, adrive_iter, drive_iter
+from agentloop.shells import Item, adrive, adrive_iter, drive_iter
 
 if TYPE_CHECKING:
     from agentloop.conversation import Conversation
@@ -84,7 +84,14 @@ class Run:
         self._is_async = is_async
         self._out: list[Outcome] = []
         if is_async:
-            self._adeltas: AsyncIterator[Item] = adrive_iter(step, model, self._out)
+            self._step: Step[Outcome] | None = step
+            self._model = model
+            #: What drives the chain for `_aitems`, made when first needed (an awaited
+            #: prompt never needs it: `_adrive`).
+            self._adeltas: AsyncIterator[Item] | None = None
+            #: Set while `_adrive` awaits the chain (no generator there says it is running),
+            #: and once `_aitems` began (the chain is `_adeltas`'s from then on).
+            self._driving = self._iterated = False
         else:
             self._deltas: Generator[Item, None, Outcome] = drive_iter(step, model)
 
@@ -243,8 +250,14 @@ class Run:
         if self.done:
             self._raise_stored()
             return
+        self._iterated = True
         try:
+            if self._driving:
+                raise RuntimeError(_AWAITED)
             self.conversation.turn_guard.claim(self)
+            if self._adeltas is None:
+                assert self._step is not None  # released only once done
+                self._adeltas = adrive_iter(self._step, self._model, self._out)
             async for item in self._adeltas:
                 yield item
         except BaseException as exc:
@@ -262,8 +275,42 @@ class Run:
             pass
 
     async def afinish(self) -> None:
-        async for _ in self.achunks():
-            pass
+        quiet = self._is_async and self._feed is None and not (self._iterated or self.done)
+        if quiet and await self._adrive():
+            return
+        # `achunks` without its text: the same items seen in the same order.
+        async with aclosing(self._aitems()) as items:
+            async for item in items:
+                if self._feed is not None:
+                    self._seen(item)
+
+    async def _adrive(self) -> bool:
+        """Drive the run as a coroutine while it passes nothing out (`shells.adrive`): True
+        when it finished so; False when it stopped at an effect that passes items out
+        (someone began to read the events meanwhile, or the chain streams), which
+        `_adeltas` then performs first. A prompt that is only awaited (every prompt of a
+        batch) so needs no async generator."""
+        if self._driving:
+            error = RuntimeError(_AWAITED)
+            self._failed(error)
+            raise error
+        self._driving = True
+        try:
+            self.conversation.turn_guard.claim(self)
+            assert self._step is not None  # released only once done
+            effect, outcome = await adrive(self._step, self._model)
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+        finally:
+            self._driving = False
+        if effect is not None:
+            assert self._step is not None
+            self._adeltas = adrive_iter(self._step, self._model, self._out, effect)
+            return False
+        assert outcome is not None
+        self._finished(outcome)
+        return True
 
     def _finished(self, outcome: Outcome) -> None:
         self.done = True
@@ -288,12 +335,15 @@ class Run:
         # A finished run's async generator would stay registered with the event loop as
         # long as the response lives, and the loop closes every such generator when it
         # shuts down: after a batch of 5,000 prompts, 5,000 tasks and up to a second.
-        if self._is_async and hasattr(self, "_adeltas"):
-            del self._adeltas
+        if self._is_async:
+            self._adeltas = self._step = None  # the chain too, closed now as it was with it
 
     def _raise_stored(self) -> None:
         if self._error is not None:
             raise self._error
+
+
+_AWAITED = "This response is already being awaited elsewhere: await it in one place only"
 
 
 def start(

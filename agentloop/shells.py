@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from agentloop.errors import StreamIncomplete
 from agentloop.events import Event
-from agentloop.loop import CallModel, CallUser, RunConcurrently, Step
+from agentloop.loop import CallModel, CallUser, Effect, RunConcurrently, Step
 from agentloop.providers.base import Delta, Reply
 
 if TYPE_CHECKING:
@@ -144,16 +144,20 @@ def _stream(events: Iterator[Delta | Reply]) -> Generator[Delta, None, Reply]:
 # -- async --------------------------------------------------------------------
 
 
-async def adrive_iter(step: Step[T], model: Model, out: list[T]) -> AsyncIterator[Item]:
-    """Async twin of `drive_iter`; the chain's result is appended to ``out``."""
+async def adrive_iter(
+    step: Step[T], model: Model, out: list[T], effect: Effect | None = None
+) -> AsyncIterator[Item]:
+    """Async twin of `drive_iter`; the chain's result is appended to ``out``. ``effect``:
+    the one ``step`` is waiting on, performed first (`adrive` stopped at it)."""
     value: Any = None
     error: BaseException | None = None
     while True:
-        try:
-            effect = step.throw(error) if error is not None else step.send(value)
-        except StopIteration as stop:
-            out.append(stop.value)
-            return
+        if effect is None:
+            try:
+                effect = step.throw(error) if error is not None else step.send(value)
+            except StopIteration as stop:
+                out.append(stop.value)
+                return
         value, error = None, None
         try:
             if isinstance(effect, Event):
@@ -177,6 +181,33 @@ async def adrive_iter(step: Step[T], model: Model, out: list[T]) -> AsyncIterato
                 value = await _aperform(effect, model)
         except Exception as exc:
             error = exc
+        effect = None
+
+
+async def adrive(step: Step[T], model: Model) -> tuple[Effect | None, T | None]:
+    """The start of `adrive_iter` as a plain coroutine, for a caller that awaits the chain:
+    it performs the effects that pass nothing out (the model called without streaming,
+    user code) until the chain ends, ``(None, result)``, or yields one that would pass
+    items out (an event, a stream, concurrent steps), ``(that effect, None)``, for
+    `adrive_iter` to go on from. A prompt nobody streams or watches makes no async
+    generator (two fewer per prompt of a batch)."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = step.throw(error) if error is not None else step.send(value)
+        except StopIteration as stop:
+            return None, stop.value
+        if isinstance(effect, CallUser) or (
+            isinstance(effect, CallModel) and not effect.request.stream
+        ):
+            value, error = None, None
+            try:
+                value = await _aperform(effect, model)
+            except Exception as exc:
+                error = exc
+            continue
+        return effect, None
 
 
 async def _aperform(effect: CallUser | CallModel, model: Model) -> Any:

@@ -28,6 +28,8 @@ class SpendLimit:
 
     def override(self, max_cost: float | None, max_total_tokens: int | None) -> SpendLimit:
         """These limits with the given ones (checked) in place of their defaults."""
+        if max_cost is None and max_total_tokens is None:
+            return self  # frozen: nothing to replace (every prompt of a batch asks this)
         checked = check_spend_limit(max_cost, max_total_tokens)
         return SpendLimit(
             self.max_cost if max_cost is None else checked.max_cost,
@@ -53,6 +55,8 @@ class SpendLimit:
 
 def check_spend_limit(max_cost: object, max_total_tokens: object) -> SpendLimit:
     """The limits if both are None or positive (a number of USD, an int of tokens)."""
+    if max_cost is None and max_total_tokens is None:
+        return _NO_LIMIT  # frozen, so shared: every conversation asks (a batch makes many)
     if max_cost is not None and (
         isinstance(max_cost, bool)
         or not isinstance(max_cost, int | float)
@@ -73,6 +77,9 @@ def check_spend_limit(max_cost: object, max_total_tokens: object) -> SpendLimit:
         None if max_cost is None else float(max_cost),
         max_total_tokens,
     )
+
+
+_NO_LIMIT = SpendLimit()
 
 
 @dataclass(slots=True)

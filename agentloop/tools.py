@@ -63,9 +63,11 @@ __all__ = [
     "default_tool_name",
     "duplicate_tool_error",
     "format_return",
+    "server_tools_of",
     "tool",
     "tool_options",
     "tool_sources",
+    "tools_of",
 ]
 
 #: Anything ``tools=[...]`` accepts: a function (or other callable), a Tool, a Toolbox, or a
@@ -135,6 +137,8 @@ def tool_sources(tools: Tools) -> list[ToolSource]:
     [`ToolDefinitionError`][agentloop.errors.ToolDefinitionError] (a ``TypeError``) naming
     ``tools=`` and the item.
     """
+    if not tools and (type(tools) is list or type(tools) is tuple):
+        return []  # no tools, the usual case (every prompt of a batch asks)
     single = isinstance(tools, Tool | ToolSet | ServerTool) or callable(tools)
     if single:
         items: list[Any] = [tools]
@@ -181,8 +185,13 @@ def collect_tools(sources: Tools) -> dict[str, Tool]:
     nothing is silently replaced. Tools a Toolbox adds in ``prepare()`` appear once it
     has been prepared (see `agentloop.toolbox.prepare_toolboxes`).
     """
+    return tools_of(tool_sources(sources))
+
+
+def tools_of(sources: list[ToolSource]) -> dict[str, Tool]:
+    """`collect_tools` of a list `tool_sources` already made (a conversation has one)."""
     found: dict[str, Tool] = {}
-    for source in tool_sources(sources):
+    for source in sources:
         if isinstance(source, ServerTool):
             continue  # the provider runs it: `collect_server_tools`
         if isinstance(source, Tool):
@@ -202,8 +211,13 @@ def collect_server_tools(sources: Tools) -> tuple[ServerTool, ...]:
     """The provider-side tools among ``tools=`` (``WebSearch()``...), in order; sent with each
     request as neutral data and never run here. Two of one kind raise
     [`DuplicateToolError`][agentloop.errors.DuplicateToolError]: a provider takes each once."""
+    return server_tools_of(tool_sources(sources))
+
+
+def server_tools_of(sources: list[ToolSource]) -> tuple[ServerTool, ...]:
+    """`collect_server_tools` of a list `tool_sources` already made."""
     found: dict[type, ServerTool] = {}
-    for source in tool_sources(sources):
+    for source in sources:
         if not isinstance(source, ServerTool):
             continue
         if type(source) in found:

@@ -77,6 +77,28 @@ async def test_a_streamed_async_response_must_be_awaited_or_iterated_before_read
     assert response.text() == "x"
 
 
+async def test_a_response_awaited_in_two_places_at_once_fails_in_the_second() -> None:
+    release = asyncio.Event()
+
+    async def slow(request: Request) -> str:
+        await release.wait()
+        return "done"
+
+    response = FunctionModel(slow).to_async().conversation().prompt("hi")
+    first = asyncio.ensure_future(_awaited(response))
+    await asyncio.sleep(0)  # the first awaits the model now
+    with pytest.raises(RuntimeError, match="already"):
+        await response
+    release.set()
+    await first  # the first finishes its model call; the response keeps the failure
+    with pytest.raises(RuntimeError, match="already"):
+        response.text()
+
+
+async def _awaited(response: Any) -> Any:
+    return await response
+
+
 async def test_async_hooks_and_cancel() -> None:
     seen: list[str] = []
 

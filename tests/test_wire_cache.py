@@ -29,7 +29,7 @@ from agentloop.providers.openai_chat import OpenAIChatModel
 from agentloop.providers.openai_chat.messages import OPENAI
 from agentloop.providers.openai_responses import OpenAIResponsesModel
 from agentloop.providers.openai_responses.fields import OPENAI_RESPONSES
-from agentloop.providers.wire_cache import WireCache, WireList, dump_body, dump_json
+from agentloop.providers.wire_cache import WireCache, WireList, dump_body, dump_json, made_once
 from agentloop.tools import RetryBudget, collect_tools
 from tests.strategies import conversations, text
 
@@ -290,3 +290,25 @@ def test_the_prompt_cache_key_follows_the_opening_messages() -> None:
     assert key(cache) == first == key(None)
     history[1].parts[0] = Text("hello there")
     assert key(cache) == key(None) != first
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"ensure_ascii": False, "separators": (",", ":"), "allow_nan": False},
+        {"sort_keys": True, "ensure_ascii": False, "separators": (",", ":"), "default": repr},
+        {"ensure_ascii": True},  # not made faster: encode itself
+    ],
+)
+def test_an_encoder_made_once_writes_what_its_json_encoder_writes(options: dict[str, Any]) -> None:
+    encoder = json.JSONEncoder(**options)
+    encode = made_once(encoder)
+    values: list[Any] = ["é", {"b": [1.5, None, True, "é"], "a": {"z": 2}}, [1, {"k": "v"}]]
+    if "default" in options:
+        values.append({"obj": object.__name__, "set": {1}})
+    for value in values:
+        assert encode(value) == encoder.encode(value)
+    looped: list[Any] = []
+    looped.append(looped)
+    with pytest.raises(ValueError, match="Circular reference"):
+        encode({"a": looped})

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from agentloop.messages import Message
+from agentloop.providers.wire_cache import made_once
 
 
 def fingerprint(settings: dict[str, Any]) -> str:
@@ -31,10 +32,14 @@ def prompt_key(messages: Sequence[Message], settings_fingerprint: str) -> str:
 
 
 def _sha256(value: Any) -> str:
-    text = json.dumps(
-        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_key_json(value).encode("utf-8")).hexdigest()
+
+
+# ``json.dumps`` with these options, its encoder made once rather than at every call (a
+# batch hashes each prompt): the same text.
+_key_json = made_once(
+    json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=repr)
+)
 
 
 def read_done(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:

@@ -107,7 +107,9 @@ class HTTPModel(HTTPStreamer):
 
     async def _afetch_media(self, request: Request) -> None:
         """`_fetch_media` through the async transport: the event loop keeps running."""
-        await afetch(self.async_transport, self.media_to_fetch(request), self.max_media_bytes, self)
+        media = self.media_to_fetch(request)
+        if media:  # most requests: no coroutine for nothing
+            await afetch(self.async_transport, media, self.max_media_bytes, self)
 
     # -- token counts ------------------------------------------------------------
 

@@ -88,7 +88,9 @@ class HTTPSender(HTTPBase):
 
     async def _apost(self, call: HTTPCall) -> Any:
         """`_post`, awaitable."""
-        log = self._log(await self._aauthorized(wire_request(call)))
+        wire = wire_request(call)
+        # most models sign nothing: no `_aauthorized` coroutine for them
+        log = self._log(wire if self.authenticator is None else await self._aauthorized(wire))
         response: HTTPResponse = await (
             self._asend(log, 1)  # a batch's copy (the batch retries): no coroutine between
             if self.max_retries <= 0

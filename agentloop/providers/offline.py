@@ -42,9 +42,25 @@ class FunctionModel(Model):
         self.model_id = model_id
         self._ids = itertools.count(1)
         self._estimate = UsageEstimator()
+        self._kind_of: tuple[object, str] = (None, "")
+
+    def _kind(self) -> str:
+        """``fn`` as "generator", "coroutine" or "plain": asked once per function, not at
+        every call (``inspect`` takes microseconds, and a batch calls thousands of times)."""
+        fn = self.fn
+        known, kind = self._kind_of
+        if known is not fn:
+            if inspect.isgeneratorfunction(fn):
+                kind = "generator"
+            elif inspect.iscoroutinefunction(fn):
+                kind = "coroutine"
+            else:
+                kind = "plain"
+            self._kind_of = (fn, kind)
+        return kind
 
     def complete(self, request: Request) -> Reply:
-        if inspect.isgeneratorfunction(self.fn):
+        if self._kind() == "generator":
             return _last_reply(self.stream(request))
         result = self.fn(request)
         if inspect.isawaitable(result):
@@ -54,12 +70,12 @@ class FunctionModel(Model):
         return self._reply(request, result)
 
     async def acomplete(self, request: Request) -> Reply:
-        if inspect.iscoroutinefunction(self.fn):
+        if self._kind() == "coroutine":
             return self._reply(request, await self.fn(request))
         return self.complete(request)
 
     def stream(self, request: Request) -> Iterator[StreamEvent]:
-        if not inspect.isgeneratorfunction(self.fn):
+        if self._kind() != "generator":
             yield from super().stream(request)
             return
         parts: list[Part] = []

@@ -86,6 +86,10 @@ _EXTRAS_HINT = (
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
+#: The names `check_option_names` knows by default, made once (a batch asks per prompt).
+_CALL_CANDIDATES = NEUTRAL_OPTIONS | KNOWN_EXTRAS | CALL_KEYWORDS | {EXTRA_BODY}
+
+
 def check_option_names(
     options: Mapping[str, Any], *, known: Collection[str] = CALL_KEYWORDS
 ) -> None:
@@ -98,7 +102,11 @@ def check_option_names(
     """
     if not options:
         return  # most calls: nothing to check, and the set below is not free
-    candidates = NEUTRAL_OPTIONS | KNOWN_EXTRAS | frozenset(known) | {EXTRA_BODY}
+    candidates = (
+        _CALL_CANDIDATES
+        if known is CALL_KEYWORDS
+        else NEUTRAL_OPTIONS | KNOWN_EXTRAS | frozenset(known) | {EXTRA_BODY}
+    )
     for name in options:
         if name in candidates:
             continue

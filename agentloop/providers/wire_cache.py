@@ -69,6 +69,35 @@ def dump_json(value: Any) -> str:
         return _ENCODER.encode(value)  # a cycle: json's "Circular reference detected"
 
 
+def made_once(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """``encoder.encode`` with its C encoder made once, as `dump_json` does for the wire's
+    (same text; a cycle is found the checked way, on the RecursionError). For one with
+    ``indent`` or without the C module, ``encode`` itself."""
+    if c_make_encoder is None or encoder.indent is not None or encoder.ensure_ascii:
+        return encoder.encode
+    c_encode = c_make_encoder(
+        None,
+        encoder.default,
+        encode_basestring,
+        None,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):
+            return encoder.encode(value)
+        try:
+            return "".join(c_encode(value, 0))
+        except RecursionError:
+            return encoder.encode(value)
+
+    return encode
+
+
 class WireList(list[WireItem]):
     """Wire items (a body's ``messages``, ``contents``...) that also know their JSON text.
 

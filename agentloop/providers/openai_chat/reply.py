@@ -84,11 +84,14 @@ def _clean_call(call: Any) -> Any:
     return call
 
 
+_SAYS_SOMETHING = (Text, ToolCall)
+
+
 def _tidy(message: Message) -> Message:
     """Empty text beside tool calls says nothing; a message with nothing says ""."""
     if message.tool_calls:
         message.parts = [p for p in message.parts if not (isinstance(p, Text) and not p.text)]
-    elif not any(isinstance(p, Text | ToolCall) for p in message.parts):
+    elif not any(isinstance(p, _SAYS_SOMETHING) for p in message.parts):
         message.parts.append(Text(""))
     return message
 
