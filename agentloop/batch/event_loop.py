@@ -1,13 +1,14 @@
-"""The event loop a batch runs on when it makes its own: uvloop's where it is installed.
+"""The event loop a batch makes for itself: uvloop's where it is installed.
 
 A batch's wall time is bounded by the CPU its event loop and HTTP client spend per
 request: hundreds of requests are in flight at once, each a handful of callbacks,
-futures and socket reads. uvloop does that bookkeeping in C; measured on 5,000 requests,
-500 at once (`benchmarks/batch_throughput.py`), it takes a fifth off aiohttp's CPU per
-request (docs/batch.md#the-event-loop). It is a dependency wherever it builds (not on
-Windows). ``AGENTLOOP_EVENT_LOOP=asyncio`` keeps the standard library's loop, and a
-batch started from a running loop (a notebook, an async app) runs on that loop,
-whatever it is.
+futures and socket reads, and uvloop does that bookkeeping in C. Measured on 5,000
+prompts, 500 at once, against a local server (docs/batch.md#the-event-loop), it takes
+6% off a batch's CPU per prompt and a fifth off aiohttp's own: worth having, not enough
+to make it a dependency of everyone, so it is the ``fast`` extra
+(``pip install 'agentloop-kit[fast]'``; it does not build on Windows).
+``AGENTLOOP_EVENT_LOOP=asyncio`` keeps the standard library's loop even so, and a batch
+started from a running loop (a notebook, an async app) runs on that loop, whatever it is.
 """
 
 from __future__ import annotations
