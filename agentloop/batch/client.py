@@ -13,14 +13,13 @@ the async one. See docs/batch.md for the limits, retries, resuming and Ray.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentloop.batch import event_loop
 from agentloop.batch.calls import RetryPolicy
 from agentloop.batch.collector import fewer_collections
+from agentloop.batch.event_loop import run_sync
 from agentloop.batch.jsonl import RecordWriter, fingerprint, prompt_key, read_done
 from agentloop.batch.limits import RateLimiter
 from agentloop.batch.results import BatchResult, rebuild
@@ -113,17 +112,11 @@ class LLMClient:
     ) -> list[BatchResult]:
         """[`process_prompts_async`][agentloop.LLMClient.process_prompts_async], blocking; works
         inside a running event loop too."""
-        from agentloop.shells import portal
-
         batch = self.process_prompts_async(prompts, **kwargs)
         # From the start: making each prompt's messages and key allocates as much as a
         # prompt in flight does (see collector.py).
         with fewer_collections(self.max_concurrent_requests):
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                return event_loop.run(batch)
-            return portal.run(batch)  # a notebook or async app: run on the portal's loop
+            return run_sync(batch)
 
     async def process_prompts_async(
         self,
@@ -216,8 +209,6 @@ class LLMClient:
 
     def submit_batch_sync(self, prompts: Sequence[PromptLike], **kwargs: Any) -> BatchJob:
         """[`submit_batch_async`][agentloop.LLMClient.submit_batch_async], blocking."""
-        from agentloop.batch.jobs import run_sync
-
         return run_sync(self.submit_batch_async(prompts, **kwargs))
 
     async def submit_batch_async(
@@ -267,7 +258,6 @@ class LLMClient:
         same ``tools=`` and ``schema=``. Its jobs in flight are polled, never submitted again.
         A handle read from a file keeps being saved there (unless ``handle_file=`` says
         elsewhere)."""
-        from agentloop.batch.jobs import run_sync
         from agentloop.batch.submit import load_handle, resume
 
         if handle_file is None and not isinstance(handle, dict):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -46,3 +46,19 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     closed afterwards as ``asyncio.run`` closes its own."""
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
         return runner.run(coroutine)
+
+
+def run_sync(awaitable: Awaitable[T]) -> T:
+    """Await ``awaitable`` from sync code: on a new loop (`run`), or, inside a running event
+    loop (a notebook, an async app), on the portal's loop in its own thread."""
+    from agentloop.shells import portal
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return run(_coroutine(awaitable))
+    return portal.run(awaitable)
+
+
+async def _coroutine(awaitable: Awaitable[T]) -> T:
+    return await awaitable

@@ -17,11 +17,11 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from agentloop.batch import event_loop
+from agentloop.batch.event_loop import run_sync
 from agentloop.batch.results import BatchResult
 from agentloop.batch.rounds import PromptState, advance, priced
 from agentloop.batch.runner import Job
@@ -38,7 +38,6 @@ from agentloop.providers.http import HTTPModel
 from agentloop.response import ChainState
 
 logger = logging.getLogger("agentloop.batch.jobs")
-T = TypeVar("T")
 #: The version of the saved handle's layout.
 VERSION = 1
 #: One prompt's outcome in a round: the reply, or the error that stands for it.
@@ -55,21 +54,6 @@ def batch_api_of(model: Model) -> BatchAPI:
             "docs/batch.md lists those that do): run it in live mode (batch_api=False)"
         )
     return cast(BatchAPI, api)
-
-
-def run_sync(awaitable: Awaitable[T]) -> T:
-    """Run a coroutine to its end from sync code, inside a running event loop too."""
-    from agentloop.shells import portal
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return event_loop.run(_coroutine(awaitable))
-    return portal.run(awaitable)
-
-
-async def _coroutine(awaitable: Awaitable[T]) -> T:
-    return await awaitable
 
 
 @dataclass(slots=True)

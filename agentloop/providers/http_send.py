@@ -143,6 +143,20 @@ class HTTPSender(HTTPBase):
             message = f"{message} (check {' or '.join(self.key_env)}, or pass api_key=)"
         if kind is ModelNotFoundError:
             message = f"{message} (model {self.model_name!r})"
+        return self.provider_error(kind, status, error_type, message, text, headers)
+
+    def provider_error(
+        self,
+        kind: type[ProviderError],
+        status: int,
+        error_type: str | None,
+        message: str,
+        text: str,
+        headers: Mapping[str, str],
+    ) -> ProviderError:
+        """The ``kind`` of error for a failure read as ``error_type`` and ``message``: what
+        every `error_from_response` ends with (the body kept, at most 2,000 characters, and
+        the ``retry-after`` the headers give)."""
         return kind(
             message or f"HTTP {status}",
             provider=self.provider,

@@ -18,7 +18,7 @@ from agentloop.errors import AuthenticationError, MissingKeyError, ProviderError
 from agentloop.providers.bedrock.auth import CREDENTIALS_HINT, SigV4Signer
 from agentloop.providers.bedrock.reply import error_from_exception
 from agentloop.providers.endpoints import BEDROCK
-from agentloop.providers.http import HTTPModel, parse_error_body, parse_retry_after
+from agentloop.providers.http import HTTPModel, parse_error_body
 from agentloop.providers.redaction import secrets_of
 from agentloop.providers.transport import HTTPRequest
 
@@ -85,11 +85,4 @@ class BedrockAccess(HTTPModel):
         kind = error_from_exception(error_type, message, status)
         if issubclass(kind, AuthenticationError):
             message = f"{message} ({CREDENTIALS_HINT})"
-        return kind(
-            message or f"HTTP {status}",
-            provider=self.provider,
-            status=status,
-            error_type=error_type,
-            body=text[:2000],
-            retry_after=parse_retry_after(headers),
-        )
+        return self.provider_error(kind, status, error_type, message, text, headers)
