@@ -120,6 +120,15 @@ class BatchResult:
         return f"<BatchResult #{self.index} {outcome}>"
 
 
+def parse_output(result: BatchResult, response: Response | ChainResponse) -> None:
+    """Set ``result.parsed`` from ``response``'s structured output (``schema=``); an answer
+    that does not parse becomes the result's ``error``, its text kept."""
+    try:
+        result.parsed = response.parsed()
+    except AgentloopError as exc:  # StructuredOutputError
+        result.error = exc
+
+
 def rebuild(
     record: dict[str, Any], schema: OutputSchema | None, *, index: int | None = None
 ) -> BatchResult:

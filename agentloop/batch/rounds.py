@@ -16,10 +16,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentloop.batch.results import BatchResult, rebuild
+from agentloop.batch.results import BatchResult, parse_output, rebuild
 from agentloop.batch.runner import Job
 from agentloop.conversation import AsyncConversation
-from agentloop.errors import AgentloopError, PauseChain
+from agentloop.errors import PauseChain
 from agentloop.messages import Message
 from agentloop.model import Model
 from agentloop.prices import cost
@@ -174,8 +174,5 @@ def _answered(state: PromptState, response: Response | ChainResponse, job: Job) 
             "with Conversation.resume(state, decisions)"
         )
     elif job.schema is not None:
-        try:
-            result.parsed = response.parsed()
-        except AgentloopError as exc:  # StructuredOutputError: the text is kept
-            result.error = exc
+        parse_output(result, response)
     return result

@@ -16,7 +16,7 @@ from typing import Any
 from agentloop.batch.calls import LimitedModel, RetryPolicy, batch_models
 from agentloop.batch.collector import fewer_collections
 from agentloop.batch.limits import RateLimiter
-from agentloop.batch.results import BatchResult
+from agentloop.batch.results import BatchResult, parse_output
 from agentloop.conversation import AsyncConversation
 from agentloop.errors import AgentloopError
 from agentloop.messages import Message
@@ -168,8 +168,5 @@ async def _ask(job: Job, conversation: AsyncConversation) -> Response | ChainRes
 def _answered(index: int, response: Response | ChainResponse, job: Job) -> BatchResult:
     result = BatchResult(index, response.text(), response.usage(), _response=response)
     if job.schema is not None:
-        try:
-            result.parsed = response.parsed()
-        except AgentloopError as exc:  # StructuredOutputError: the text is kept
-            result.error = exc
+        parse_output(result, response)
     return result
