@@ -47,32 +47,15 @@ EncodeOne = Callable[[int, Message], list[WireItem]]
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-#: What `_ENCODER` builds anew at every call for a dict or list: the C encoder with the same
-#: options, made once. Without the circular-reference check it holds no state (its check
-#: keeps a dict of the containers being written), so threads can share it; a cycle then
-#: ends in RecursionError, and `dump_json` writes the value again the checked way, which
-#: raises json's own error.
-_C_ENCODE = (
-    c_make_encoder(None, _ENCODER.default, encode_basestring, None, ":", ",", False, False, False)
-    if c_make_encoder is not None
-    else None
-)
-
-
-def dump_json(value: Any) -> str:
-    """JSON as it goes on the wire: as httpx's ``json=`` writes it (compact, UTF-8, no NaN)."""
-    if _C_ENCODE is None or isinstance(value, str):
-        return _ENCODER.encode(value)
-    try:
-        return "".join(_C_ENCODE(value, 0))
-    except RecursionError:
-        return _ENCODER.encode(value)  # a cycle: json's "Circular reference detected"
-
-
 def made_once(encoder: json.JSONEncoder) -> Callable[[Any], str]:
-    """``encoder.encode`` with its C encoder made once, as `dump_json` does for the wire's
-    (same text; a cycle is found the checked way, on the RecursionError). For one with
-    ``indent`` or without the C module, ``encode`` itself."""
+    """``encoder.encode`` with its C encoder made once rather than at every call (same text).
+
+    ``encode`` builds the C encoder anew for every dict or list. Made once without the
+    circular-reference check it holds no state (the check keeps a dict of the containers
+    being written), so threads can share it; a cycle then ends in RecursionError, and the
+    value is written again the checked way, which raises json's own error. For an encoder
+    with ``indent``, escaping to ASCII, or without the C module: ``encode`` itself.
+    """
     if c_make_encoder is None or encoder.indent is not None or encoder.ensure_ascii:
         return encoder.encode
     c_encode = c_make_encoder(
@@ -93,9 +76,13 @@ def made_once(encoder: json.JSONEncoder) -> Callable[[Any], str]:
         try:
             return "".join(c_encode(value, 0))
         except RecursionError:
-            return encoder.encode(value)
+            return encoder.encode(value)  # a cycle: json's "Circular reference detected"
 
     return encode
+
+
+#: JSON as it goes on the wire: as httpx's ``json=`` writes it (compact, UTF-8, no NaN).
+dump_json = made_once(_ENCODER)
 
 
 class WireList(list[WireItem]):
