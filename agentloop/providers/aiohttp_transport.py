@@ -24,12 +24,13 @@ import aiohttp
 import yarl
 
 from agentloop.providers.transport import (
-    EnvironmentProxies,
     HTTPRequest,
     HTTPResponse,
+    PerURL,
     Timeout,
     TransportConnectionError,
     TransportTimeout,
+    environment_proxy,
     lower_keys,
 )
 
@@ -111,7 +112,7 @@ class AiohttpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closer: AsyncGenerator[None, None] | None = None
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
-        self._proxy = EnvironmentProxies()
+        self._proxy = PerURL(environment_proxy)
 
     async def send(self, request: HTTPRequest) -> HTTPResponse:
         session = self._session_here() or await self._open()

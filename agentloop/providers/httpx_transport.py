@@ -18,12 +18,13 @@ from typing import Any
 import httpx
 
 from agentloop.providers.transport import (
-    EnvironmentProxies,
     HTTPRequest,
     HTTPResponse,
+    PerURL,
     Timeout,
     TransportConnectionError,
     TransportTimeout,
+    environment_proxy,
     lower_keys,
 )
 
@@ -99,8 +100,9 @@ class HTTPXTransport:
         self.timeout = timeout or Timeout()
         #: httpx's pools by the proxy they go through (None: direct), used while no client.
         self._pools: dict[str | None, httpx.HTTPTransport] = {}
-        self._proxy = EnvironmentProxies()
-        self._urls: dict[str, httpx.URL] = {}
+        self._proxy = PerURL(environment_proxy)
+        #: Parsing a URL is a tenth of a request's work.
+        self._url = PerURL(httpx.URL)
         self._timeouts: dict[Timeout | None, dict[str, Any]] = {}
 
     @property
@@ -114,26 +116,26 @@ class HTTPXTransport:
         return self._client
 
     def send(self, request: HTTPRequest) -> HTTPResponse:
-        client = self._client
         with mapped_errors():
-            if client is not None:
-                response = client.send(_build(client, request))
-            else:
-                response = self._pool(request.url).handle_request(self._request(request))
-                try:
-                    response.read()
-                finally:
-                    response.close()
+            response = self._open(request)
+            try:
+                response.read()
+            finally:
+                response.close()
         return HTTPResponse(response.status_code, lower_keys(response.headers), response.content)
 
     def stream(self, request: HTTPRequest) -> HTTPXStream:
-        client = self._client
         with mapped_errors():
-            if client is not None:
-                response = client.send(_build(client, request), stream=True)
-            else:
-                response = self._pool(request.url).handle_request(self._request(request))
+            response = self._open(request)
         return HTTPXStream(response)
+
+    def _open(self, request: HTTPRequest) -> httpx.Response:
+        """The reply to ``request``, its body not read yet: through the client if there is
+        one, else straight to the pool."""
+        client = self._client
+        if client is not None:
+            return client.send(_build(client, request), stream=True)
+        return self._pool(request.url).handle_request(self._request(request))
 
     def _pool(self, url: str) -> httpx.HTTPTransport:
         proxy = self._proxy(url)
@@ -156,16 +158,6 @@ class HTTPXTransport:
             content=request.body,
             extensions={"timeout": self._timeout(request.timeout)},
         )
-
-    def _url(self, url: str) -> httpx.URL:
-        # parsing a URL is a tenth of a request's work; a model sends to one or two
-        urls = self._urls
-        parsed = urls.get(url)
-        if parsed is None:
-            if len(urls) >= EnvironmentProxies.LIMIT:
-                urls.clear()
-            parsed = urls[url] = httpx.URL(url)
-        return parsed
 
     def _timeout(self, timeout: Timeout | None) -> dict[str, Any]:
         found = self._timeouts.get(timeout)

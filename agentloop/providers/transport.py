@@ -18,10 +18,12 @@ other (a media fetch follows them itself, within its limits).
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 from urllib.parse import urlsplit
+
+V = TypeVar("V")
 
 #: A read timeout long enough for long generations and slow reasoning models.
 DEFAULT_READ_TIMEOUT = 600.0
@@ -151,22 +153,24 @@ def environment_proxy(url: str) -> str | None:
     return proxy
 
 
-class EnvironmentProxies:
-    """`environment_proxy` looked up once per URL: reading the variables and ``NO_PROXY``
-    costs more than a request's own work, and a model sends to one or two URLs."""
+class PerURL(Generic[V]):
+    """``read(url)`` worked out once per URL: a model sends to one or two URLs, and what is
+    read of one (the proxy the environment names, its parsed form) costs more than a
+    request's own work. URLs with ids in them must not grow the table forever, so it is
+    emptied past `LIMIT`."""
 
-    __slots__ = ("_found",)
+    __slots__ = ("_found", "_read")
 
-    #: URLs with ids in them must not grow the table forever.
     LIMIT = 256
 
-    def __init__(self) -> None:
-        self._found: dict[str, str | None] = {}
+    def __init__(self, read: Callable[[str], V]) -> None:
+        self._read = read
+        self._found: dict[str, V] = {}
 
-    def __call__(self, url: str) -> str | None:
+    def __call__(self, url: str) -> V:
         found = self._found
         if url not in found:
             if len(found) >= self.LIMIT:
                 found.clear()
-            found[url] = environment_proxy(url)
+            found[url] = self._read(url)
         return found[url]
