@@ -71,3 +71,13 @@ def test_a_list_option_is_checked_at_every_request() -> None:
     stop.append("c")  # the same list, changed in place: past the format's two
     with pytest.raises(InvalidOptionError, match="at most 2 stop sequences"):
         check_request_options({"stop": stop}, request(), SUPPORT)
+
+
+def test_a_body_owns_its_stop_list_though_the_check_is_shared() -> None:
+    from agentloop.providers.anthropic import AnthropicModel
+
+    model = AnthropicModel("claude-sonnet-4-5", api_key="sk-test")
+    request = Request([Message.user("hi")], options={"stop": "END"})
+    first = model.encode(request, stream=False).body
+    first["stop_sequences"].append("changed after encoding")
+    assert model.encode(request, stream=False).body["stop_sequences"] == ["END"]

@@ -60,8 +60,8 @@ class OptionSupport:
 class NeutralOptions:
     """The options as checked, ready for a codec to write."""
 
-    #: The stop sequences, None when there are none.
-    stop: list[str] | None = None
+    #: The stop sequences, None when there are none (a codec writes ``list(stop)``).
+    stop: tuple[str, ...] | None = None
     #: ``"auto"``, ``"none"``, ``"required"``, an offered tool's name, or a dict in the
     #: provider's own shape; None: send nothing (unset, or auto/none with no tools).
     tool_choice: str | dict[str, Any] | None = None
@@ -217,7 +217,7 @@ def _check_values(given: Mapping[str, Any]) -> None:
 
 
 def _check_support(
-    given: Mapping[str, Any], stop: list[str] | None, support: OptionSupport
+    given: Mapping[str, Any], stop: tuple[str, ...] | None, support: OptionSupport
 ) -> None:
     """What this format has no way to express, refused by name rather than dropped."""
     provider = support.provider
@@ -243,8 +243,9 @@ def _check_support(
         refuse("stop", given["stop"], problem, provider)
 
 
-def _stop(stop: Any) -> list[str] | None:
-    """The stop sequences as a list (None when there are none)."""
+def _stop(stop: Any) -> tuple[str, ...] | None:
+    """The stop sequences (None when there are none), as a tuple: a checked answer is kept
+    and shared (`check_options`), so what a codec writes into a body is its own list."""
     if stop is None:
         return None
     sequences = [stop] if isinstance(stop, str) else stop
@@ -252,7 +253,7 @@ def _stop(stop: Any) -> list[str] | None:
         refuse("stop", stop, "must be a string or a list of strings")
     if any(not s for s in sequences):
         refuse("stop", stop, "an empty stop sequence would end every answer at once")
-    return list(sequences) or None
+    return tuple(sequences) or None
 
 
 def _offered(tools: Iterable[Any], raw_tools: Any) -> tuple[list[str], bool]:

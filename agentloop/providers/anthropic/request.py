@@ -85,7 +85,7 @@ def encode_request(model: str, request: Request, options: dict[str, Any], *, str
         if key in given:
             body[key] = given[key]
     if checked.stop is not None:
-        body["stop_sequences"] = checked.stop
+        body["stop_sequences"] = list(checked.stop)
     if budget is not None:
         enabled = {"type": "enabled", "budget_tokens": budget}
         body["thinking"] = enabled if budget else {"type": "disabled"}

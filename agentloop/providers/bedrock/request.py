@@ -75,7 +75,7 @@ def encode_request(request: Request, options: dict[str, Any]) -> Body:
         body["system"] = system
     inference = {wire: given[key] for key, wire in _INFERENCE.items() if key in given}
     if checked.stop is not None:
-        inference["stopSequences"] = checked.stop
+        inference["stopSequences"] = list(checked.stop)
     if inference:
         body["inferenceConfig"] = inference
     choice = checked.tool_choice

@@ -98,7 +98,7 @@ def encode_request(request: Request, options: dict[str, Any], *, model: str, str
             refuse("top_p", given["top_p"], f"Cohere takes p from {low} to {high}", "Cohere")
         body["p"] = given["top_p"]
     if checked.stop is not None:
-        body["stop_sequences"] = checked.stop
+        body["stop_sequences"] = list(checked.stop)
     budget = given.get("thinking_budget")
     if budget is not None:
         body["thinking"] = (

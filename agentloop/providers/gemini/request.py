@@ -162,7 +162,7 @@ def generation_config(options: Mapping[str, Any], checked: NeutralOptions) -> di
         if options.get(name) is not None:
             config[field] = options[name]
     if checked.stop is not None:
-        config["stopSequences"] = checked.stop
+        config["stopSequences"] = list(checked.stop)
     thinking = thinking_config(options)
     if thinking:
         config["thinkingConfig"] = thinking

@@ -200,7 +200,7 @@ def _encode_options(
         body[max_tokens_field] = options["max_tokens"]
     if checked.stop is not None:
         stop = options["stop"]
-        body["stop"] = stop if isinstance(stop, str) else checked.stop
+        body["stop"] = stop if isinstance(stop, str) else list(checked.stop)
     choice = checked.tool_choice
     if isinstance(choice, str) and choice not in _TOOL_CHOICES:
         choice = {"type": "function", "function": {"name": choice}}
