@@ -7,7 +7,6 @@ chain sent back: thinking with its signature, the tool call, the result.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -23,15 +22,11 @@ from anthropic_wire import (
 )
 from local_server import LocalServer
 from pydantic import BaseModel, Field
+from weather_chain import run_chain
 
 import agentloop
 from agentloop import ConversionError, StructuredOutputError
 from agentloop.providers.anthropic.schema import structured_schema
-
-
-def get_weather(city: str) -> str:
-    "The current weather in a city."
-    return f"Sunny, 22C in {city}"
 
 
 class City(BaseModel):
@@ -56,30 +51,13 @@ def script(server: LocalServer, *replies: tuple[list[dict[str, Any]], str], stre
             server.reply(message_body(content, stop_reason, tokens))
 
 
-def run_chain(server: LocalServer, *, stream: bool, use_async: bool, **kwargs: Any) -> Any:
-    claude = model(server)
-    if not use_async:
-        response = claude.chain("Weather in Paris?", tools=[get_weather], stream=stream, **kwargs)
-        chunks = list(response) if stream else []
-        return response, chunks
-
-    async def go() -> Any:
-        amodel = claude.to_async()
-        response = amodel.chain("Weather in Paris?", tools=[get_weather], stream=stream, **kwargs)
-        if stream:
-            return response, [c async for c in response]
-        return await response, []
-
-    return asyncio.run(go())
-
-
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
 def test_a_tool_chain_runs_over_the_messages_api(
     local_server: LocalServer, stream: bool, use_async: bool
 ) -> None:
     script(local_server, (FIRST, "tool_use"), (FINAL, "end_turn"), stream=stream)
-    response, chunks = run_chain(local_server, stream=stream, use_async=use_async)
+    response, chunks = run_chain(model(local_server), stream=stream, use_async=use_async)
     assert response.text() == "It is sunny in Paris."
     if stream:
         assert "".join(chunks) == "Let me check.It is sunny in Paris."
@@ -130,7 +108,7 @@ def test_parallel_tool_calls_in_one_stream_are_assembled_separately(
         tool_use("toolu_b", "get_weather", {"city": "Rome"}),
     ]
     script(local_server, (calls, "tool_use"), (FINAL, "end_turn"), stream=True)
-    response, _ = run_chain(local_server, stream=True, use_async=False)
+    response, _ = run_chain(model(local_server), stream=True, use_async=False)
     results = local_server.requests[1].json()["messages"][2]["content"]
     assert [(r["tool_use_id"], r["content"]) for r in results] == [
         ("toolu_a", "Sunny, 22C in Paris"),
@@ -171,7 +149,7 @@ def test_structured_output_uses_native_json_schema_and_parses(
 def test_in_a_chain_the_schema_shapes_the_final_answer(local_server: LocalServer) -> None:
     answer = [text('{"name": "Paris", "country": "France"}')]
     script(local_server, (FIRST, "tool_use"), (answer, "end_turn"), stream=False)
-    response, _ = run_chain(local_server, stream=False, use_async=False, schema=City)
+    response, _ = run_chain(model(local_server), stream=False, use_async=False, schema=City)
     assert response.parsed() == City(name="Paris", country="France")
     # Anthropic applies the format to the text answer only: tool calls stay free.
     assert all("format" in r.json()["output_config"] for r in local_server.requests)

@@ -8,7 +8,6 @@ bytes sent, through httpx and through aiohttp), or a bearer key compared.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -27,6 +26,7 @@ from bedrock_wire import (
     tool_use,
 )
 from local_server import LocalServer, Recorded
+from weather_chain import run_chain
 
 import agentloop
 from agentloop import Message, Request
@@ -42,35 +42,12 @@ FIRST = [
 FINAL = [{"text": "It is sunny in Paris."}]
 
 
-def get_weather(city: str) -> str:
-    "The current weather in a city."
-    return f"Sunny, 22C in {city}"
-
-
 def service(
     server: LocalServer, *replies: dict[str, Any], bearer: str | None = None
 ) -> BedrockService:
     bedrock = BedrockService(server.url, list(replies), bearer)
     server.responder = bedrock.respond
     return bedrock
-
-
-def run_chain(model: BedrockModel, *, stream: bool, use_async: bool) -> Any:
-    if not use_async:
-        response = model.chain("Weather in Paris?", tools=[get_weather], stream=stream)
-        chunks = list(response) if stream else []
-        return response, chunks
-
-    async def go() -> Any:
-        amodel = model.to_async()
-        response = amodel.chain("Weather in Paris?", tools=[get_weather], stream=stream)
-        chunks = [c async for c in response] if stream else []
-        if not stream:
-            response = await response
-        await amodel.aclose()
-        return response, chunks
-
-    return asyncio.run(go())
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])

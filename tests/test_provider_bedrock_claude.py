@@ -9,7 +9,6 @@ or ``stream`` in the body, thinking with its signature and the tool result going
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import re
@@ -19,6 +18,7 @@ import bedrock_wire
 import pytest
 from anthropic_wire import message_body, parse_sse, sse_body, text, thinking, tool_use, usage
 from local_server import LocalServer, Recorded, Scripted
+from weather_chain import run_chain
 
 import agentloop
 from agentloop import Image, Message, Request
@@ -33,11 +33,6 @@ FIRST = [
 ]
 FINAL = [text("It is sunny in Paris.")]
 _PATH = re.compile(r"^/model/([^/]+)/(invoke|invoke-with-response-stream)$")
-
-
-def get_weather(city: str) -> str:
-    "The current weather in a city."
-    return f"Sunny, 22C in {city}"
 
 
 def chunks(sse: str) -> bytes:
@@ -89,22 +84,7 @@ def test_a_tool_chain_runs_over_invoke_model(
     local_server: LocalServer, stream: bool, use_async: bool
 ) -> None:
     service = InvokeService(local_server, (FIRST, "tool_use"), (FINAL, "end_turn"))
-    model = claude(local_server)
-    if use_async:
-
-        async def go() -> Any:
-            amodel = model.to_async()
-            response = amodel.chain("Weather in Paris?", tools=[get_weather], stream=stream)
-            shown = [c async for c in response] if stream else []
-            if not stream:
-                response = await response
-            await amodel.aclose()
-            return response, shown
-
-        response, shown = asyncio.run(go())
-    else:
-        response = model.chain("Weather in Paris?", tools=[get_weather], stream=stream)
-        shown = list(response) if stream else []
+    response, shown = run_chain(claude(local_server), stream=stream, use_async=use_async)
     assert service.refused == []
     assert response.text() == "It is sunny in Paris."
     if stream:

@@ -6,7 +6,6 @@ The server answers ``POST /v2/chat`` as the service does, JSON or named server-s
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -14,6 +13,7 @@ import cohere_wire
 import pytest
 from cohere_wire import KEY, MODEL, call, reply
 from local_server import LocalServer, Recorded, Scripted
+from weather_chain import run_chain
 
 import agentloop
 from agentloop import Thinking
@@ -30,11 +30,6 @@ CITATION = {
         {"type": "tool", "id": "get_weather_1:0", "tool_output": {"content": "Sunny, 22C in Paris"}}
     ],
 }
-
-
-def get_weather(city: str) -> str:
-    "The current weather in a city."
-    return f"Sunny, 22C in {city}"
 
 
 class CohereService:
@@ -55,24 +50,6 @@ class CohereService:
                 200, cohere_wire.sse(body).encode(), {"content-type": "text/event-stream"}
             )
         return Scripted(200, json.dumps(body).encode(), {"content-type": "application/json"})
-
-
-def run_chain(model: Any, *, stream: bool, use_async: bool) -> Any:
-    if not use_async:
-        response = model.chain("Weather in Paris?", tools=[get_weather], stream=stream)
-        chunks = list(response) if stream else []
-        return response, chunks
-
-    async def go() -> Any:
-        amodel = model.to_async()
-        response = amodel.chain("Weather in Paris?", tools=[get_weather], stream=stream)
-        chunks = [c async for c in response] if stream else []
-        if not stream:
-            response = await response
-        await amodel.aclose()
-        return response, chunks
-
-    return asyncio.run(go())
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["sync", "async"])
