@@ -115,7 +115,7 @@ class LLMClient:
         batch = self.process_prompts_async(prompts, **kwargs)
         # From the start: making each prompt's messages and key allocates as much as a
         # prompt in flight does (see collector.py).
-        with fewer_collections(self.max_concurrent_requests):
+        with fewer_collections(self.max_concurrent_requests, len(prompts)):
             return run_sync(batch)
 
     async def process_prompts_async(

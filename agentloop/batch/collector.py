@@ -12,13 +12,16 @@ result is kept), so:
 
 - the threshold is raised for as long as a batch runs, to `batch_threshold`: at least
   50,000 (at the default it cost 1.3 to 2.9 s of that benchmark's 5,000 prompts, more
-  than the HTTP requests themselves), and 400 per prompt the batch keeps in flight, so
-  that the prompts in flight (~160 objects each) are a small part of what one collection
-  scans and the collector's work follows what the batch keeps rather than how many
-  prompts it keeps in flight. With 500 at once that is 200,000: one collection during
-  that benchmark's batch instead of six, 0.1 s of the collector's time instead of 0.25 s
-  (the young objects left when the batch ends are scanned once more after it, as with
-  any threshold). Capped at a million: the garbage a collection may wait for is bounded;
+  than the HTTP requests themselves), plus 400 per prompt the batch keeps in flight and 64
+  per prompt it will keep answered (its messages and key, then its result: ~45 objects),
+  so that a batch of up to a few thousand prompts grows by less than the threshold and is
+  never collected while it runs. A collection does not only cost its own time: it stops
+  the event loop, and every reply that arrives meanwhile waits. With 200,000 (in flight
+  alone) that benchmark's batch was collected twice, 55 to 100 ms each, and took 2.02 s;
+  with its 5,000 prompts counted too, none, 1.82 s. Capped at a million: the garbage a
+  collection may wait for is bounded (a larger batch is collected every million objects
+  it keeps; the young objects left when it ends are scanned once after it, as with any
+  threshold);
 - `LLMClient.process_prompts_sync` raises it from the start, as making each prompt's
   messages and results-file key allocates as much again.
 
@@ -39,6 +42,8 @@ from contextlib import contextmanager
 BATCH_THRESHOLD = 50_000
 #: Growth allowed per prompt in flight: a few times what one holds (see the docstring).
 PER_PROMPT_IN_FLIGHT = 400
+#: Growth allowed per prompt of the batch: what an answered one keeps, with room to spare.
+PER_PROMPT_KEPT = 64
 #: The most: the garbage of a batch waits for at most this many objects' growth.
 MAX_BATCH_THRESHOLD = 1_000_000
 
@@ -48,20 +53,22 @@ _saved: tuple[int, int, int] | None = None
 _raised_to = 0
 
 
-def batch_threshold(concurrency: int) -> int:
-    """The first threshold while a batch of ``concurrency`` prompts at once runs."""
-    return min(max(BATCH_THRESHOLD, PER_PROMPT_IN_FLIGHT * concurrency), MAX_BATCH_THRESHOLD)
+def batch_threshold(concurrency: int, prompts: int = 0) -> int:
+    """The first threshold while a batch of ``prompts`` prompts, ``concurrency`` at once,
+    runs."""
+    grows = PER_PROMPT_IN_FLIGHT * concurrency + PER_PROMPT_KEPT * prompts
+    return min(max(BATCH_THRESHOLD, grows), MAX_BATCH_THRESHOLD)
 
 
 @contextmanager
-def fewer_collections(concurrency: int = 0) -> Iterator[None]:
+def fewer_collections(concurrency: int = 0, prompts: int = 0) -> Iterator[None]:
     """Raise the collector's first threshold for the duration (nests and overlaps safely;
     the first batch to start sets it)."""
     global _running, _saved, _raised_to
     with _lock:
         if _running == 0:
             first, second, third = gc.get_threshold()
-            threshold = batch_threshold(concurrency)
+            threshold = batch_threshold(concurrency, prompts)
             _saved = None
             if 0 < first < threshold:
                 _saved, _raised_to = (first, second, third), threshold

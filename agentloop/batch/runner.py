@@ -88,7 +88,7 @@ async def run_prompts(
     pending = list(items)
     if not pending:
         return
-    with fewer_collections(concurrency):
+    with fewer_collections(concurrency, len(pending)):
         await _run_pool(job, pending, models, limiter, policy, concurrency, on_result, stop)
 
 

@@ -17,6 +17,7 @@ from agentloop.batch.collector import (
     BATCH_THRESHOLD,
     MAX_BATCH_THRESHOLD,
     PER_PROMPT_IN_FLIGHT,
+    PER_PROMPT_KEPT,
     batch_threshold,
     fewer_collections,
 )
@@ -102,12 +103,13 @@ def test_the_collector_runs_less_often_during_a_batch_only(
     assert gc.get_threshold() == default_threshold
 
 
-def test_the_threshold_grows_with_the_prompts_a_batch_keeps_in_flight(
+def test_the_threshold_grows_with_the_prompts_a_batch_keeps_in_flight_and_answered(
     default_threshold: tuple[int, int, int],
 ) -> None:
     assert batch_threshold(1) == batch_threshold(64) == BATCH_THRESHOLD
     assert batch_threshold(500) == 500 * PER_PROMPT_IN_FLIGHT
-    assert batch_threshold(10**6) == MAX_BATCH_THRESHOLD
+    assert batch_threshold(500, 5000) == 500 * PER_PROMPT_IN_FLIGHT + 5000 * PER_PROMPT_KEPT
+    assert batch_threshold(10**6) == batch_threshold(1, 10**6) == MAX_BATCH_THRESHOLD
     with fewer_collections(500):
         assert gc.get_threshold()[0] == batch_threshold(500)
         with fewer_collections(10):  # an overlapping batch keeps the first one's
