@@ -12,7 +12,7 @@ from fast_server import Answer, FastServer
 
 import agentloop
 from agentloop import LLMClient, Model
-from agentloop.batch import calls
+from agentloop.batch import calls, collector
 from agentloop.batch.collector import (
     BATCH_THRESHOLD,
     MAX_BATCH_THRESHOLD,
@@ -127,6 +127,55 @@ def test_a_disabled_or_changed_collector_is_left_alone(
     with fewer_collections():
         gc.set_threshold(5000, 10, 10)  # someone else's choice, made during the batch
     assert gc.get_threshold()[0] == 5000
+
+
+def in_oldest_generation(thing: object) -> bool:
+    return any(o is thing for o in gc.get_objects(generation=2))
+
+
+def test_what_a_batch_leaves_young_moves_to_the_oldest_generation_unscanned(
+    default_threshold: tuple[int, int, int],
+) -> None:
+    gc.collect()
+    collections_before = [g["collections"] for g in gc.get_stats()]
+    with fewer_collections():
+        results = [[i] for i in range(5000)]  # what a batch hands back
+    assert in_oldest_generation(results[-1])
+    assert gc.get_count()[0] < 100  # no young collection is due at the next allocation
+    assert [g["collections"] for g in gc.get_stats()] == collections_before  # none ran
+    assert gc.get_threshold() == default_threshold
+
+
+def test_objects_someone_froze_stay_frozen(default_threshold: tuple[int, int, int]) -> None:
+    gc.collect()
+    theirs = [object()]
+    gc.freeze()  # a pre-forking server's objects, kept out of every collection
+    try:
+        frozen = gc.get_freeze_count()
+        with fewer_collections():
+            ours = [[i] for i in range(100)]
+        assert gc.get_freeze_count() == frozen
+        assert not in_oldest_generation(ours[-1])  # left young: nothing was moved
+    finally:
+        gc.unfreeze()
+    assert in_oldest_generation(theirs)
+
+
+def test_a_full_collection_runs_once_a_million_objects_were_moved_unscanned(
+    default_threshold: tuple[int, int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(collector, "MAX_UNSCANNED", 10_000)
+    monkeypatch.setattr(collector, "_unscanned", 0)
+    gc.collect()
+    full = gc.get_stats()[-1]["collections"]
+    monkeypatch.setattr(collector, "_full_collections", full)
+    with fewer_collections():
+        kept = [[i] for i in range(6000)]
+    assert gc.get_stats()[-1]["collections"] == full  # moved: 6,000 so far
+    with fewer_collections():
+        kept += [[i] for i in range(6000)]
+    assert gc.get_stats()[-1]["collections"] == full + 1  # 12,000: past the bound
+    assert collector._unscanned == 0
 
 
 def test_a_sync_batch_keeps_the_collector_raised_while_it_makes_its_prompts(
