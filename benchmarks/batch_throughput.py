@@ -13,6 +13,9 @@ seconds. With ``--prompts`` prompts (5,000 by default):
    package is importable, through httpx over it instead; each beside the same
    number of raw POSTs through that transport alone (the floor agentloop adds to).
    The ideal wall time is the server's delay times ceil(prompts / concurrency).
+   Beside each wall time, CPU time: the event loop thread's (where a batch's Python
+   work runs: the thread that calls ``process_prompts_sync``) and the whole process's
+   (every thread's; the server's and lm-deluge's processes are not counted).
 3. **lm-deluge**: the same unlimited workload through lm_deluge.LLMClient, in a
    process of its own (``benchmarks/lm_deluge_batch.py``) run by
    ``--lm-deluge-python`` (default: this interpreter, if it can import lm_deluge),
@@ -56,6 +59,8 @@ SERVER = HERE.parent / "tests" / "batch" / "fast_server.py"
 DELUGE = HERE / "lm_deluge_batch.py"
 BODY = json.dumps({"model": "bench", "messages": [{"role": "user", "content": "hi"}]}).encode()
 JSON = {"content-type": "application/json"}
+#: What each run took: wall seconds, the event loop thread's and the process's CPU seconds.
+Timing = tuple[float, float, float]
 
 
 class Server:
@@ -88,14 +93,20 @@ def most_in_any_window(times: list[float], window: float) -> int:
     return best
 
 
-def measured(server: Server, run: Callable[[], Any]) -> tuple[float, list[float]]:
-    """Wall time of ``run`` and the arrival times of the requests it made."""
+def timer(since: Timing = (0.0, 0.0, 0.0)) -> Timing:
+    """Wall, this thread's and the process's CPU clocks, minus ``since``."""
+    now = (time.perf_counter(), time.thread_time(), time.process_time())
+    return (now[0] - since[0], now[1] - since[1], now[2] - since[2])
+
+
+def measured(server: Server, run: Callable[[], Any]) -> tuple[Timing, list[float]]:
+    """Wall and CPU time of ``run`` and the arrival times of the requests it made."""
     before = len(server.arrivals())
     gc.collect()
-    started = time.perf_counter()
+    started = timer()
     run()
-    wall = time.perf_counter() - started
-    return wall, sorted(server.arrivals()[before:])
+    timing = timer(started)
+    return timing, sorted(server.arrivals()[before:])
 
 
 def rate_limited(server: Server, prompts: list[str], rpm: float, concurrency: int) -> None:
@@ -103,7 +114,7 @@ def rate_limited(server: Server, prompts: list[str], rpm: float, concurrency: in
     client = LLMClient(
         model, max_requests_per_minute=rpm, max_concurrent_requests=concurrency, progress=False
     )
-    wall, arrivals = measured(server, lambda: client.process_prompts_sync(prompts))
+    (wall, *_), arrivals = measured(server, lambda: client.process_prompts_sync(prompts))
     achieved = (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) * 60
     per_second = most_in_any_window(arrivals, 1.0)
     ratio = achieved / rpm
@@ -114,17 +125,17 @@ def rate_limited(server: Server, prompts: list[str], rpm: float, concurrency: in
     print(f"  busiest second at the server: {per_second} requests (limit/60 = {rpm / 60:.0f})")
 
 
-def unlimited(server: Server, prompts: list[str], concurrency: int) -> float:
-    """Wall time of the unlimited batch through LLMClient."""
+def unlimited(server: Server, prompts: list[str], concurrency: int) -> Timing:
+    """Wall and CPU time of the unlimited batch through LLMClient."""
     model = agentloop.get_model("openai-compatible/bench", base_url=server.base_url)
     client = LLMClient(model, max_concurrent_requests=concurrency, progress=False)
-    wall, arrivals = measured(server, lambda: client.process_prompts_sync(prompts))
+    timing, arrivals = measured(server, lambda: client.process_prompts_sync(prompts))
     assert len(arrivals) == len(prompts), f"{len(arrivals)} requests for {len(prompts)} prompts"
-    return wall
+    return timing
 
 
-async def raw_posts(post: Callable[[], Any], count: int, concurrency: int) -> float:
-    """Wall time of ``count`` POSTs, ``concurrency`` at once, through ``post`` alone."""
+async def raw_posts(post: Callable[[], Any], count: int, concurrency: int) -> Timing:
+    """Wall and CPU time of ``count`` POSTs, ``concurrency`` at once, through ``post`` alone."""
     queue = iter(range(count))
 
     async def worker() -> None:
@@ -132,16 +143,16 @@ async def raw_posts(post: Callable[[], Any], count: int, concurrency: int) -> fl
             await post()
 
     gc.collect()
-    started = time.perf_counter()
+    started = timer()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started
+    return timer(started)
 
 
-def raw_aiohttp(server: Server, count: int, concurrency: int, loop: str = "asyncio") -> float:
+def raw_aiohttp(server: Server, count: int, concurrency: int, loop: str = "asyncio") -> Timing:
     """The floor: plain aiohttp POSTs on ``loop`` (``asyncio`` or ``uvloop``)."""
     import aiohttp
 
-    async def run() -> float:
+    async def run() -> Timing:
         url = f"{server.base_url}/chat/completions"
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
@@ -170,11 +181,11 @@ def standard_loop(chosen: bool = True) -> Iterator[None]:
             os.environ[event_loop.LOOP_VARIABLE] = before
 
 
-def raw_httpx_aiohttp(server: Server, count: int, concurrency: int) -> float:
+def raw_httpx_aiohttp(server: Server, count: int, concurrency: int) -> Timing:
     import httpx
     from httpx_aiohttp import HttpxAiohttpClient  # type: ignore[import-not-found]
 
-    async def run() -> float:
+    async def run() -> Timing:
         url = f"{server.base_url}/chat/completions"
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
         async with HttpxAiohttpClient(limits=limits) as client:
@@ -210,7 +221,7 @@ def batches_over_httpx_aiohttp() -> Iterator[None]:
         aiohttp_transport.AiohttpTransport = original  # type: ignore[misc]
 
 
-def lm_deluge(python: str | None, server: Server, prompts: int, concurrency: int) -> float | None:
+def lm_deluge(python: str | None, server: Server, prompts: int, concurrency: int) -> Timing | None:
     if python is None:
         if importlib.util.find_spec("lm_deluge") is None:
             print("lm-deluge: not importable here (see --lm-deluge-python): no comparison")
@@ -223,24 +234,36 @@ def lm_deluge(python: str | None, server: Server, prompts: int, concurrency: int
     result = json.loads(done.stdout.strip().splitlines()[-1])
     sent = len(server.arrivals()) - before
     print(f"lm-deluge {result['version']}: {sent} requests, {result['failed']} failed")
-    return float(result["wall"])
+    return float(result["wall"]), math.nan, math.nan  # its CPU is another process's
 
 
-def report(rounds: list[dict[str, float]], prompts: int, concurrency: int, delay: float) -> None:
-    """Each run's median wall time over the rounds, and ratios to lm-deluge's."""
+def report(rounds: list[dict[str, Timing]], prompts: int, concurrency: int, delay: float) -> None:
+    """Each run's median wall and CPU time over the rounds, and ratios to lm-deluge's."""
     ideal = math.ceil(prompts / concurrency) * delay
-    walls = {name: statistics.median(r[name] for r in rounds) for name in rounds[0]}
+    walls = {name: statistics.median(r[name][0] for r in rounds) for name in rounds[0]}
+    loop_cpus = {name: statistics.median(r[name][1] for r in rounds) for name in rounds[0]}
+    cpus = {name: statistics.median(r[name][2] for r in rounds) for name in rounds[0]}
     deluge = walls.get("lm-deluge")
     print(f"\nunlimited: {prompts} prompts, {concurrency} at once (ideal {ideal:.2f} s)")
-    print(f"  medians of {len(rounds)} rounds; /lm-deluge: the median of each round's ratio")
-    print(f"  {'run':<38}{'wall s':>8}{'req/s':>8}{'/ideal':>8}{'/lm-deluge':>12}")
+    print(f"  medians of {len(rounds)} rounds; /lm-deluge: the median of each round's ratio;")
+    print("  CPU seconds: the event loop thread's (loop), the whole process's (all)")
+    header = f"{'wall s':>8}{'loop':>7}{'all':>7}{'req/s':>8}{'/ideal':>8}{'/lm-deluge':>12}"
+    print(f"  {'run':<38}{header}")
     for name, wall in walls.items():
-        ratio = statistics.median(r[name] / r["lm-deluge"] for r in rounds) if deluge else None
+        ratio = (
+            statistics.median(r[name][0] / r["lm-deluge"][0] for r in rounds) if deluge else None
+        )
         versus = f"{ratio:.2f}" if ratio is not None else "-"
-        print(f"  {name:<38}{wall:>8.2f}{prompts / wall:>8,.0f}{wall / ideal:>8.2f}{versus:>12}")
+        cpu = "".join(
+            f"{c:>7.2f}" if not math.isnan(c) else f"{'-':>7}"
+            for c in (loop_cpus[name], cpus[name])
+        )
+        print(
+            f"  {name:<38}{wall:>8.2f}{cpu}{prompts / wall:>8,.0f}{wall / ideal:>8.2f}{versus:>12}"
+        )
     if deluge:
         ours = "agentloop LLMClient"
-        ratios = [r[ours] / r["lm-deluge"] for r in rounds]
+        ratios = [r[ours][0] / r["lm-deluge"][0] for r in rounds]
         ratio = statistics.median(ratios)
         verdict = "meets" if ratio <= 0.7 else "misses"
         each = ", ".join(f"{x:.2f}" for x in ratios)
@@ -261,7 +284,7 @@ def main() -> None:
     prompts = [f"Question number {i}: what is {i} + {i}?" for i in range(args.prompts)]
     n, c = args.prompts, args.concurrency
     server = Server(args.delay)
-    rounds: list[dict[str, float]] = []
+    rounds: list[dict[str, Timing]] = []
     try:
         # Rate limited: enough concurrency that the limit, not the latency, is what binds.
         needed = math.ceil(args.rpm / 60 * args.delay * 2)
@@ -273,7 +296,7 @@ def main() -> None:
         if not uvloop:
             print("uvloop: not installed: every run is on asyncio's loop")
         for _ in range(max(args.repeat, 1)):
-            walls: dict[str, float] = {}
+            walls: dict[str, Timing] = {}
             walls["raw aiohttp POSTs (asyncio)"] = raw_aiohttp(server, n, c)
             if uvloop:
                 walls["raw aiohttp POSTs (uvloop)"] = raw_aiohttp(server, n, c, "uvloop")

@@ -2,20 +2,30 @@
 
 The same minimal provider as test_http_transport.py, awaited: retries, typed errors,
 broken streams and timeouts through aiohttp for real, against a local server. Then the
-transport interface alone: what each transport returns and raises, the aiohttp session's
-life (bound to its event loop, closed when that loop ends), and a transport of one's own.
+transport interface alone: what each transport returns, sends and raises; what the aiohttp
+transport does on the wire (no redirects, gzip, escapes kept, chunks as they arrive, broken
+and half-read streams, TLS against a local CA, the environment's proxies); the aiohttp
+session's life (bound to its event loop, closed when that loop ends), and a transport of
+one's own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
+import socket
+import ssl
+import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
+import certifi
 import pytest
 from echo_provider import Echo, echo, sse
 from local_server import LocalServer
+from socket_server import SocketServer, read_request
 
 import agentloop
 from agentloop import StreamIncomplete
@@ -30,6 +40,7 @@ from agentloop.providers.transport import (
     TransportTimeout,
 )
 
+TLS = Path(__file__).parent / "tls"
 EVENTS = {"content-type": "text/event-stream"}
 
 
@@ -145,7 +156,10 @@ async def test_aiohttp_transport_returns_status_lower_case_headers_and_body(
         "1",
         {"text": "hi"},
     )
-    assert local_server.requests[0].body == b'{"a": 1}'
+    assert type(response.body) is bytes
+    [sent] = local_server.requests
+    assert (sent.method, sent.path, sent.body) == ("POST", "/x", b'{"a": 1}')
+    assert {name.lower(): value for name, value in sent.headers.items()}["x-name"] == "v"
 
 
 def test_a_per_request_timeout_wins_over_the_transports_own(local_server: LocalServer) -> None:
@@ -156,17 +170,174 @@ def test_a_per_request_timeout_wins_over_the_transports_own(local_server: LocalS
     transport.close()
 
 
-async def test_aiohttp_per_request_timeout_and_refused_connection(
+async def test_aiohttp_timeouts_and_a_refusal_are_typed(
     local_server: LocalServer,
 ) -> None:
     local_server.reply({"text": "late"}, delay=0.5)
     transport = AiohttpTransport(timeout=Timeout(read=30))
-    with pytest.raises(TransportTimeout):
+    with pytest.raises(TransportTimeout):  # the request's own timeout wins
         await transport.send(request(local_server, Timeout(read=0.1)))
     refused = HTTPRequest("POST", "http://127.0.0.1:9/x", {}, b"")
     with pytest.raises(TransportConnectionError):
         await transport.send(refused)
     await transport.aclose()
+    transport = AiohttpTransport(timeout=Timeout(read=0.1))  # else the transport's
+    with pytest.raises(TransportTimeout):
+        await transport.stream(request(local_server))
+    await transport.aclose()
+
+
+async def test_aiohttp_follows_no_redirect(local_server: LocalServer) -> None:
+    local_server.reply(b"", status=307, headers={"location": "/elsewhere"})
+    transport = AiohttpTransport()
+    response = await transport.send(request(local_server))
+    await transport.aclose()
+    assert (response.status, response.headers["location"]) == (307, "/elsewhere")
+    assert [r.path for r in local_server.requests] == ["/x"]
+
+
+async def test_a_gzipped_reply_arrives_decoded(local_server: LocalServer) -> None:
+    body = json.dumps({"text": "hi " * 1000}).encode()
+    zipped = {"content-encoding": "gzip", "content-type": "application/json"}
+    for _ in range(2):
+        local_server.reply(gzip.compress(body), headers=zipped)
+    transport = AiohttpTransport()
+    whole = await transport.send(request(local_server))
+    stream = await transport.stream(request(local_server))
+    streamed = await stream.read()
+    await stream.aclose()
+    await transport.aclose()
+    assert whole.body == streamed == body
+    sent = {name.lower(): value for name, value in local_server.requests[0].headers.items()}
+    assert "gzip" in sent["accept-encoding"]
+
+
+async def test_aiohttp_sends_a_urls_escapes_as_written(local_server: LocalServer) -> None:
+    local_server.reply({"text": "hi"})
+    transport = AiohttpTransport()
+    url = f"{local_server.url}/model/us.anthropic.claude%3A0/converse"  # as SigV4 signed it
+    await transport.send(HTTPRequest("POST", url, {}, b"{}"))
+    await transport.aclose()
+    assert local_server.requests[0].path == "/model/us.anthropic.claude%3A0/converse"
+
+
+def chunked(connection: socket.socket, pieces: list[bytes], pause: float) -> None:
+    """A streamed reply, one chunk per piece, ``pause`` seconds after each."""
+    read_request(connection)
+    connection.sendall(
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    for piece in pieces:
+        connection.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        time.sleep(pause)
+    connection.sendall(b"0\r\n\r\n")
+
+
+async def test_a_stream_hands_over_each_chunk_as_it_arrives() -> None:
+    pieces = [b"data: 1\n\n", b"data: 2\n\n"]
+    with SocketServer(lambda connection, _: chunked(connection, pieces, 0.6)) as server:
+        transport = AiohttpTransport()
+        started = time.monotonic()
+        stream = await transport.stream(HTTPRequest("POST", server.url, {}, b"{}"))
+        arrived = [(chunk, time.monotonic() - started) async for chunk in stream.aiter_bytes()]
+        await stream.aclose()
+        await transport.aclose()
+    assert (stream.status, stream.headers["content-type"]) == (200, "text/event-stream")
+    assert b"".join(chunk for chunk, _ in arrived) == b"".join(pieces)
+    assert arrived[0][1] < 0.5  # the first event did not wait for the second
+
+
+async def test_a_body_cut_short_is_a_connection_error(local_server: LocalServer) -> None:
+    local_server.reply(sse("Hello "), headers=EVENTS, promise_more=True)
+    transport = AiohttpTransport()
+    with pytest.raises(TransportConnectionError):
+        await transport.send(request(local_server))
+    stream = await transport.stream(request(local_server))
+    with pytest.raises(TransportConnectionError):
+        [chunk async for chunk in stream.aiter_bytes()]
+    await stream.aclose()
+    stream = await transport.stream(request(local_server))
+    with pytest.raises(TransportConnectionError):
+        await stream.read()
+    await stream.aclose()
+    await transport.aclose()
+
+
+async def test_a_stream_closed_half_read_leaves_no_broken_connection_behind() -> None:
+    replies = [b"a" * (1 << 21), b"second"]
+
+    def keep_alive(connection: socket.socket, number: int) -> None:
+        while replies and read_request(connection) is not None:
+            body = replies.pop(0)
+            connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+
+    with SocketServer(keep_alive) as server:
+        transport = AiohttpTransport()
+        stream = await transport.stream(HTTPRequest("POST", server.url, {}, b"{}"))
+        chunks = stream.aiter_bytes()
+        assert await anext(chunks)
+        await stream.aclose()
+        response = await transport.send(HTTPRequest("POST", server.url, {}, b"{}"))
+        await transport.aclose()
+    assert response.body == b"second"
+    assert server.connections == 2  # the half-read one was not given the next request
+
+
+@pytest.fixture
+def tls_server() -> Iterator[LocalServer]:
+    """The local server over TLS, its certificate signed by tests/tls/ca.pem."""
+    server = LocalServer()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS / "server.pem")
+    server._server.socket = context.wrap_socket(server._server.socket, server_side=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_aiohttp_trusts_the_ca_bundle_the_blocking_transport_trusts(
+    tls_server: LocalServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    tls_server.reply({"text": "secure"})
+    secure = HTTPRequest("POST", tls_server.url.replace("http:", "https:") + "/x", {}, b"{}")
+    transport = AiohttpTransport()
+    with pytest.raises(TransportConnectionError):  # certifi's bundle lacks the test CA
+        await transport.send(secure)
+    await transport.aclose()
+    bundle = tmp_path / "bundle.pem"  # the test CA last in a bundle of many
+    bundle.write_bytes(Path(certifi.where()).read_bytes() + (TLS / "ca.pem").read_bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    transport = AiohttpTransport()
+    response = await transport.send(secure)
+    await transport.aclose()
+    blocking = HTTPXTransport()
+    assert blocking.send(secure).body == response.body
+    blocking.close()
+    assert json.loads(response.body) == {"text": "secure"}
+
+
+async def test_aiohttp_goes_through_the_proxy_the_environment_names(
+    local_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local server stands in for the proxy: it is asked for the absolute URL."""
+    monkeypatch.setenv("HTTP_PROXY", local_server.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    local_server.reply({"text": "via the proxy"})
+    transport = AiohttpTransport()
+    elsewhere = HTTPRequest("POST", "http://api.example.test/v1/echo", {}, b"{}")
+    assert json.loads((await transport.send(elsewhere)).body) == {"text": "via the proxy"}
+    await transport.aclose()
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    transport = AiohttpTransport()
+    assert (await transport.send(request(local_server))).status == 200
+    await transport.aclose()
+    assert [r.path for r in local_server.requests] == ["http://api.example.test/v1/echo", "/x"]
 
 
 @pytest.fixture
