@@ -17,8 +17,8 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator
+from types import TracebackType
 
 import aiohttp
 import yarl
@@ -46,15 +46,24 @@ def client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     )
 
 
-@contextmanager
-def mapped_errors() -> Iterator[None]:
-    """aiohttp's failures as the transport's own errors (timeouts first: they are OSErrors too)."""
-    try:
-        yield
-    except TimeoutError as exc:
-        raise TransportTimeout(f"{type(exc).__name__}: {exc}") from exc
-    except (aiohttp.ClientError, OSError) as exc:
-        raise TransportConnectionError(str(exc) or type(exc).__name__) from exc
+class _MappedErrors:
+    """aiohttp's failures as the transport's own errors (timeouts first: they are OSErrors
+    too). A plain context manager, shared: a generator-based one costs a generator per
+    request, and a batch sends thousands."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _: TracebackType | None
+    ) -> None:
+        if isinstance(exc, TimeoutError):
+            raise TransportTimeout(f"{type(exc).__name__}: {exc}") from exc
+        if isinstance(exc, aiohttp.ClientError | OSError):
+            raise TransportConnectionError(str(exc) or type(exc).__name__) from exc
+
+
+mapped_errors = _MappedErrors()
 
 
 class AiohttpStream:
@@ -66,12 +75,12 @@ class AiohttpStream:
         self.headers = lower_keys(response.headers)
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
-        with mapped_errors():
+        with mapped_errors:
             async for chunk in self._response.content.iter_any():
                 yield chunk
 
     async def read(self) -> bytes:
-        with mapped_errors():
+        with mapped_errors:
             return await self._response.read()
 
     async def aclose(self) -> None:
@@ -111,19 +120,22 @@ class AiohttpTransport:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closer: AsyncGenerator[None, None] | None = None
+        #: aiohttp's form of ``timeout``, for the session and every request that sets none.
+        self._timeout = client_timeout(self.timeout)
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
         self._proxy = PerURL(environment_proxy)
+        self._url = PerURL(as_given)
 
     async def send(self, request: HTTPRequest) -> HTTPResponse:
         session = self._session_here() or await self._open()
-        with mapped_errors():
+        with mapped_errors:
             async with self._request(session, request) as response:
                 body = await response.read()
                 return HTTPResponse(response.status, lower_keys(response.headers), body)
 
     async def stream(self, request: HTTPRequest) -> AiohttpStream:
         session = self._session_here() or await self._open()
-        with mapped_errors():
+        with mapped_errors:
             response = await self._request(session, request)
         return AiohttpStream(response)
 
@@ -131,12 +143,13 @@ class AiohttpTransport:
         self, session: aiohttp.ClientSession, request: HTTPRequest
     ) -> aiohttp.client._RequestContextManager:
         """``request`` as aiohttp sends it, whole (``async with``) or streamed (``await``)."""
+        timeout = request.timeout
         return session.request(
             request.method,
-            as_given(request.url),
+            self._url(request.url),
             data=request.body,
             headers=request.headers,
-            timeout=self._client_timeout(request.timeout),
+            timeout=self._timeout if timeout is None else self._client_timeout(timeout),
             proxy=self._proxy(request.url),  # as httpx honours them
             allow_redirects=False,  # a redirect is a reply, as with httpx
         )
@@ -148,12 +161,12 @@ class AiohttpTransport:
         if closer is not None and here:
             await closer.aclose()
 
-    def _client_timeout(self, timeout: Timeout | None) -> aiohttp.ClientTimeout:
+    def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
         # Always a ClientTimeout: aiohttp reads ``timeout=None`` as "no timeout at all".
-        timeout = timeout or self.timeout
-        if timeout not in self._timeouts:
-            self._timeouts[timeout] = client_timeout(timeout)
-        return self._timeouts[timeout]
+        found = self._timeouts.get(timeout)
+        if found is None:
+            found = self._timeouts[timeout] = client_timeout(timeout)
+        return found
 
     def _session_here(self) -> aiohttp.ClientSession | None:
         """The session of the running loop, if one is open (else `_open` makes it)."""
@@ -167,7 +180,7 @@ class AiohttpTransport:
         self._forget()
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.connections, ssl=self._ssl()),
-            timeout=client_timeout(self.timeout),
+            timeout=self._timeout,
             # Not trust_env: aiohttp then reads .netrc and the proxy variables in a
             # worker thread for every request, which costs more than the request.
             # The proxy is looked up once per URL instead (`_proxy`).
