@@ -59,7 +59,8 @@ MAX_BATCH_THRESHOLD = 1_000_000
 #: Objects moved to the oldest generation unscanned since the last full collection run here.
 MAX_UNSCANNED = 1_000_000
 
-_lock = threading.Lock()
+# Reentrant: the full collection `promote_young` may run calls finalizers, which may start a batch.
+_lock = threading.RLock()
 _running = 0
 _unscanned = 0
 _full_collections = 0
@@ -94,10 +95,10 @@ def fewer_collections(concurrency: int = 0, prompts: int = 0) -> Iterator[None]:
         with _lock:
             _running -= 1
             if _running == 0 and _saved is not None:
-                if gc.get_threshold()[0] == _raised_to:
+                saved, raised_to, _saved = _saved, _raised_to, None
+                if gc.get_threshold()[0] == raised_to:
                     promote_young()
-                    gc.set_threshold(*_saved)
-                _saved = None
+                    gc.set_threshold(*saved)
 
 
 def promote_young() -> None:
