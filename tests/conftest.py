@@ -32,4 +32,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"{label}: {n}")
 
 
-from local_server import local_server  # noqa: E402, F401  (a fixture for every test module)
+from local_server import local_proxy, local_server  # noqa: E402, F401  (fixtures for every module)

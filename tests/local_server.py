@@ -145,3 +145,13 @@ def local_server() -> Iterator[LocalServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def local_proxy(local_server: LocalServer, monkeypatch: pytest.MonkeyPatch) -> LocalServer:
+    """The local server as the proxy the environment names (``HTTP_PROXY``, no ``NO_PROXY``):
+    a request through it arrives with the absolute URL as its path."""
+    monkeypatch.setenv("HTTP_PROXY", local_server.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    return local_server

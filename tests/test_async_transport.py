@@ -321,13 +321,9 @@ async def test_aiohttp_trusts_the_ca_bundle_the_blocking_transport_trusts(
 
 
 async def test_aiohttp_goes_through_the_proxy_the_environment_names(
-    local_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+    local_proxy: LocalServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The local server stands in for the proxy: it is asked for the absolute URL."""
-    monkeypatch.setenv("HTTP_PROXY", local_server.url)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    local_server.reply({"text": "via the proxy"})
+    local_proxy.reply({"text": "via the proxy"})
     transport = AiohttpTransport()
     elsewhere = HTTPRequest("POST", "http://api.example.test/v1/echo", {}, b"{}")
     assert json.loads((await transport.send(elsewhere)).body) == {"text": "via the proxy"}
@@ -335,9 +331,9 @@ async def test_aiohttp_goes_through_the_proxy_the_environment_names(
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     transport = AiohttpTransport()
-    assert (await transport.send(request(local_server))).status == 200
+    assert (await transport.send(request(local_proxy))).status == 200
     await transport.aclose()
-    assert [r.path for r in local_server.requests] == ["http://api.example.test/v1/echo", "/x"]
+    assert [r.path for r in local_proxy.requests] == ["http://api.example.test/v1/echo", "/x"]
 
 
 @pytest.fixture

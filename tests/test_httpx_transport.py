@@ -43,18 +43,12 @@ def test_a_header_given_replaces_the_default_of_that_name(local_server: LocalSer
     assert list(local_server.requests[0].headers).count("User-Agent") == 1
 
 
-def test_a_proxy_named_by_the_environment_carries_the_request(
-    local_server: LocalServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The local server stands in for the proxy: it is asked for the absolute URL."""
-    monkeypatch.setenv("HTTP_PROXY", local_server.url)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    local_server.reply({"text": "via the proxy"})
-    model = echo(local_server).with_transports(HTTPXTransport())
+def test_a_proxy_named_by_the_environment_carries_the_request(local_proxy: LocalServer) -> None:
+    local_proxy.reply({"text": "via the proxy"})
+    model = echo(local_proxy).with_transports(HTTPXTransport())
     model.base_url = "http://api.example.test"
     assert model.prompt("x").text() == "via the proxy"
-    assert local_server.requests[0].path == "http://api.example.test/v1/echo"
+    assert local_proxy.requests[0].path == "http://api.example.test/v1/echo"
 
 
 def test_a_host_in_no_proxy_is_reached_directly(

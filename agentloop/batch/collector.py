@@ -59,7 +59,7 @@ MAX_BATCH_THRESHOLD = 1_000_000
 #: Objects moved to the oldest generation unscanned since the last full collection run here.
 MAX_UNSCANNED = 1_000_000
 
-# Reentrant: the full collection `promote_young` may run calls finalizers, which may start a batch.
+# Reentrant: a full collection (`promote_young`) runs finalizers, and one may start a batch.
 _lock = threading.RLock()
 _running = 0
 _unscanned = 0
