@@ -27,6 +27,12 @@ from agentloop.structured import OutputSchema, json_schema, schema_name
 from agentloop.tools import Tool, ToolSource
 from agentloop.usage import Usage
 
+#: Workers started per turn of the event loop. Started all at once, each runs its first
+#: step (messages encoded, connection opened) before any sends: the first request of 500
+#: leaves after all 500 steps (~0.1 s of CPU) and the loop then idles until replies come.
+#: Started in groups, the first requests leave at once and their wait overlaps the rest.
+STARTED_AT_ONCE = 25
+
 #: One prompt to run: its position in the caller's list, its key, its messages.
 Item = tuple[int, str, list[Message]]
 
@@ -116,7 +122,16 @@ async def _run_pool(
                 result.key = key
                 on_result(result)
 
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(pending)))))
+        workers: list[asyncio.Task[None]] = []
+        try:
+            for started in range(min(concurrency, len(pending))):
+                if started and started % STARTED_AT_ONCE == 0:
+                    await asyncio.sleep(0)  # let those started send (see STARTED_AT_ONCE)
+                workers.append(asyncio.create_task(worker()))
+            await asyncio.gather(*workers)
+        finally:
+            for running in workers:  # only after a failure or a cancellation
+                running.cancel()
 
 
 async def run_prompt(

@@ -33,6 +33,9 @@ class Answer:
     delay: float | None = None
 
 
+#: Connections waiting to be accepted (Linux caps it at ``net.core.somaxconn``).
+BACKLOG = 4096
+
 Respond = Callable[[dict[str, Any]], Answer | None]
 
 
@@ -96,7 +99,12 @@ class FastServer:
     # -- serving ---------------------------------------------------------------
 
     async def serve(self, port: int = 0) -> asyncio.Server:
-        self._server = await asyncio.start_server(self._connection, "127.0.0.1", port)
+        # A provider's front end accepts a batch's burst of connections at once; asyncio's
+        # default backlog (100) drops the SYNs past it, and each dropped one costs a
+        # retransmit (a second) that no real provider would charge.
+        self._server = await asyncio.start_server(
+            self._connection, "127.0.0.1", port, backlog=BACKLOG
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self._server
 

@@ -59,3 +59,25 @@ async def test_a_batch_from_a_running_loop_stays_on_that_loop() -> None:
     results = await LLMClient(FunctionModel(answer), progress=False).process_prompts_async(["a"])
     assert results[0].completion == "ok"
     assert seen == {"asyncio"}
+
+
+def test_the_first_requests_leave_before_every_worker_has_started() -> None:
+    # Started all at once, all 500 workers would take their first step (encode, connect)
+    # before any request left, and the loop would then idle until replies came.
+    from agentloop.batch.runner import STARTED_AT_ONCE
+
+    started: list[int] = []
+    begun_when_first_sent: list[int] = []
+
+    async def answer(request: Request) -> str:
+        started.append(1)
+        for _ in range(3):  # a request's few turns of the loop: connect, write
+            await asyncio.sleep(0)
+        if not begun_when_first_sent:
+            begun_when_first_sent.append(len(started))
+        return "ok"
+
+    client = LLMClient(FunctionModel(answer), max_concurrent_requests=500, progress=False)
+    results = client.process_prompts_sync([f"p{i}" for i in range(500)])
+    assert [r.completion for r in results] == ["ok"] * 500
+    assert begun_when_first_sent[0] <= 4 * STARTED_AT_ONCE < 500
