@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Callable
 from types import TracebackType
 
@@ -32,6 +33,23 @@ def read_request(connection: socket.socket) -> bytes | None:
     while len(body) < length:
         body += connection.recv(65536)
     return head + b"\r\n\r\n" + body
+
+
+def chunked(
+    connection: socket.socket,
+    pieces: list[bytes],
+    pause: float,
+    content_type: bytes = b"text/event-stream",
+) -> None:
+    """A reply in chunks, one per piece, ``pause`` seconds after each."""
+    read_request(connection)
+    connection.sendall(
+        b"HTTP/1.1 200 OK\r\ncontent-type: %s\r\ntransfer-encoding: chunked\r\n\r\n" % content_type
+    )
+    for piece in pieces:
+        connection.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        time.sleep(pause)
+    connection.sendall(b"0\r\n\r\n")
 
 
 class SocketServer:

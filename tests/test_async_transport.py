@@ -25,7 +25,7 @@ import certifi
 import pytest
 from echo_provider import Echo, echo, sse
 from local_server import LocalServer
-from socket_server import SocketServer, read_request
+from socket_server import SocketServer, chunked, read_request
 
 import agentloop
 from agentloop import StreamIncomplete
@@ -219,18 +219,6 @@ async def test_aiohttp_sends_a_urls_escapes_as_written(local_server: LocalServer
     await transport.send(HTTPRequest("POST", url, {}, b"{}"))
     await transport.aclose()
     assert local_server.requests[0].path == "/model/us.anthropic.claude%3A0/converse"
-
-
-def chunked(connection: socket.socket, pieces: list[bytes], pause: float) -> None:
-    """A streamed reply, one chunk per piece, ``pause`` seconds after each."""
-    read_request(connection)
-    connection.sendall(
-        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
-    )
-    for piece in pieces:
-        connection.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
-        time.sleep(pause)
-    connection.sendall(b"0\r\n\r\n")
 
 
 async def test_a_stream_hands_over_each_chunk_as_it_arrives() -> None:

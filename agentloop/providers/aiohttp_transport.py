@@ -23,6 +23,7 @@ from types import TracebackType
 import aiohttp
 import yarl
 
+from agentloop.providers.read_watch import ReadWatch
 from agentloop.providers.transport import (
     HTTPRequest,
     HTTPResponse,
@@ -38,11 +39,15 @@ from agentloop.providers.transport import (
 DEFAULT_CONNECTIONS = 100
 
 
-def client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+def client_timeout(timeout: Timeout, *, reads: bool = True) -> aiohttp.ClientTimeout:
     """aiohttp's timeout for ours. As with httpx, the read timeout also bounds the wait
-    for a free connection (``connect``); ``sock_connect`` is the connect itself."""
+    for a free connection (``connect``); ``sock_connect`` is the connect itself.
+    ``reads=False`` leaves the reads to a `ReadWatch`."""
     return aiohttp.ClientTimeout(
-        total=None, connect=timeout.read, sock_connect=timeout.connect, sock_read=timeout.read
+        total=None,
+        connect=timeout.read,
+        sock_connect=timeout.connect,
+        sock_read=timeout.read if reads else None,
     )
 
 
@@ -118,38 +123,51 @@ class AiohttpTransport:
         self.connections = connections
         self._ssl_context = ssl_context
         self._session: aiohttp.ClientSession | None = None
+        #: The read timeouts of the replies `send` reads whole, on the session's loop.
+        self._reads: ReadWatch | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closer: AsyncGenerator[None, None] | None = None
-        #: aiohttp's form of ``timeout``, for the session and every request that sets none.
+        #: aiohttp's forms of ``timeout``: for streams, and for replies read whole, whose
+        #: reads a `ReadWatch` times (for every request that sets no timeout of its own).
         self._timeout = client_timeout(self.timeout)
-        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self._unread_timeout = client_timeout(self.timeout, reads=False)
+        self._timeouts: dict[tuple[Timeout, bool], aiohttp.ClientTimeout] = {}
         self._proxy = PerURL(environment_proxy)
         self._url = PerURL(as_given)
 
     async def send(self, request: HTTPRequest) -> HTTPResponse:
         session = self._session_here() or await self._open()
-        with mapped_errors:
-            async with self._request(session, request) as response:
+        assert self._reads is not None  # opened with the session
+        read = (request.timeout or self.timeout).read
+        with mapped_errors, self._reads.exchange(read) as exchange:
+            reads = not exchange.watched  # no task to cancel: aiohttp's own timer, then
+            async with self._request(session, request, reads=reads) as response:
+                exchange.reply = response.content
                 body = await response.read()
                 return HTTPResponse(response.status, lower_keys(response.headers), body)
 
     async def stream(self, request: HTTPRequest) -> AiohttpStream:
         session = self._session_here() or await self._open()
         with mapped_errors:
-            response = await self._request(session, request)
+            response = await self._request(session, request, reads=True)
         return AiohttpStream(response)
 
     def _request(
-        self, session: aiohttp.ClientSession, request: HTTPRequest
+        self, session: aiohttp.ClientSession, request: HTTPRequest, *, reads: bool
     ) -> aiohttp.client._RequestContextManager:
-        """``request`` as aiohttp sends it, whole (``async with``) or streamed (``await``)."""
+        """``request`` as aiohttp sends it, whole (``async with``) or streamed (``await``);
+        ``reads``: aiohttp times each read (else the caller's `ReadWatch` does)."""
         timeout = request.timeout
+        if timeout is None:
+            client = self._timeout if reads else self._unread_timeout
+        else:
+            client = self._client_timeout(timeout, reads)
         return session.request(
             request.method,
             self._url(request.url),
             data=request.body,
             headers=request.headers,
-            timeout=self._timeout if timeout is None else self._client_timeout(timeout),
+            timeout=client,
             proxy=self._proxy(request.url),  # as httpx honours them
             allow_redirects=False,  # a redirect is a reply, as with httpx
         )
@@ -161,11 +179,11 @@ class AiohttpTransport:
         if closer is not None and here:
             await closer.aclose()
 
-    def _client_timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+    def _client_timeout(self, timeout: Timeout, reads: bool) -> aiohttp.ClientTimeout:
         # Always a ClientTimeout: aiohttp reads ``timeout=None`` as "no timeout at all".
-        found = self._timeouts.get(timeout)
+        found = self._timeouts.get((timeout, reads))
         if found is None:
-            found = self._timeouts[timeout] = client_timeout(timeout)
+            found = self._timeouts[timeout, reads] = client_timeout(timeout, reads=reads)
         return found
 
     def _session_here(self) -> aiohttp.ClientSession | None:
@@ -187,6 +205,7 @@ class AiohttpTransport:
         )
         closer = _closed_with_loop(session)
         self._session, self._loop, self._closer = session, loop, closer
+        self._reads = ReadWatch(loop)
         await closer.asend(None)  # now the loop knows it, and closes it at shutdown
         return session
 
@@ -195,7 +214,7 @@ class AiohttpTransport:
         loop it belongs to, which schedules its ``aclose`` there: a session of another
         loop (a thread's, a finished ``asyncio.run``'s) is closed by that loop, never
         from this one (aiohttp's sockets cannot change loops)."""
-        self._session = self._loop = self._closer = None
+        self._session = self._loop = self._closer = self._reads = None
 
     def _ssl(self) -> ssl.SSLContext:
         if self._ssl_context is None:
