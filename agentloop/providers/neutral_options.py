@@ -117,6 +117,8 @@ def _memo_key(
     support: OptionSupport | None,
     tools_known: bool,
 ) -> tuple[Any, ...] | None:
+    if not options and not tools:  # most requests of a batch: no generator for nothing
+        return ((), (), id(support), tools_known)
     # each value's type is part of the key: True == 1, but temperature=True is refused
     items = tuple((name, type(value), value) for name, value in options.items())
     if not all(kind in _PLAIN_VALUES for _, kind, _ in items):

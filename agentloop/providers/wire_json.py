@@ -69,7 +69,7 @@ def load_reply(
     model, text is mended), so they do not fail a whole reply.
     """
     try:
-        text = data.decode(json.detect_encoding(data)) if isinstance(data, bytes) else data
+        text = data.decode(_encoding(data)) if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:  # strict: a surrogatepass decode would let lone ones in
         shown = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
         raise _format_error(provider, what, f"not UTF-8: {exc}", shown, status) from None
@@ -79,10 +79,35 @@ def load_reply(
         raise _format_error(provider, what, str(exc), text, status) from None
 
 
+def _encoding(data: bytes) -> str:
+    """``json.detect_encoding``, answered at once for the usual body: an object in UTF-8
+    (``{`` then no NUL: no BOM, not UTF-16 or UTF-32)."""
+    if data[:1] == b"{" and data[1:2] != b"\x00":
+        return "utf-8"
+    return json.detect_encoding(data)
+
+
+#: The C scanner ``json.loads`` ends in, called directly: the value at a position and
+#: where it ends (``json.loads`` adds two regex matches for whitespace and a wrapper).
+_scan = json.JSONDecoder().scan_once
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)``: the scanner alone when the text is one value and nothing
+    else, ``json.loads`` itself for anything else (and for its error)."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:  # not a value at position 0 (leading whitespace, or not JSON)
+        return json.loads(text)
+    if end != len(text):
+        return json.loads(text)  # trailing whitespace, or "Extra data"
+    return value
+
+
 def load_json(text: str) -> Any:
     """The JSON value of ``text``, at most `MAX_DEPTH` deep; else `UnreadableJSON`."""
     try:
-        value = json.loads(text)
+        value = _loads(text)
     except RecursionError:  # the C decoder's own guard, around sys.getrecursionlimit() deep
         raise UnreadableJSON(_TOO_DEEP) from None
     except json.JSONDecodeError as exc:
