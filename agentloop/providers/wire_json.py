@@ -35,7 +35,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from agentloop.errors import ResponseFormatError
@@ -89,7 +89,7 @@ def _encoding(data: bytes) -> str:
 
 #: The C scanner ``json.loads`` ends in, called directly: the value at a position and
 #: where it ends (``json.loads`` adds two regex matches for whitespace and a wrapper).
-_scan = json.JSONDecoder().scan_once
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _loads(text: str) -> Any:
