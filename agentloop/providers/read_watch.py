@@ -135,8 +135,9 @@ class Exchange:
             raise TimeoutError(f"no data for {self._read:g} s") from exc
 
     def quiet_too_long(self, now: float) -> bool:
-        reply = self.reply
-        seen = reply.total_bytes if reply is not None else -1
+        # getattr: a reply object without the count shows no progress (never an error in
+        # the timer, which would stop it for every exchange)
+        seen = getattr(self.reply, "total_bytes", -1) if self.reply is not None else -1
         if seen != self._seen:
             self._seen, self._quiet_since = seen, now
             return False
