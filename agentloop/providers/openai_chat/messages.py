@@ -28,6 +28,7 @@ import json
 import mimetypes
 import re
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from agentloop.errors import ConversionError, MediaError
@@ -366,14 +367,20 @@ def _only_text(parts: Sequence[Part], content: Any, where: str, holder: str) -> 
         READ.expect(isinstance(part, Text), content[index], expected, where, index)
 
 
+#: The fields of an assistant message that are parts of the neutral one.
+_ASSISTANT_FIELDS = frozenset({"role", "content", "tool_calls"})
+
+
 def _decode_assistant(raw: dict[str, Any], where: str) -> Message:
     parts: list[Part] = []
-    known = {"role", "content", "tool_calls"}
-    for key, value in raw.items():
-        if key in REASONING_FIELDS and isinstance(value, str):
-            known.add(key)
-            field = {} if key == DEFAULT_REASONING_FIELD else {OPENAI: {"field": key}}
-            parts.append(Thinking(value, provider=OPENAI, extra=field))
+    known: AbstractSet[str] = _ASSISTANT_FIELDS
+    if not raw.keys().isdisjoint(REASONING_FIELDS):  # in the order the reply has them
+        known = set(known)
+        for key, value in raw.items():
+            if key in REASONING_FIELDS and isinstance(value, str):
+                known.add(key)
+                field = {} if key == DEFAULT_REASONING_FIELD else {OPENAI: {"field": key}}
+                parts.append(Thinking(value, provider=OPENAI, extra=field))
     content = raw.get("content")
     if isinstance(content, str):
         parts.append(Text(content))
@@ -455,7 +462,7 @@ def _decode_media(kind: str, body: dict[str, Any], where: str) -> Image | File:
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def _extra(raw: Mapping[str, Any], known: set[str]) -> dict[str, dict[str, Any]]:
+def _extra(raw: Mapping[str, Any], known: AbstractSet[str]) -> dict[str, dict[str, Any]]:
     """The fields of ``raw`` the neutral model has no place for, as a part's ``extra``."""
     unknown = {k: copy.deepcopy(v) for k, v in raw.items() if k not in known}
     return {OPENAI: unknown} if unknown else {}

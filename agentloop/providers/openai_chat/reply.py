@@ -52,15 +52,18 @@ def decode_reply(body: Any, provider: str) -> Reply:
     )
 
 
+#: Fields kept when null: content (null beside tool calls), role (null is refused below).
+_KEPT_NULL = frozenset({"content", "role"})
+
+
 def decode_message(raw: Any, where: str, provider: str) -> Message:
     """The assistant message of a reply, ready to be sent back in the next request."""
     read = FieldReader.of(provider)
-    raw = dict(read.object(raw, where))
+    # null refusal, audio, function_call...: nothing to send back
+    raw = {k: v for k, v in read.object(raw, where).items() if v is not None or k in _KEPT_NULL}
     raw.setdefault("role", "assistant")
     if raw["role"] != "assistant":
         raise read.fail(f"{where}.role", "'assistant'", raw["role"])
-    for key in [k for k, v in raw.items() if v is None and k != "content"]:
-        del raw[key]  # null refusal, audio, function_call...: nothing to send back
     if raw.get("annotations") == []:
         del raw["annotations"]
     calls = raw.get("tool_calls")
@@ -107,29 +110,33 @@ def decode_usage(raw: Any, provider: str) -> Usage:
     """Token counts, with cached input and reasoning tokens where the server reports them."""
     if raw is None:
         return Usage()
-    raw = FieldReader.of(provider).object(raw, "usage")
-    counters = dict(_counters(raw, "", provider))
-    details = {k: v for k, v in counters.items() if k not in _MAPPED_COUNTERS}
+    counters = _counters(FieldReader.of(provider).object(raw, "usage"), provider)
+    counters.pop("total_tokens", None)  # the sum of the two, which Usage computes
     return Usage(
-        counters.get("prompt_tokens", 0),
-        counters.get("completion_tokens", 0),
-        counters.get("prompt_tokens_details.cached_tokens"),
-        counters.get("completion_tokens_details.reasoning_tokens"),
-        details,
+        counters.pop("prompt_tokens", 0),
+        counters.pop("completion_tokens", 0),
+        counters.pop("prompt_tokens_details.cached_tokens", None),
+        counters.pop("completion_tokens_details.reasoning_tokens", None),
+        counters,  # the rest, as details
     )
 
 
-def _counters(raw: dict[str, Any], prefix: str, provider: str) -> list[tuple[str, int]]:
-    """Every integer counter, nested ones named ``parent.child`` (timings are left out)."""
-    out: list[tuple[str, int]] = []
+def _counters(raw: dict[str, Any], provider: str) -> dict[str, int]:
+    """Every integer counter, those of a nested object named ``parent.child`` (timings and
+    anything deeper are left out)."""
+    out: dict[str, int] = {}
     for key, value in raw.items():
-        name = prefix + str(key)
-        if isinstance(value, dict) and not prefix:
-            out.extend(_counters(value, name + ".", provider))
-        elif isinstance(value, int) and not isinstance(value, bool):
-            out.append((name, value))
-        elif name in _MAPPED_COUNTERS and value is not None:
-            raise FieldReader.of(provider).fail(f"usage.{name}", "an integer", value)
+        if type(value) is int:  # not a bool, which JSON's true would be
+            out[key] = value
+        elif isinstance(value, dict):
+            for inner, count in value.items():
+                name = f"{key}.{inner}"
+                if type(count) is int:
+                    out[name] = count
+                elif name in _MAPPED_COUNTERS and count is not None:
+                    raise FieldReader.of(provider).fail(f"usage.{name}", "an integer", count)
+        elif key in _MAPPED_COUNTERS and value is not None:
+            raise FieldReader.of(provider).fail(f"usage.{key}", "an integer", value)
     return out
 
 
