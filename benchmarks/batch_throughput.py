@@ -25,7 +25,8 @@ The unlimited runs are repeated ``--repeat`` times (3 by default), one of each
 per round, and the report gives each one's median: the machine these run on
 is shared, and one run can be 20-30% off. The ratio to lm-deluge is the median
 of the rounds' ratios, each taken within one round. Every timed run starts
-with a full garbage collection, so that none pays for what an earlier one left.
+after half a second of quiet and a full garbage collection, so that none pays for
+what an earlier one left.
 
     python benchmarks/batch_throughput.py [--prompts 5000] [--rpm 24000] [--concurrency 500]
         [--repeat 3] [--lm-deluge-python /tmp/deluge/bin/python]
@@ -59,6 +60,8 @@ SERVER = HERE.parent / "tests" / "batch" / "fast_server.py"
 DELUGE = HERE / "lm_deluge_batch.py"
 BODY = json.dumps({"model": "bench", "messages": [{"role": "user", "content": "hi"}]}).encode()
 JSON = {"content-type": "application/json"}
+#: Seconds of quiet before each timed run (`settle`).
+SETTLE = 0.5
 #: What each run took: wall seconds, the event loop thread's and the process's CPU seconds.
 Timing = tuple[float, float, float]
 
@@ -93,6 +96,16 @@ def most_in_any_window(times: list[float], window: float) -> int:
     return best
 
 
+def settle() -> None:
+    """Start a timed run from a quiet machine: a pause for the server and the kernel to
+    finish with the previous run's connections, then a full garbage collection, so that no
+    run pays for what an earlier one left. Each lm-deluge run starts a process of its own,
+    which pauses as long; without this the run just after another paid for it (its CPU
+    time 10 to 30% higher on this 2-core machine)."""
+    time.sleep(SETTLE)
+    gc.collect()
+
+
 def timer(since: Timing = (0.0, 0.0, 0.0)) -> Timing:
     """Wall, this thread's and the process's CPU clocks, minus ``since``."""
     now = (time.perf_counter(), time.thread_time(), time.process_time())
@@ -102,7 +115,7 @@ def timer(since: Timing = (0.0, 0.0, 0.0)) -> Timing:
 def measured(server: Server, run: Callable[[], Any]) -> tuple[Timing, list[float]]:
     """Wall and CPU time of ``run`` and the arrival times of the requests it made."""
     before = len(server.arrivals())
-    gc.collect()
+    settle()
     started = timer()
     run()
     timing = timer(started)
@@ -142,7 +155,7 @@ async def raw_posts(post: Callable[[], Any], count: int, concurrency: int) -> Ti
         for _ in queue:
             await post()
 
-    gc.collect()
+    settle()
     started = timer()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return timer(started)
