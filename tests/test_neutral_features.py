@@ -128,6 +128,12 @@ def file_by_url(server: LocalServer) -> list[Message]:
     return [Message.user("Read").add(File(url=f"{server.url}/report.pdf"))]
 
 
+def unjsonable_call(_: LocalServer) -> list[Message]:
+    """A call made in code whose arguments hold a set: no format can send it."""
+    call = ToolCall("get_weather", {"city": {"Paris", "Rome"}}, "call_1")
+    return [Message.user("Weather?"), Message("assistant", [call]), Message.tool(RESULT)]
+
+
 def with_call(*parts: Any) -> Callable[[LocalServer], list[Message]]:
     return lambda _: [
         Message.user("Weather?"),
@@ -147,6 +153,12 @@ FEATURES = [
     Feature("file by bytes", user_with(File(PDF, "report.pdf")), carried=("JVBERi0xLjQ",)),
     Feature("file by URL", file_by_url, carried_any=("JVBERi0xLjQ", "/report.pdf")),
     Feature("tool call and result", with_call(), (WEATHER,), carried=("call_1", "Sunny")),
+    Feature(
+        "tool call with arguments JSON cannot hold",
+        unjsonable_call,
+        (WEATHER,),
+        outcome=ConversionError,
+    ),
     Feature("thinking", with_call(SIGNED), (WEATHER,), carried=("Sunny",)),
     Feature("temperature", options={"temperature": 0.5}),
     Feature("temperature above 1", options={"temperature": 1.5}),
@@ -305,6 +317,17 @@ def test_every_format_gives_a_feature_the_same_outcome(
         assert detail.provider in (None, PROVIDERS[codec])
         if (feature.name, codec) in EXCEPTIONS:
             assert detail.provider == PROVIDERS[codec]
+
+
+@pytest.mark.parametrize("codec", CODECS)
+def test_arguments_json_cannot_hold_are_refused_alike_naming_the_call(
+    codec: str, local_server: LocalServer
+) -> None:
+    feature = next(f for f in FEATURES if f.name == "tool call with arguments JSON cannot hold")
+    _, error = outcome(codec, request_for(feature, local_server))
+    assert isinstance(error, ConversionError)
+    assert "the arguments of tool call 'get_weather'" in str(error)
+    assert "are not JSON: Object of type set is not JSON serializable" in str(error)
 
 
 def test_every_exception_is_a_feature_of_the_table() -> None:

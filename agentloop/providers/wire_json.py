@@ -11,6 +11,8 @@ hostile or broken reply meets one set of limits and one wording, on every format
   the chain.
 - `sendable`: run on every assistant message a codec decodes from a reply, so the message
   always goes back out in the next request.
+- `arguments_text`: the other way, a tool call's arguments as a request carries them, with one
+  error for arguments JSON cannot hold (a call made in code, holding a set or an object).
 
 Why not ``json.loads`` alone: on deep nesting it raises ``RecursionError`` (not a
 ``ValueError``), an integer of more than 4,300 digits is a bare ``ValueError``, and two things
@@ -149,6 +151,24 @@ def read_arguments(text: str) -> tuple[dict[str, Any], str | None]:
 
 
 # -- checking and mending ----------------------------------------------------------------
+
+
+def arguments_text(
+    call: ToolCall, refuse: Callable[[str], Exception], where: str | None = None
+) -> str:
+    """``call``'s arguments as the JSON text a request carries (``call.arguments_json()``).
+
+    Arguments that JSON cannot hold (a set, an object, a key that is not a string: a call
+    made in code, never one decoded from a reply) raise ``refuse``'s error, the format's
+    `ConversionError`, worded alike for every format and naming the call and ``where`` it
+    is. Formats that send the arguments as an object call it too, so that such a call is
+    refused there rather than as a bare ``TypeError`` when the body is written.
+    """
+    try:
+        return call.arguments_json()
+    except (TypeError, ValueError, RecursionError) as exc:
+        at = f" ({where})" if where else ""
+        raise refuse(f"the arguments of tool call {call.name!r}{at} are not JSON: {exc}") from exc
 
 
 def sendable(message: Message) -> Message:

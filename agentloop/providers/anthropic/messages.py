@@ -60,6 +60,7 @@ from agentloop.providers.block_turns import BlockTurns
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_cache import MessageCache, joined_list
 from agentloop.providers.wire_fields import MISSING, MessageReader, with_kept
+from agentloop.providers.wire_json import arguments_text
 
 Block = dict[str, Any]
 System = str | list[Block] | None
@@ -195,6 +196,7 @@ def _thinking_block(part: Thinking) -> Block:
 def _tool_use_block(call: ToolCall) -> Block:
     # Anthropic's input is always an object: unparseable raw arguments from another
     # provider go as {}, and the tool result already tells the model what was wrong.
+    arguments_text(call, _error)  # refused here, rather than when the body is written
     block = {"type": "tool_use", "id": call.tool_call_id, "name": call.name}
     return with_kept({**block, "input": dict(call.arguments)}, call.extra.get(ANTHROPIC))
 

@@ -40,6 +40,7 @@ from agentloop.providers.bedrock.format import BEDROCK
 from agentloop.providers.block_turns import BlockTurns
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_fields import MessageReader, with_kept
+from agentloop.providers.wire_json import arguments_text
 
 Block = dict[str, Any]
 
@@ -117,6 +118,7 @@ def _encode_part(part: Part, message: Message) -> Block | None:
     if isinstance(part, ToolCall):
         if not assistant:
             _misplaced(part, message)
+        arguments_text(part, _error)  # refused here, rather than when the body is written
         use = {"toolUseId": part.tool_call_id, "name": part.name, "input": dict(part.arguments)}
         return {"toolUse": with_kept(use, part.extra.get(BEDROCK))}
     if assistant:

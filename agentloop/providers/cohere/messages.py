@@ -36,7 +36,7 @@ from agentloop.messages import Citation, Message, Part, Text, Thinking, ToolCall
 from agentloop.portable import portable
 from agentloop.providers.cohere.format import COHERE
 from agentloop.providers.wire_fields import MISSING, MessageReader, alternatives, with_kept
-from agentloop.providers.wire_json import read_arguments
+from agentloop.providers.wire_json import arguments_text, read_arguments
 
 Wire = dict[str, Any]
 
@@ -144,13 +144,7 @@ def _encode_assistant(message: Message, where: str) -> Wire:
 
 
 def _encode_call(call: ToolCall, where: str) -> Wire:
-    try:
-        arguments = call.arguments_json()
-    except (TypeError, ValueError) as exc:
-        raise _error(
-            f"the arguments of tool call {call.name!r} ({where}) are not JSON: {exc}"
-        ) from exc
-    function = {"name": call.name, "arguments": arguments}
+    function = {"name": call.name, "arguments": arguments_text(call, _error, where)}
     encoded = {"id": call.tool_call_id, "type": "function", "function": function}
     return with_kept(encoded, call.extra.get(COHERE))
 

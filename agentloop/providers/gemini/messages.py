@@ -55,6 +55,7 @@ from agentloop.providers.gemini.server_tools import (
 )
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_fields import MISSING, MessageReader, with_kept
+from agentloop.providers.wire_json import arguments_text
 
 _DATA_KINDS = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 _SIGNATURE = "thoughtSignature"
@@ -66,7 +67,11 @@ def _snake(camel: str) -> str:
 
 
 def _fail(message: str) -> NoReturn:
-    raise ConversionError(f"Gemini: {message}", provider=GEMINI)
+    raise _refusal(message)
+
+
+def _refusal(message: str) -> ConversionError:
+    return ConversionError(f"Gemini: {message}", provider=GEMINI)
 
 
 def _get(obj: dict[str, Any], camel: str) -> Any:
@@ -446,6 +451,7 @@ def _encode_media(media: Media, where: str, *, in_tool_result: bool = False) -> 
 
 
 def _encode_call(call: ToolCall) -> dict[str, Any]:
+    arguments_text(call, _refusal)  # refused here, rather than when the body is written
     ours = call.extra.get(GEMINI, {})
     body: dict[str, Any] = {"name": call.name}
     if call.arguments or not ours.get("no_args"):

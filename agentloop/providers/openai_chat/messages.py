@@ -45,7 +45,7 @@ from agentloop.portable import portable
 from agentloop.providers.media_fetch import pending
 from agentloop.providers.wire_cache import MessageCache
 from agentloop.providers.wire_fields import MISSING, MessageReader, with_kept
-from agentloop.providers.wire_json import read_arguments
+from agentloop.providers.wire_json import arguments_text, read_arguments
 
 #: This wire format's name: the key of its fields in a part's ``extra``, and the
 #: ``provider`` of its `Thinking` and `ProviderPart`s and of its errors.
@@ -196,16 +196,10 @@ def _encode_thinking(thinking: Thinking, encoded: dict[str, Any], where: str) ->
 
 
 def _encode_tool_call(call: ToolCall, where: str) -> dict[str, Any]:
-    try:
-        arguments = call.arguments_json()
-    except (TypeError, ValueError) as exc:
-        raise _error(
-            f"the arguments of tool call {call.name!r} ({where}) are not JSON: {exc}"
-        ) from exc
     encoded = {
         "id": call.tool_call_id,
         "type": "function",
-        "function": {"name": call.name, "arguments": arguments},
+        "function": {"name": call.name, "arguments": arguments_text(call, _error, where)},
     }
     return with_kept(encoded, call.extra.get(OPENAI))
 

@@ -67,7 +67,12 @@ from agentloop.providers.openai_responses.server_tools import (
 )
 from agentloop.providers.wire_cache import MessageCache
 from agentloop.providers.wire_fields import MISSING
-from agentloop.providers.wire_json import UnreadableJSON, load_arguments, read_arguments
+from agentloop.providers.wire_json import (
+    UnreadableJSON,
+    arguments_text,
+    load_arguments,
+    read_arguments,
+)
 
 LIST_FORM = "list_form"
 #: Input items that stand for another item stored on the server: no part can hold them.
@@ -173,7 +178,7 @@ def _encode_tool_call(call: ToolCall) -> dict[str, Any]:
     fields = dict(own_fields(call.extra))
     original = fields.pop("arguments", None)
     same = isinstance(original, str) and _json_object(original) == call.arguments
-    arguments = original if same else call.arguments_json()
+    arguments = original if same else arguments_text(call, invalid)
     item = {"type": "function_call", "call_id": call.tool_call_id, "name": call.name}
     return merge_kept({**item, "arguments": arguments}, fields)
 
