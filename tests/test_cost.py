@@ -240,3 +240,59 @@ def test_a_response_read_back_from_its_dict_keeps_its_cost(
     bad = {**data, "usage": {**data["usage"], "cost": "cheap"}}
     with pytest.raises(SerializationError, match="usage"):
         Response.from_dict(bad)
+
+
+# -- per-token rates: the table's own figures, fast ------------------------------------------
+
+
+def table_models() -> list[tuple[str, str]]:
+    """(provider, model) for every model of the providers agentloop names in the table."""
+    from genai_prices.data_snapshot import get_snapshot
+
+    wanted = {"openai", "anthropic", "google", "groq", "mistral", "deepseek", "x-ai", "cohere"}
+    return [
+        (provider.id, model.id)
+        for provider in get_snapshot().providers
+        if provider.id in wanted
+        for model in provider.models
+    ]
+
+
+COUNTS = [
+    {"input_tokens": 1_234, "output_tokens": 56},
+    {"input_tokens": 50_000, "output_tokens": 4_000, "cache_read_tokens": 30_000},
+    {"input_tokens": 9_000, "output_tokens": 10, "cache_write_tokens": 8_000},
+    {"input_tokens": 250_000, "output_tokens": 900, "cache_read_tokens": 1},  # past a tier
+    {"input_tokens": 3, "output_tokens": 0},
+]
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["standard", "batch"])
+def test_per_token_rates_give_the_tables_own_figure_for_every_model(batch: bool) -> None:
+    table = prices._genai_prices()
+    checked = fast = 0
+    for provider, name in table_models():
+        rates = prices._rates(provider, (name,), batch)
+        for counts in COUNTS:
+            want = prices._table_cost(table, counts, provider, (name,), batch)
+            price = rates.price(counts) if rates is not None else None
+            if price is None:
+                continue
+            got = float(price) * prices.BATCH_DISCOUNT if rates.discounted else float(price)
+            assert got == want, (provider, name, counts)
+            checked += 1
+        fast += rates is not None
+    assert fast > 50  # most models are priced per token
+    assert checked > 200
+
+
+def test_a_tiered_price_is_priced_fast_below_its_tier_and_by_the_table_above() -> None:
+    rates = prices._rates("anthropic", ("claude-sonnet-4-5",), False)
+    assert rates is not None
+    assert rates.most_input == 200_000
+    assert rates.price({"input_tokens": 200_000, "output_tokens": 1}) is not None
+    assert rates.price({"input_tokens": 200_001, "output_tokens": 1}) is None
+    above = Usage(250_000, 1_000)
+    assert prices.cost(above, SONNET) == oracle(
+        "claude-sonnet-4-5", "anthropic", input_tokens=250_000, output_tokens=1_000
+    )
