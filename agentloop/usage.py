@@ -63,10 +63,10 @@ class Usage:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name in _FIELDS:
+            value = getattr(self, name)
             if value is not None and value != {}:
-                out[f.name] = value
+                out[name] = value
         out["total_tokens"] = self.total_tokens
         return out
 
@@ -80,6 +80,10 @@ class Usage:
             dict(data.get("details") or {}),
             None if data.get("cost") is None else float(data["cost"]),
         )
+
+
+#: The fields `Usage.to_dict` writes, in order (``dataclasses.fields`` is asked once).
+_FIELDS = tuple(f.name for f in fields(Usage))
 
 
 def _add_optional(a: int | None, b: int | None) -> int | None:

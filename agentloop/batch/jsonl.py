@@ -63,6 +63,11 @@ def read_done(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     return done
 
 
+#: One line of a results file: compact, UTF-8 as it is, anything else written as its repr
+#: (the encoder made once: a batch writes a line per prompt).
+_record_json = made_once(json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr))
+
+
 class RecordWriter:
     """Appends records to a JSONL file, one flushed line each."""
 
@@ -75,8 +80,7 @@ class RecordWriter:
             self._file.write("\n")
 
     def write(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=repr)
-        self._file.write(line + "\n")
+        self._file.write(_record_json(record) + "\n")
         self._file.flush()
 
     def close(self) -> None:
