@@ -9,10 +9,10 @@ gives None: an unknown cost, never a wrong one.
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache, partial
 from types import ModuleType
 from typing import Any
 
@@ -97,7 +97,6 @@ def _table_cost(
 
 #: Tokens per probe: prices are per million, so the rate comes out exact.
 _PROBE = 1_000_000
-_RATE_COUNTS = ("input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,62 +122,64 @@ class Rates:
             uncached < 0
             or (self.most_input is not None and counts["input_tokens"] > self.most_input)
             or len(counts) > 2 + bool(read) + bool(write)  # a kind of count not priced here
-            or (read and self.cache_read is None)
-            or (write and self.cache_write is None)
         ):
             return None
         total = self.input * uncached + self.output * counts["output_tokens"]
-        if read:
-            total += self.cache_read * read  # type: ignore[operator]
-        if write:
-            total += self.cache_write * write  # type: ignore[operator]
+        for count, rate in ((read, self.cache_read), (write, self.cache_write)):
+            if count:
+                if rate is None:
+                    return None
+                total += rate * count
         return total
 
 
-@functools.lru_cache(maxsize=512)
+@lru_cache(maxsize=512)
 def _rates(provider_id: str, refs: tuple[str, ...], batch: bool) -> Rates | None:
     """The per-token rates of the first of ``refs`` the table knows, or None when its price
     is not a plain sum of them (or unknown): then every call asks the table."""
     table = _genai_prices()
     context = _BATCH if batch else None
 
-    def total(ref: str, **counts: int) -> Decimal:
+    def priced(ref: str, **counts: int) -> Any:
         usage = table.Usage(**counts)
-        calc = table.calc_price(usage, ref, provider_id=provider_id, price_context=context)
-        return Decimal(calc.total_price)
+        return table.calc_price(usage, ref, provider_id=provider_id, price_context=context)
 
     for ref in refs:
         try:
-            probe = table.calc_price(
-                table.Usage(input_tokens=1, output_tokens=1),
-                ref,
-                provider_id=provider_id,
-                price_context=context,
-            )
+            probe = priced(ref, input_tokens=1, output_tokens=1)
         except (LookupError, ValueError):
             continue
-        most_input = _most_input(probe.model, probe.model_price, batch)
-        if most_input == 0:
-            return None
-        # The rates below a tier's start (a million tokens when there is none): exact.
-        size = _PROBE if most_input is None else min(most_input, _PROBE)
-        try:
-            both = total(ref, input_tokens=size, output_tokens=size)
-            rates = [total(ref, input_tokens=size) / size, total(ref, output_tokens=size) / size]
-        except (LookupError, ValueError):
-            return None
-        for kind in ("cache_read_tokens", "cache_write_tokens"):
-            try:
-                rates.append(total(ref, input_tokens=size, **{kind: size}) / size)
-            except (LookupError, ValueError):
-                rates.append(None)  # type: ignore[arg-type]
-        read, write = rates[2], rates[3]
-        discounted = batch and not _has_variant(probe.model, _BATCH)
-        found = Rates(rates[0], rates[1], read, write, discounted, most_input)
-        if found.input * size + found.output * size != both:
-            return None  # not a plain sum after all
-        return found
+        return _flat_rates(partial(priced, ref), probe, batch)
     return None
+
+
+def _flat_rates(priced: Callable[..., Any], probe: Any, batch: bool) -> Rates | None:
+    """The rates ``priced`` (one model's table price of some counts) gives, if its price is
+    a plain sum of them; ``probe``: one such price, which names the model."""
+    most_input = _most_input(probe.model, probe.model_price, batch)
+    if most_input == 0:
+        return None
+    # The rates below a tier's start (a million tokens when there is none): exact.
+    size = _PROBE if most_input is None else min(most_input, _PROBE)
+
+    def per_token(**counts: int) -> Decimal | None:
+        try:
+            return Decimal(priced(**counts).total_price) / size
+        except (LookupError, ValueError):
+            return None  # a kind the table cannot price for this model
+
+    given, output = per_token(input_tokens=size), per_token(output_tokens=size)
+    both = per_token(input_tokens=size, output_tokens=size)
+    if given is None or output is None or given + output != both:
+        return None  # not a plain sum after all
+    return Rates(
+        given,
+        output,
+        per_token(input_tokens=size, cache_read_tokens=size),
+        per_token(input_tokens=size, cache_write_tokens=size),
+        batch and not _has_variant(probe.model, _BATCH),
+        most_input,
+    )
 
 
 def _most_input(model: Any, model_price: Any, batch: bool) -> int | None:
@@ -188,7 +189,7 @@ def _most_input(model: Any, model_price: Any, batch: bool) -> int | None:
     if isinstance(getattr(model, "prices", None), list):
         return 0  # prices that change with the date or the time of day
     # Variants (a batch's rates...) apply only under a context, and may start on a date.
-    variants = model.price_variants or () if batch else ()
+    variants = (model.price_variants or ()) if batch else ()
     if any(getattr(v, "constraint", None) is not None for v in variants):
         return 0
     prices = {k: v for k, v in vars(model_price).items() if not k.startswith("_") and v is not None}
