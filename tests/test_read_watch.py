@@ -29,6 +29,12 @@ class Growing:
     total_bytes: int = 0
 
 
+async def held(watch: ReadWatch, *, read: float, seconds: float) -> None:
+    """An exchange under ``watch`` that receives nothing for ``seconds``."""
+    with watch.exchange(read):
+        await asyncio.sleep(seconds)
+
+
 async def test_a_quiet_exchange_times_out_after_its_read_timeout_not_before() -> None:
     watch = ReadWatch(asyncio.get_running_loop())
     started = time.monotonic()
@@ -52,11 +58,7 @@ async def test_each_byte_starts_the_wait_again() -> None:
 async def test_a_shorter_timeout_is_kept_at_its_own_pace() -> None:
     watch = ReadWatch(asyncio.get_running_loop())
 
-    async def patient() -> None:
-        with watch.exchange(60):
-            await asyncio.sleep(2)
-
-    waiting = asyncio.create_task(patient())
+    waiting = asyncio.create_task(held(watch, read=60, seconds=2))
     await asyncio.sleep(0)
     started = time.monotonic()
     with pytest.raises(TimeoutError), watch.exchange(0.2):
@@ -68,11 +70,7 @@ async def test_a_shorter_timeout_is_kept_at_its_own_pace() -> None:
 async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
     watch = ReadWatch(asyncio.get_running_loop())
 
-    async def exchange() -> None:
-        with watch.exchange(0.2):
-            await asyncio.sleep(5)
-
-    task = asyncio.create_task(exchange())
+    task = asyncio.create_task(held(watch, read=0.2, seconds=5))
     await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

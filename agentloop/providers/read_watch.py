@@ -116,8 +116,7 @@ class Exchange:
         return self._task is not None
 
     def __enter__(self) -> Exchange:
-        task = asyncio.current_task() if self._read is not None else None
-        if task is not None and self._read is not None:
+        if self._read is not None and (task := asyncio.current_task()) is not None:
             self._task, self._cancelling = task, task.cancelling()
             self._quiet_since = self._watch._loop.time()
             self._watch._add(self, self._read)
@@ -135,9 +134,9 @@ class Exchange:
             raise TimeoutError(f"no data for {self._read:g} s") from exc
 
     def quiet_too_long(self, now: float) -> bool:
-        # getattr: a reply object without the count shows no progress (never an error in
-        # the timer, which would stop it for every exchange)
-        seen = getattr(self.reply, "total_bytes", -1) if self.reply is not None else -1
+        # getattr: no reply yet, or one without the count, shows no progress (never an
+        # error in the timer, which would stop it for every exchange)
+        seen = getattr(self.reply, "total_bytes", -1)
         if seen != self._seen:
             self._seen, self._quiet_since = seen, now
             return False
