@@ -10,6 +10,7 @@ from fast_server import FastServer
 import agentloop
 from agentloop import FunctionModel, LLMClient, Request
 from agentloop.batch.event_loop import LOOP_VARIABLE
+from agentloop.batch.runner import STARTED_AT_ONCE
 
 uvloop = pytest.importorskip("uvloop")
 
@@ -64,8 +65,6 @@ async def test_a_batch_from_a_running_loop_stays_on_that_loop() -> None:
 def test_the_first_requests_leave_before_every_worker_has_started() -> None:
     # Started all at once, all 500 workers would take their first step (encode, connect)
     # before any request left, and the loop would then idle until replies came.
-    from agentloop.batch.runner import STARTED_AT_ONCE
-
     started: list[int] = []
     begun_when_first_sent: list[int] = []
 
